@@ -1,0 +1,67 @@
+# sidecar-injector: one engine, two front ends (a KRM function and an
+# admission webhook). `make help` lists the targets.
+#
+# Go comes from the machine; every other tool is pinned and installed into
+# bin/ (or, for the slow kube-apiserver build, into a cache folder) by the
+# targets that need it.
+
+SHELL        := /usr/bin/env bash -o pipefail
+GO           ?= go
+BIN          := $(CURDIR)/bin
+export GOTOOLCHAIN := local
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## list the targets
+	@grep -hE '^[a-zA-Z0-9_.-]+:.*## ' $(MAKEFILE_LIST) | sort | \
+	  awk 'BEGIN{FS=":.*## "}{printf "  %-18s %s\n", $$1, $$2}'
+
+.PHONY: build
+build: $(BIN)/sidecar-injector-fn $(BIN)/sidecar-injector-webhook ## build both binaries into bin/
+
+$(BIN)/sidecar-injector-%: FORCE
+	CGO_ENABLED=0 $(GO) build -trimpath -o $@ ./$*
+
+FORCE:
+
+.PHONY: unit
+unit: ## run the Go unit and golden tests of the engine and adapters (no external tools)
+	$(GO) test ./engine/... ./fn/... ./webhook/...
+
+.PHONY: golden
+golden: ## refresh every golden file (review the diff before committing)
+	$(GO) test ./... -run 'Golden' -update
+
+.PHONY: lint
+lint: ## gofmt and go vet
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+.PHONY: fuzz
+fuzz: ## run each fuzz target for FUZZTIME (default 30s)
+	$(GO) test ./engine/config -run '^$$' -fuzz FuzzLoad -fuzztime $(or $(FUZZTIME),30s)
+	$(GO) test ./engine -run '^$$' -fuzz FuzzInject -fuzztime $(or $(FUZZTIME),30s)
+
+.PHONY: clean
+clean: ## remove bin/ and test caches
+	rm -rf $(BIN)
+	$(GO) clean -testcache
+
+# Fragments: each front end and each test harness keeps its targets beside
+# the others' in mk/. They add prerequisites to the test, bench and demo
+# targets below.
+include $(wildcard mk/*.mk)
+
+.PHONY: test
+test: lint build $(TEST_DEPS) ## pass every test: unit, golden, fuzz seeds, e2e against real kustomize, kpt and kube-apiserver
+	$(TEST_ENV) $(GO) test ./... -count=1 -timeout 40m
+
+.PHONY: bench
+bench: build $(BENCH_DEPS) ## Go benchmarks plus the load runs, with floors measured in the same run
+	$(GO) test ./engine/... -run '^$$' -bench . -benchmem -count 5 | tee $(BIN)/bench-engine.txt
+	$(BENCH_RUNS)
+
+.PHONY: demo
+demo: build $(DEMO_DEPS) ## inject the bundled example and show the result
+	$(DEMO_RUNS)

@@ -1,0 +1,88 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+)
+
+// Options tune one call of [Injector.Inject]. The zero value suits the
+// webhook: a mutation already recorded on the pod is left as it is.
+type Options struct {
+	// Namespace is the namespace the pod will run in when the resource's own
+	// metadata carries none (the webhook passes the request's namespace).
+	Namespace string
+
+	// Upgrade replaces what an earlier injection added when the pod's record
+	// shows it came from a different configuration. The KRM function sets it
+	// so that a config change flows through `kustomize build` and
+	// `kpt fn render`; the webhook leaves it off, so that a pod injected
+	// offline arrives and stays as it is.
+	Upgrade bool
+}
+
+// Report says what one call of [Injector.Inject] did.
+type Report struct {
+	// Workload is false when the resource holds no pod template the engine
+	// knows of; such a resource is never changed.
+	Workload bool
+
+	// Injected lists the mutations applied by this call, in config order.
+	Injected []Injection
+
+	// Warnings are for the user: an unknown trigger value, a name clash
+	// where the pod's own definition won, a trigger on the wrong metadata, a
+	// mutation skipped under failurePolicy Ignore.
+	Warnings []Warning
+
+	// Errors are failures of mutations whose failurePolicy is Fail (the
+	// default). When there is any, the resource is left unchanged.
+	Errors []error
+}
+
+// Changed reports whether the resource was modified.
+func (r *Report) Changed() bool { return len(r.Errors) == 0 && len(r.Injected) > 0 }
+
+// Err joins the report's errors, or returns nil when there are none.
+func (r *Report) Err() error { return errors.Join(r.Errors...) }
+
+// Injection records what one mutation added to one pod.
+type Injection struct {
+	Mutation string
+	// Upgraded is true when the mutation replaced an earlier injection made
+	// from a different configuration.
+	Upgraded         bool
+	InitContainers   []string
+	Containers       []string
+	Volumes          []string
+	ImagePullSecrets []string
+}
+
+// Warning is a problem the user should see that did not stop injection.
+type Warning struct {
+	Mutation string // empty when the warning is not about one mutation
+	Message  string
+}
+
+func (w Warning) String() string {
+	if w.Mutation == "" {
+		return w.Message
+	}
+	return fmt.Sprintf("mutation %q: %s", w.Mutation, w.Message)
+}
+
+// MutationError is a mutation that could not be applied to a pod, for
+// example because a sidecar's template failed on it.
+type MutationError struct {
+	Mutation string
+	Sidecar  string // empty when the failure is not one sidecar's
+	Err      error
+}
+
+func (e *MutationError) Error() string {
+	if e.Sidecar == "" {
+		return fmt.Sprintf("mutation %q: %v", e.Mutation, e.Err)
+	}
+	return fmt.Sprintf("mutation %q: sidecar %q: %v", e.Mutation, e.Sidecar, e.Err)
+}
+
+func (e *MutationError) Unwrap() error { return e.Err }

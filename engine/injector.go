@@ -1,0 +1,47 @@
+package engine
+
+import (
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/sidecar-injector/sidecar-injector/engine/config"
+)
+
+// Injector injects the sidecars of one loaded configuration. It is
+// immutable and safe for concurrent use; to change the configuration, load
+// a new Injector.
+type Injector struct {
+	cfg *config.Config
+}
+
+// Load reads config documents in any of the three forms (native
+// SidecarInjector, the old injector's sidecar and mutation files, the old
+// Helm chart's ConfigMap) and merges them. The error, when there is one,
+// lists every problem found, each with its file and line.
+func Load(sources ...config.Source) (*Injector, error) {
+	cfg, err := config.Load(sources...)
+	if err != nil {
+		return nil, err
+	}
+	return &Injector{cfg: cfg}, nil
+}
+
+// LoadFiles loads config files and folders (a mounted ConfigMap, with its
+// "..data" links, is a folder).
+func LoadFiles(paths ...string) (*Injector, error) {
+	sources, err := config.ReadFiles(paths...)
+	if err != nil {
+		return nil, err
+	}
+	return Load(sources...)
+}
+
+// Config returns the loaded configuration (read only).
+func (in *Injector) Config() *config.Config { return in.cfg }
+
+// Inject applies every mutation that the resource's pod template triggers,
+// in config order, and reports what it did. The resource is changed in
+// place; when the report carries errors it is left unchanged. A resource
+// that is not a workload is never changed (Report.Workload is false).
+func (in *Injector) Inject(resource *yaml.RNode, opts Options) *Report {
+	return in.inject(resource, opts)
+}
