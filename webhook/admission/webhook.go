@@ -1,0 +1,181 @@
+package admission
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"mime"
+	"net/http"
+	"sync"
+	"time"
+
+	admissionv1 "k8s.io/api/admission/v1"
+	admissionv1beta1 "k8s.io/api/admission/v1beta1"
+)
+
+// DefaultMaxRequestBytes caps a request body. An AdmissionReview holds at
+// most two objects (old and new) of at most about 3 MiB each as JSON, plus
+// a little envelope.
+const DefaultMaxRequestBytes = 7 << 20
+
+// supportedVersions are the AdmissionReview apiVersions the webhook reads;
+// it answers in the one the request used.
+var supportedVersions = map[string]bool{
+	admissionv1.SchemeGroupVersion.String():      true,
+	admissionv1beta1.SchemeGroupVersion.String(): true,
+}
+
+// Webhook serves AdmissionReviews over HTTP for one [Handler].
+//
+// Requests it cannot read as an AdmissionReview are answered with an HTTP
+// error status (400, 405, 413, 415) and a one-line plain-text reason: the
+// API server then applies the webhook configuration's failurePolicy.
+// Everything else is answered with HTTP 200 and an AdmissionReview.
+type Webhook struct {
+	Handler Handler
+	// MaxRequestBytes caps the request body; zero means
+	// DefaultMaxRequestBytes.
+	MaxRequestBytes int64
+	// Log receives one debug line per request and a warning per request
+	// that could not be read. Nothing of the object is logged.
+	Log *slog.Logger
+
+	buffers sync.Pool // *bytes.Buffer, reused across request bodies
+}
+
+// review is the part of an AdmissionReview that the webhook reads. v1 and
+// v1beta1 share it.
+type review struct {
+	APIVersion string   `json:"apiVersion"`
+	Kind       string   `json:"kind"`
+	Request    *Request `json:"request"`
+}
+
+type reviewResponse struct {
+	APIVersion string                         `json:"apiVersion"`
+	Kind       string                         `json:"kind"`
+	Response   *admissionv1.AdmissionResponse `json:"response"`
+}
+
+func (wh *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	log := wh.logger()
+
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		wh.fail(w, r, http.StatusMethodNotAllowed, fmt.Errorf("method %s not allowed, use POST", r.Method))
+		return
+	}
+	if ct := r.Header.Get("Content-Type"); !isJSON(ct) {
+		wh.fail(w, r, http.StatusUnsupportedMediaType, fmt.Errorf("content type %q not supported, use application/json", ct))
+		return
+	}
+
+	buf := wh.getBuffer()
+	defer wh.putBuffer(buf)
+	limit := wh.MaxRequestBytes
+	if limit <= 0 {
+		limit = DefaultMaxRequestBytes
+	}
+	if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit)); err != nil {
+		if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
+			wh.fail(w, r, http.StatusRequestEntityTooLarge, fmt.Errorf("request body larger than the limit of %d bytes", limit))
+			return
+		}
+		wh.fail(w, r, http.StatusBadRequest, fmt.Errorf("reading request body: %w", err))
+		return
+	}
+	body := buf.Bytes()
+	if len(bytes.TrimSpace(body)) == 0 {
+		wh.fail(w, r, http.StatusBadRequest, errors.New("request body is empty, want an AdmissionReview"))
+		return
+	}
+
+	var rv review
+	if err := json.Unmarshal(body, &rv); err != nil {
+		wh.fail(w, r, http.StatusBadRequest, fmt.Errorf("request body is not an AdmissionReview: %w", err))
+		return
+	}
+	if rv.Kind != "AdmissionReview" || !supportedVersions[rv.APIVersion] {
+		wh.fail(w, r, http.StatusBadRequest, fmt.Errorf("unsupported apiVersion %q kind %q, want admission.k8s.io/v1 or admission.k8s.io/v1beta1 AdmissionReview", rv.APIVersion, rv.Kind))
+		return
+	}
+	if rv.Request == nil {
+		wh.fail(w, r, http.StatusBadRequest, errors.New("AdmissionReview has no request"))
+		return
+	}
+	if rv.Request.UID == "" {
+		wh.fail(w, r, http.StatusBadRequest, errors.New("AdmissionReview request has no uid"))
+		return
+	}
+
+	resp := wh.Handler.Handle(r.Context(), rv.Request)
+	resp.UID = rv.Request.UID
+	out, err := json.Marshal(reviewResponse{APIVersion: rv.APIVersion, Kind: rv.Kind, Response: &resp.AdmissionResponse})
+	if err != nil {
+		// The response holds only strings, bytes and small structs; this
+		// cannot fail short of a bug, and then the API server must not
+		// take a half answer.
+		wh.fail(w, r, http.StatusInternalServerError, fmt.Errorf("encoding AdmissionReview response: %w", err))
+		return
+	}
+	w.Header().Set("Content-Type", "application/json")
+	if _, err := w.Write(out); err != nil {
+		log.Debug("writing response failed", "uid", rv.Request.UID, "error", err)
+	}
+
+	if log.Enabled(r.Context(), slog.LevelDebug) {
+		req := rv.Request
+		attrs := []any{
+			"uid", req.UID, "apiVersion", rv.APIVersion,
+			"kind", req.Kind.Kind, "namespace", req.Namespace, "name", req.Name,
+			"operation", req.Operation, "dryRun", req.DryRun != nil && *req.DryRun,
+			"allowed", resp.Allowed, "patchBytes", len(resp.Patch), "warnings", len(resp.Warnings),
+			"duration", time.Since(start),
+		}
+		if resp.Result != nil {
+			attrs = append(attrs, "code", resp.Result.Code, "message", resp.Result.Message)
+		}
+		for k, v := range resp.AuditAnnotations {
+			attrs = append(attrs, k, v)
+		}
+		log.Debug("admission request", attrs...)
+	}
+}
+
+// fail answers a request that is not a readable AdmissionReview.
+func (wh *Webhook) fail(w http.ResponseWriter, r *http.Request, code int, err error) {
+	wh.logger().Warn("bad admission request", "status", code, "remote", r.RemoteAddr, "error", err)
+	http.Error(w, err.Error(), code)
+}
+
+func (wh *Webhook) logger() *slog.Logger {
+	if wh.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return wh.Log
+}
+
+func (wh *Webhook) getBuffer() *bytes.Buffer {
+	if b, ok := wh.buffers.Get().(*bytes.Buffer); ok {
+		b.Reset()
+		return b
+	}
+	return new(bytes.Buffer)
+}
+
+// putBuffer keeps buf for the next request unless it grew past what a
+// typical review needs, so one huge request does not pin its memory.
+func (wh *Webhook) putBuffer(buf *bytes.Buffer) {
+	if buf.Cap() <= 1<<20 {
+		wh.buffers.Put(buf)
+	}
+}
+
+// isJSON accepts application/json with optional parameters (charset).
+func isJSON(contentType string) bool {
+	mt, _, err := mime.ParseMediaType(contentType)
+	return err == nil && mt == "application/json"
+}

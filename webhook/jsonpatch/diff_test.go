@@ -1,0 +1,128 @@
+package jsonpatch
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+
+	jsonpatchlib "github.com/evanphx/json-patch/v5"
+	"github.com/google/go-cmp/cmp"
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/sidecar-injector/sidecar-injector/engine/jsonnode"
+)
+
+// TestDiff runs each case of testdata/: the patch from before.json to
+// after.json must be exactly patch.json, and applying it to before.json
+// must give after.json.
+func TestDiff(t *testing.T) {
+	dirs, err := filepath.Glob("testdata/*")
+	if err != nil || len(dirs) == 0 {
+		t.Fatalf("no cases under testdata/: %v", err)
+	}
+	for _, dir := range dirs {
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			before, after := read(t, dir, "before.json"), read(t, dir, "after.json")
+			bn, err := jsonnode.Decode(before)
+			if err != nil {
+				t.Fatal(err)
+			}
+			an, err := jsonnode.Decode(after)
+			if err != nil {
+				t.Fatal(err)
+			}
+			patch, err := Marshal(Diff(bn, an))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if patch == nil {
+				patch = []byte("null")
+			}
+			if diff := cmp.Diff(decode(t, read(t, dir, "patch.json")), decode(t, patch)); diff != "" {
+				t.Errorf("patch (-want +got):\n%s\ngot: %s", diff, patch)
+			}
+			if string(patch) == "null" {
+				return
+			}
+			p, err := jsonpatchlib.DecodePatch(patch)
+			if err != nil {
+				t.Fatalf("patch does not decode: %v\n%s", err, patch)
+			}
+			patched, err := p.Apply(before)
+			if err != nil {
+				t.Fatalf("patch does not apply: %v\n%s", err, patch)
+			}
+			if diff := cmp.Diff(decode(t, after), decode(t, patched)); diff != "" {
+				t.Errorf("patched before.json differs from after.json (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+// TestDiffLeavesInputs checks that diffing modifies neither tree.
+func TestDiffLeavesInputs(t *testing.T) {
+	before := read(t, "testdata/sidecar-appended", "before.json")
+	after := read(t, "testdata/sidecar-appended", "after.json")
+	bn, _ := jsonnode.Decode(before)
+	an, _ := jsonnode.Decode(after)
+	Diff(bn, an)
+	for _, tc := range []struct {
+		name string
+		want []byte
+		node *yaml.Node
+	}{{"before", before, bn}, {"after", after, an}} {
+		got, err := jsonnode.Marshal(tc.node)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if diff := cmp.Diff(decode(t, tc.want), decode(t, got)); diff != "" {
+			t.Errorf("%s changed by Diff:\n%s", tc.name, diff)
+		}
+	}
+}
+
+func TestEscape(t *testing.T) {
+	for in, want := range map[string]string{
+		"plain":              "plain",
+		"example.com/status": "example.com~1status",
+		"a~b":                "a~0b",
+		"~/":                 "~0~1",
+		"~1 must not be ~01": "~01 must not be ~001",
+	} {
+		if got := escape(in); got != want {
+			t.Errorf("escape(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestAppendString(t *testing.T) {
+	for in, want := range map[string]string{
+		`a"b\c`:     `"a\"b\\c"`,
+		"tab\there": `"tab\u0009here"`,
+		"é/ü":       `"é/ü"`,
+		"bad\xffx":  `"bad\ufffdx"`,
+	} {
+		if got := string(appendString(nil, in)); got != want {
+			t.Errorf("appendString(%q) = %s, want %s", in, got, want)
+		}
+	}
+}
+
+func read(t *testing.T, dir, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func decode(t *testing.T, b []byte) any {
+	t.Helper()
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatalf("%v in %s", err, b)
+	}
+	return v
+}
