@@ -1,0 +1,144 @@
+// Package cli is the command line of sidecar-injector-fn: it picks the mode
+// from the arguments (a KRM function without arguments, the standalone tool
+// with them, help on --help) and runs it with the given streams, so that
+// tests run it in process exactly as the binary does.
+package cli
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"strings"
+
+	"sigs.k8s.io/kustomize/kyaml/fn/framework"
+	"sigs.k8s.io/kustomize/kyaml/kio"
+
+	"github.com/sidecar-injector/sidecar-injector/fn/function"
+)
+
+// Exit statuses.
+const (
+	ExitOK    = 0
+	ExitError = 1 // an error result, unreadable input or config
+	ExitUsage = 2 // bad command line
+)
+
+// Run runs the command with args (without the program name) and returns
+// its exit status.
+func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	var positional []string
+	flagsDone := false
+	for _, a := range args {
+		switch {
+		case flagsDone || a == "-" || !strings.HasPrefix(a, "-"):
+			positional = append(positional, a)
+		case a == "--":
+			flagsDone = true
+		case a == "-h" || a == "--help" || a == "-help":
+			fmt.Fprint(stdout, Help)
+			return ExitOK
+		default:
+			fmt.Fprintf(stderr, "sidecar-injector-fn: unknown flag %q\n\n%s", a, Usage)
+			return ExitUsage
+		}
+	}
+	if len(positional) == 0 {
+		return runFunction(stdin, stdout, stderr)
+	}
+	return runStandalone(positional[0], positional[1:], stdin, stdout, stderr)
+}
+
+// runFunction is the KRM function mode: ResourceList in, ResourceList out.
+// The output carries every item (changed or not) and the results; errors and
+// warnings are also printed on stderr, because kustomize does not show a
+// function's results.
+func runFunction(stdin io.Reader, stdout, stderr io.Writer) int {
+	out := bufio.NewWriterSize(stdout, 64<<10)
+	rw := &kio.ByteReadWriter{Reader: stdin, Writer: out, KeepReaderAnnotations: true}
+	var results framework.Results
+	err := framework.Execute(recordResults{function.Processor{}, &results}, rw)
+	if ferr := out.Flush(); ferr != nil && err == nil {
+		err = fmt.Errorf("writing the ResourceList: %w", ferr)
+	}
+	printResults(stderr, results, framework.Warning)
+	if err != nil {
+		if _, isResults := err.(framework.Results); !isResults {
+			fmt.Fprintf(stderr, "sidecar-injector-fn: %v\n", err)
+		}
+		return ExitError
+	}
+	return ExitOK
+}
+
+// recordResults keeps the processor's results for the caller, since
+// framework.Execute only writes them into the output ResourceList.
+type recordResults struct {
+	framework.ResourceListProcessor
+	results *framework.Results
+}
+
+func (r recordResults) Process(rl *framework.ResourceList) error {
+	err := r.ResourceListProcessor.Process(rl)
+	*r.results = rl.Results
+	return err
+}
+
+// printResults writes each result at or above the given severity on one
+// line ("error: ..."), with the resource and file it is about.
+func printResults(w io.Writer, results framework.Results, min framework.Severity) {
+	for _, r := range results {
+		if rank(r.Severity) < rank(min) {
+			continue
+		}
+		fmt.Fprintln(w, FormatResult(r))
+	}
+}
+
+// FormatResult renders a result for people:
+// `warning: apps/v1 Deployment web (deploy.yaml): message`.
+func FormatResult(r *framework.Result) string {
+	var b strings.Builder
+	sev := r.Severity
+	if sev == "" {
+		sev = framework.Info
+	}
+	b.WriteString(string(sev))
+	b.WriteString(": ")
+	if ref := r.ResourceRef; ref != nil {
+		id := []string{}
+		for _, s := range []string{ref.APIVersion, ref.Kind} {
+			if s != "" {
+				id = append(id, s)
+			}
+		}
+		name := ref.Name
+		if ref.Namespace != "" {
+			name = ref.Namespace + "/" + name
+		}
+		if name != "" {
+			id = append(id, name)
+		}
+		b.WriteString(strings.Join(id, " "))
+		if r.File != nil && r.File.Path != "" {
+			fmt.Fprintf(&b, " (%s", r.File.Path)
+			if r.File.Index > 0 {
+				fmt.Fprintf(&b, ", document %d", r.File.Index+1)
+			}
+			b.WriteString(")")
+		}
+		b.WriteString(": ")
+	}
+	b.WriteString(r.Message)
+	return b.String()
+}
+
+func rank(s framework.Severity) int {
+	switch s {
+	case framework.Error:
+		return 2
+	case framework.Warning:
+		return 1
+	default:
+		return 0
+	}
+}

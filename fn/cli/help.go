@@ -1,0 +1,53 @@
+package cli
+
+// Usage is the short form printed after a command-line mistake.
+const Usage = `Usage:
+  sidecar-injector-fn                      KRM function: ResourceList on stdin and stdout
+  sidecar-injector-fn CONFIG [FILE...|-]   inject the resources of FILEs (or stdin) and print them
+  sidecar-injector-fn --help               explain, with examples
+`
+
+// Help is printed by --help.
+const Help = `sidecar-injector-fn injects sidecars (init containers, containers, volumes,
+volume mounts, image pull secrets) into Kubernetes workloads whose pod
+template carries a mutation's trigger annotation, for example
+  logging.example.com/inject: "true"
+
+` + Usage + `
+As a KRM function (no arguments) it reads a ResourceList on stdin and writes
+it back with the workloads injected. Its functionConfig is the injector's
+config: a SidecarInjector (apiVersion sidecar-injector.dev/v1alpha1), or the
+old injector's ConfigMap whose data holds sidecarconfig.yaml and
+mutationconfig.yaml. Every resource passes through; only triggered workloads
+(Pod, PodTemplate, Deployment, StatefulSet, DaemonSet, ReplicaSet,
+ReplicationController, Job, CronJob) change. Results: one info per injection,
+warnings (unknown trigger value, trigger on the workload's own metadata
+instead of its pod template, name clash), errors (bad config or resource).
+An error result makes the exit status 1 and kustomize and kpt stop. Errors and
+warnings are also printed on stderr.
+
+Standalone (CONFIG given) it loads CONFIG (a file, or a folder such as the old
+injector's sidecarconfig.yaml and mutationconfig.yaml), reads the FILEs ("-"
+or none: stdin), prints the injected resources on stdout and the results on
+stderr. On any error it prints no resources and exits 1.
+
+Examples:
+  # kustomize: a transformer config carrying the function annotation
+  #   metadata:
+  #     annotations:
+  #       config.kubernetes.io/function: |
+  #         exec:
+  #           path: ./sidecar-injector-fn
+  kustomize build --enable-alpha-plugins --enable-exec examples/kustomize
+
+  # kpt: the Kptfile pipeline names the function and its configPath
+  kpt fn render --allow-exec examples/kpt
+  kpt fn eval --exec ./sidecar-injector-fn --fn-config sidecars.yaml examples/kpt
+
+  # by hand
+  sidecar-injector-fn sidecars.yaml deployment.yaml
+  kubectl get deploy web -o yaml | sidecar-injector-fn sidecars.yaml -
+  sidecar-injector-fn ./old-injector-config/ pod.yaml   # sidecarconfig.yaml + mutationconfig.yaml
+
+Exit status: 0 done, 1 an error (config, input or injection), 2 bad usage.
+`

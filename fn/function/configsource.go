@@ -1,0 +1,111 @@
+package function
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"sigs.k8s.io/kustomize/kyaml/kio/kioutil"
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/sidecar-injector/sidecar-injector/engine/config"
+)
+
+// ErrNoFunctionConfig is returned when the ResourceList carries no
+// functionConfig: the function has nothing to inject.
+var ErrNoFunctionConfig = errors.New("no functionConfig: give the function a SidecarInjector, " +
+	"or a ConfigMap whose data holds sidecarconfig.yaml and mutationconfig.yaml " +
+	"(kustomize: the transformer's config; kpt: configPath or --fn-config)")
+
+// orchestratorAnnotations are added to a functionConfig by kustomize and kpt,
+// not by the user. They are dropped before the config reaches the engine so
+// that the engine sees the text the user wrote: its error line numbers then
+// match the user's file.
+var orchestratorAnnotations = []string{
+	kioutil.PathAnnotation,
+	kioutil.IndexAnnotation,
+	kioutil.IdAnnotation,
+	kioutil.SeqIndentAnnotation,
+	kioutil.LegacyPathAnnotation,
+	kioutil.LegacyIndexAnnotation,
+	kioutil.LegacyIdAnnotation,
+	"config.kubernetes.io/function",
+	"config.k8s.io/function",
+	"config.kubernetes.io/local-config",
+	"kustomize.config.k8s.io/id",
+}
+
+// ConfigSource turns a ResourceList's functionConfig into an engine config
+// source. Its name is the file the config came from when the orchestrator
+// says so (kpt's configPath), else "functionConfig KIND/NAME"; the engine
+// prefixes its errors with it.
+func ConfigSource(fc *yaml.RNode) (config.Source, error) {
+	if fc == nil || fc.IsNilOrEmpty() {
+		return config.Source{}, ErrNoFunctionConfig
+	}
+	if fc.YNode().Kind != yaml.MappingNode {
+		return config.Source{}, fmt.Errorf("functionConfig is a YAML %s, want a mapping (a SidecarInjector or a ConfigMap)",
+			kindName(fc.YNode().Kind))
+	}
+	name := ConfigName(fc)
+
+	clean := fc.Copy()
+	annotations := clean.GetAnnotations()
+	dropped := false
+	for _, a := range orchestratorAnnotations {
+		if _, ok := annotations[a]; ok {
+			delete(annotations, a)
+			dropped = true
+		}
+	}
+	if dropped {
+		if err := clean.SetAnnotations(annotations); err != nil {
+			return config.Source{}, fmt.Errorf("%s: cleaning orchestrator annotations: %w", name, err)
+		}
+		if err := yaml.ClearEmptyAnnotations(clean); err != nil {
+			return config.Source{}, fmt.Errorf("%s: cleaning orchestrator annotations: %w", name, err)
+		}
+	}
+	text, err := clean.String()
+	if err != nil {
+		return config.Source{}, fmt.Errorf("%s: %w", name, err)
+	}
+	return config.Source{Name: name, Data: []byte(text)}, nil
+}
+
+// ConfigName names a functionConfig for messages: its file when known,
+// else "functionConfig KIND/NAME".
+func ConfigName(fc *yaml.RNode) string {
+	if fc == nil {
+		return "functionConfig"
+	}
+	if path, _, err := kioutil.GetFileAnnotations(fc); err == nil && path != "" {
+		return path
+	}
+	parts := []string{}
+	if k := fc.GetKind(); k != "" {
+		parts = append(parts, k)
+	}
+	if n := fc.GetName(); n != "" {
+		parts = append(parts, n)
+	}
+	if len(parts) == 0 {
+		return "functionConfig"
+	}
+	return "functionConfig " + strings.Join(parts, "/")
+}
+
+func kindName(k yaml.Kind) string {
+	switch k {
+	case yaml.SequenceNode:
+		return "sequence"
+	case yaml.ScalarNode:
+		return "scalar"
+	case yaml.AliasNode:
+		return "alias"
+	case yaml.DocumentNode:
+		return "document"
+	default:
+		return "node"
+	}
+}

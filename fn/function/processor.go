@@ -1,0 +1,100 @@
+package function
+
+import (
+	"fmt"
+
+	"sigs.k8s.io/kustomize/kyaml/fn/framework"
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/sidecar-injector/sidecar-injector/engine"
+)
+
+// Processor is the KRM function: a framework.ResourceListProcessor that
+// injects sidecars into the ResourceList's workloads.
+type Processor struct {
+	// Injector, when set, is used instead of loading the ResourceList's
+	// functionConfig (the standalone mode loads its CONFIG argument itself).
+	Injector *engine.Injector
+}
+
+// Process loads the functionConfig, injects every item in place and appends
+// the results to rl.Results. It returns the results as an error when any of
+// them is an error, so that the process exits non-zero and kpt and
+// kustomize stop.
+func (p Processor) Process(rl *framework.ResourceList) error {
+	inj := p.Injector
+	if inj == nil {
+		var results framework.Results
+		inj, results = LoadFunctionConfig(rl.FunctionConfig)
+		if inj == nil {
+			rl.Results = append(rl.Results, results...)
+			return rl.Results
+		}
+	}
+	rl.Results = append(rl.Results, Inject(inj, rl.Items, FileFromAnnotations)...)
+	if rl.Results.ExitCode() != 0 {
+		return rl.Results
+	}
+	return nil
+}
+
+// LoadFunctionConfig loads the engine from a functionConfig. On failure it
+// returns a nil Injector and one error result per problem the engine found
+// (the engine reports every problem of the config at once).
+func LoadFunctionConfig(fc *yaml.RNode) (*engine.Injector, framework.Results) {
+	src, err := ConfigSource(fc)
+	if err != nil {
+		return nil, ConfigErrorResults(err, fc)
+	}
+	inj, err := engine.Load(src)
+	if err != nil {
+		return nil, ConfigErrorResults(err, fc)
+	}
+	return inj, nil
+}
+
+// Inject runs the engine over every item, changing the items in place, and
+// returns one info result per injected mutation, a warning result per engine
+// warning and an error result per engine error. Every item is processed even
+// after an error, so that one run reports every problem. fileOf says where
+// an item came from for the results' file field; it may return nil.
+func Inject(inj *engine.Injector, items []*yaml.RNode, fileOf func(*yaml.RNode) *framework.File) framework.Results {
+	var results framework.Results
+	for _, item := range items {
+		report := injectOne(inj, item)
+		if report.Changed() || len(report.Warnings) > 0 || len(report.Errors) > 0 {
+			results = append(results, ReportResults(report, ResourceRef(item), fileOf(item))...)
+		}
+	}
+	return results
+}
+
+// injectOne calls the engine and turns a panic into an error: a bug in the
+// engine must fail the run with the resource named, never crash it with a
+// stack trace and a half-written ResourceList.
+func injectOne(inj *engine.Injector, item *yaml.RNode) (report *engine.Report) {
+	defer func() {
+		if r := recover(); r != nil {
+			report = &engine.Report{Errors: []error{
+				fmt.Errorf("internal error in the injection engine (please report it): %v", r),
+			}}
+		}
+	}()
+	report = inj.Inject(item, engine.Options{Upgrade: true})
+	if report == nil {
+		report = &engine.Report{}
+	}
+	return report
+}
+
+// splitErrors undoes errors.Join, so that each problem becomes one result.
+func splitErrors(err error) []error {
+	if joined, ok := err.(interface{ Unwrap() []error }); ok {
+		var out []error
+		for _, e := range joined.Unwrap() {
+			out = append(out, splitErrors(e)...)
+		}
+		return out
+	}
+	return []error{err}
+}

@@ -1,0 +1,128 @@
+package function
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+
+	"sigs.k8s.io/kustomize/kyaml/fn/framework"
+	"sigs.k8s.io/kustomize/kyaml/kio/kioutil"
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/sidecar-injector/sidecar-injector/engine"
+)
+
+// Result tags: machine-readable detail beside the human message, for tools
+// that read the ResourceList's results (kpt keeps them in its results file).
+const (
+	TagMutation = "sidecar-injector.dev/mutation"
+	TagSidecar  = "sidecar-injector.dev/sidecar"
+)
+
+// ReportResults turns one engine report into results about one resource.
+func ReportResults(report *engine.Report, ref *yaml.ResourceIdentifier, file *framework.File) framework.Results {
+	var results framework.Results
+	add := func(sev framework.Severity, msg string, tags map[string]string) {
+		results = append(results, &framework.Result{
+			Severity: sev, Message: msg, ResourceRef: ref, File: file, Tags: tags,
+		})
+	}
+	for _, err := range report.Errors {
+		tags := map[string]string{}
+		var me *engine.MutationError
+		if errors.As(err, &me) {
+			tags[TagMutation] = me.Mutation
+			if me.Sidecar != "" {
+				tags[TagSidecar] = me.Sidecar
+			}
+		}
+		add(framework.Error, err.Error(), nilIfEmpty(tags))
+	}
+	for _, w := range report.Warnings {
+		var tags map[string]string
+		if w.Mutation != "" {
+			tags = map[string]string{TagMutation: w.Mutation}
+		}
+		add(framework.Warning, w.String(), tags)
+	}
+	if len(report.Errors) == 0 {
+		for _, in := range report.Injected {
+			add(framework.Info, InjectionMessage(in), map[string]string{TagMutation: in.Mutation})
+		}
+	}
+	return results
+}
+
+// InjectionMessage says what one mutation added, for example
+// `injected mutation "logging": containers [log-shipper], volumes [spool]`.
+func InjectionMessage(in engine.Injection) string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "injected mutation %q", in.Mutation)
+	parts := []struct {
+		what  string
+		names []string
+	}{
+		{"initContainers", in.InitContainers},
+		{"containers", in.Containers},
+		{"volumes", in.Volumes},
+		{"imagePullSecrets", in.ImagePullSecrets},
+	}
+	sep := ": "
+	for _, p := range parts {
+		if len(p.names) == 0 {
+			continue
+		}
+		fmt.Fprintf(&b, "%s%s [%s]", sep, p.what, strings.Join(p.names, ", "))
+		sep = ", "
+	}
+	if in.Upgraded {
+		b.WriteString(" (replacing what an earlier config had injected)")
+	}
+	return b.String()
+}
+
+// ConfigErrorResults turns a config load error into one error result per
+// problem, each pointing at the functionConfig.
+func ConfigErrorResults(err error, fc *yaml.RNode) framework.Results {
+	var ref *yaml.ResourceIdentifier
+	var file *framework.File
+	if fc != nil && !fc.IsNilOrEmpty() && fc.YNode().Kind == yaml.MappingNode {
+		ref = ResourceRef(fc)
+		file = FileFromAnnotations(fc)
+	}
+	var results framework.Results
+	for _, e := range splitErrors(err) {
+		results = append(results, &framework.Result{
+			Severity: framework.Error, Message: "config: " + e.Error(), ResourceRef: ref, File: file,
+		})
+	}
+	return results
+}
+
+// ResourceRef identifies a resource for a result.
+func ResourceRef(rn *yaml.RNode) *yaml.ResourceIdentifier {
+	return &yaml.ResourceIdentifier{
+		TypeMeta: yaml.TypeMeta{APIVersion: rn.GetApiVersion(), Kind: rn.GetKind()},
+		NameMeta: yaml.NameMeta{Name: rn.GetName(), Namespace: rn.GetNamespace()},
+	}
+}
+
+// FileFromAnnotations reads where a resource came from out of the
+// orchestrator's path and index annotations (current or legacy); nil when
+// the orchestrator did not say.
+func FileFromAnnotations(rn *yaml.RNode) *framework.File {
+	path, index, _ := kioutil.GetFileAnnotations(rn)
+	if path == "" {
+		return nil
+	}
+	i, _ := strconv.Atoi(index) // an absent or odd index reads as the first resource
+	return &framework.File{Path: path, Index: i}
+}
+
+func nilIfEmpty(m map[string]string) map[string]string {
+	if len(m) == 0 {
+		return nil
+	}
+	return m
+}
