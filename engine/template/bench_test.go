@@ -1,0 +1,70 @@
+package template
+
+import (
+	"testing"
+
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+func benchPod() *corev1.Pod {
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: "web-0", Namespace: "team-a", Annotations: map[string]string{
+			"vault.k8s-integration.sfdc.com/role": "web",
+		}},
+		Spec: corev1.PodSpec{ServiceAccountName: "web"},
+	}
+}
+
+func BenchmarkExecuteSmall(b *testing.B) {
+	tm, err := Parse("small", "aws-iam-{% .Spec.ServiceAccountName %}")
+	if err != nil {
+		b.Fatal(err)
+	}
+	pod := benchPod()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := tm.Execute(pod); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkExecuteIndex(b *testing.B) {
+	tm, err := Parse("index", `{% index .Annotations "vault.k8s-integration.sfdc.com/role" %}`)
+	if err != nil {
+		b.Fatal(err)
+	}
+	pod := benchPod()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := tm.Execute(pod); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkRangeStep(b *testing.B) {
+	tm, err := Parse("range", `{% range until 1000 %}{% end %}`)
+	if err != nil {
+		b.Fatal(err)
+	}
+	pod := benchPod()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := tm.Execute(pod); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkClone(b *testing.B) {
+	tm, err := Parse("small", "aws-iam-{% .Spec.ServiceAccountName %}")
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		tm.newInstance()
+	}
+}

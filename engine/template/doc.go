@@ -1,0 +1,2 @@
+// Package template is the template language of sidecar definitions.
+package template

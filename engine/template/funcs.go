@@ -1,0 +1,440 @@
+package template
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"reflect"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	ttemplate "text/template"
+	"unicode/utf8"
+
+	"github.com/Masterminds/sprig/v3"
+	"sigs.k8s.io/yaml"
+)
+
+// removed lists the sprig functions that are not available in templates,
+// with the reason given to the user when a template names one.
+var removed = map[string]string{
+	// The clock, the local time zone or the time zone database.
+	"now":              "it reads the clock",
+	"ago":              "it reads the clock",
+	"date":             "it reads the clock and the local time zone",
+	"date_in_zone":     "it reads the clock and the time zone database",
+	"dateInZone":       "it reads the clock and the time zone database",
+	"htmlDate":         "it reads the clock and the local time zone",
+	"htmlDateInZone":   "it reads the clock and the time zone database",
+	"date_modify":      "it only makes sense with the clock",
+	"dateModify":       "it only makes sense with the clock",
+	"must_date_modify": "it only makes sense with the clock",
+	"mustDateModify":   "it only makes sense with the clock",
+	"toDate":           "it depends on the local time zone",
+	"mustToDate":       "it depends on the local time zone",
+	"durationRound":    "it reads the clock when given a date",
+
+	// Random sources.
+	"randAlphaNum": "it is random",
+	"randAlpha":    "it is random",
+	"randAscii":    "it is random",
+	"randNumeric":  "it is random",
+	"randBytes":    "it is random",
+	"randInt":      "it is random",
+	"shuffle":      "it is random",
+	"uuidv4":       "it is random",
+	"bcrypt":       "it uses a random salt and is slow by design",
+	"htpasswd":     "it uses a random salt (bcrypt) and is slow by design",
+	"encryptAES":   "it uses a random IV",
+
+	// Key and certificate generation: random, and slow.
+	"genPrivateKey":            "it generates a random key (and is slow)",
+	"genCA":                    "it generates a random key and reads the clock",
+	"genCAWithKey":             "it uses a random serial number and reads the clock",
+	"genSelfSignedCert":        "it generates a random key and reads the clock",
+	"genSelfSignedCertWithKey": "it uses a random serial number and reads the clock",
+	"genSignedCert":            "it generates a random key and reads the clock",
+	"genSignedCertWithKey":     "it uses a random serial number and reads the clock",
+
+	// Resource hazards.
+	"derivePassword": "it runs scrypt (32 MiB of memory and tens of milliseconds per call)",
+
+	// The host.
+	"env":           "it reads the environment",
+	"expandenv":     "it reads the environment",
+	"getHostByName": "it queries the network",
+	"osBase":        "its result depends on the host operating system",
+	"osClean":       "its result depends on the host operating system",
+	"osDir":         "its result depends on the host operating system",
+	"osExt":         "its result depends on the host operating system",
+	"osIsAbs":       "its result depends on the host operating system",
+}
+
+// RemovedFunctions returns the names of the sprig functions that templates
+// cannot use, sorted. See the package documentation for the reasons.
+func RemovedFunctions() []string {
+	names := make([]string, 0, len(removed))
+	for n := range removed {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// Names of the functions the package adds to the parse tree. They are not
+// known at parse time, so a template cannot name them.
+const (
+	stepFunc = "sidecarInjectorStep"
+	outFunc  = "sidecarInjectorOut"
+	stepVar  = "$-step" // cannot be written in a template
+)
+
+// maxQuadratic caps the length of lists given to functions that compare
+// every element with every other.
+const maxQuadratic = 2048
+
+// funcsCache holds one function map per Limits: building one wraps a few
+// hundred functions.
+var funcsCache sync.Map // Limits -> ttemplate.FuncMap
+
+// funcMap returns the parse-time function map for the limits. The functions
+// that read the pod being rendered are placeholders, replaced per execution
+// (see instance).
+func funcMap(lim Limits) ttemplate.FuncMap {
+	if fm, ok := funcsCache.Load(lim); ok {
+		return fm.(ttemplate.FuncMap)
+	}
+	fm := buildFuncMap(lim)
+	funcsCache.Store(lim, fm)
+	return fm
+}
+
+func buildFuncMap(lim Limits) ttemplate.FuncMap {
+	max := lim.MaxOutput
+	fm := ttemplate.FuncMap{}
+	for name, fn := range sprig.HermeticTxtFuncMap() {
+		if _, ok := removed[name]; ok {
+			continue
+		}
+		fm[name] = guard(name, fn, max)
+	}
+
+	// text/template's printing built-ins format their arguments deeply:
+	// measure them first.
+	for name, fn := range map[string]any{
+		"print":    fmt.Sprint,
+		"printf":   fmt.Sprintf,
+		"println":  fmt.Sprintln,
+		"html":     ttemplate.HTMLEscaper,
+		"js":       ttemplate.JSEscaper,
+		"urlquery": ttemplate.URLQueryEscaper,
+	} {
+		fm[name] = guard(name, fn, max)
+	}
+
+	// Functions that allocate on demand: bounded versions.
+	fm["repeat"] = func(count int, s string) (string, error) {
+		if count < 0 {
+			return "", fmt.Errorf("negative count %d", count)
+		}
+		if len(s) > 0 && count > max/len(s) {
+			return "", limitf("repeat: result would exceed %d bytes", max)
+		}
+		return strings.Repeat(s, count), nil
+	}
+	fm["until"] = func(count int) ([]int, error) {
+		step := 1
+		if count < 0 {
+			step = -1
+		}
+		return untilStep(0, count, step, lim.MaxSteps)
+	}
+	fm["untilStep"] = func(start, stop, step int) ([]int, error) {
+		return untilStep(start, stop, step, lim.MaxSteps)
+	}
+	fm["seq"] = func(params ...int) (string, error) { return seq(lim, params...) }
+	fm["indent"] = func(spaces int, s string) (string, error) { return indent(spaces, s, max) }
+	fm["nindent"] = func(spaces int, s string) (string, error) {
+		r, err := indent(spaces, s, max)
+		return "\n" + r, err
+	}
+	wrapWith := sprig.TxtFuncMap()["wrapWith"].(func(int, string, string) string)
+	fm["wrapWith"] = func(l int, sep, s string) (string, error) {
+		// At most one separator per byte of input.
+		if len(sep) > 0 && len(s) > 0 && (len(s)+1) > (max-len(s))/len(sep) {
+			return "", limitf("wrapWith: result could exceed %d bytes", max)
+		}
+		return checkString(wrapWith(l, sep, s), max)
+	}
+	fm["replace"] = func(old, new, src string) (string, error) {
+		n := 0
+		if old == "" {
+			n = utf8.RuneCountInString(src) + 1
+		} else {
+			n = strings.Count(src, old)
+		}
+		if d := len(new) - len(old); d > 0 && n > (max-len(src))/d {
+			return "", limitf("replace: result would exceed %d bytes", max)
+		}
+		return strings.ReplaceAll(src, old, new), nil
+	}
+	fm["regexReplaceAll"] = func(re, s, repl string) (string, error) {
+		return regexReplace(regexp.MustCompile(re), s, repl, false, max)
+	}
+	fm["mustRegexReplaceAll"] = func(re, s, repl string) (string, error) {
+		r, err := regexp.Compile(re)
+		if err != nil {
+			return "", err
+		}
+		return regexReplace(r, s, repl, false, max)
+	}
+	fm["regexReplaceAllLiteral"] = func(re, s, repl string) (string, error) {
+		return regexReplace(regexp.MustCompile(re), s, repl, true, max)
+	}
+	fm["mustRegexReplaceAllLiteral"] = func(re, s, repl string) (string, error) {
+		r, err := regexp.Compile(re)
+		if err != nil {
+			return "", err
+		}
+		return regexReplace(r, s, repl, true, max)
+	}
+	for _, name := range []string{"uniq", "mustUniq"} {
+		fn := reflect.ValueOf(fm[name])
+		fm[name] = func(list any) (any, error) {
+			if v := reflect.ValueOf(list); (v.Kind() == reflect.Slice || v.Kind() == reflect.Array) && v.Len() > maxQuadratic {
+				return nil, limitf("%s: list of %d elements exceeds the limit of %d", name, v.Len(), maxQuadratic)
+			}
+			r := fn.Call([]reflect.Value{reflect.ValueOf(&list).Elem()})
+			if len(r) == 2 && !r[1].IsNil() {
+				return nil, r[1].Interface().(error)
+			}
+			return r[0].Interface(), nil
+		}
+	}
+
+	// sprig's keys and values follow Go's random map order.
+	fm["keys"] = func(dicts ...map[string]any) []string {
+		var ks []string
+		for _, d := range dicts {
+			for k := range d {
+				ks = append(ks, k)
+			}
+		}
+		sort.Strings(ks)
+		return ks
+	}
+	fm["values"] = func(d map[string]any) []any {
+		ks := make([]string, 0, len(d))
+		for k := range d {
+			ks = append(ks, k)
+		}
+		sort.Strings(ks)
+		vs := make([]any, len(ks))
+		for i, k := range ks {
+			vs[i] = d[k]
+		}
+		return vs
+	}
+
+	// Additions.
+	fm["toJson"] = guard("toJson", func(v any) (string, error) {
+		b, err := json.Marshal(v)
+		return string(b), err
+	}, max)
+	fm["fromJson"] = func(s string) (any, error) {
+		var v any
+		if err := json.Unmarshal([]byte(s), &v); err != nil {
+			return nil, err
+		}
+		return v, nil
+	}
+	fm["toYaml"] = guard("toYaml", func(v any) (string, error) {
+		b, err := yaml.Marshal(v)
+		return strings.TrimSuffix(string(b), "\n"), err
+	}, max)
+	fm["fromYaml"] = func(s string) (any, error) {
+		var v any
+		if err := yaml.Unmarshal([]byte(s), &v); err != nil {
+			return nil, err
+		}
+		return v, nil
+	}
+	fm["required"] = func(msg string, v any) (any, error) {
+		if v == nil {
+			return nil, errors.New(msg)
+		}
+		if s, ok := v.(string); ok && s == "" {
+			return nil, errors.New(msg)
+		}
+		return v, nil
+	}
+	// Placeholders: the real ones are bound to the pod per execution.
+	fm["annotation"] = func(key string, def ...string) (string, error) { return "", nil }
+	fm["label"] = func(key string, def ...string) (string, error) { return "", nil }
+	return fm
+}
+
+// internalFuncs are added after parsing, so that templates cannot name them.
+func internalFuncs(lim Limits) ttemplate.FuncMap {
+	return ttemplate.FuncMap{
+		stepFunc: func() (string, error) { return "", nil }, // bound per execution
+		outFunc:  func(v any) (string, error) { return printable(v, lim.MaxOutput) },
+	}
+}
+
+// lookupKey implements annotation and label.
+func lookupKey(what string, m map[string]string, key string, def []string) (string, error) {
+	if len(def) > 1 {
+		return "", fmt.Errorf("%s %q: at most one default, got %d", what, key, len(def))
+	}
+	v := m[key]
+	if v == "" && len(def) == 1 {
+		return def[0], nil
+	}
+	return v, nil
+}
+
+// printable renders a value the way text/template prints it, after checking
+// its size. A missing value prints as the empty string.
+func printable(v any, max int) (string, error) {
+	switch x := v.(type) {
+	case nil:
+		return "", nil
+	case string:
+		return x, nil
+	}
+	rv := reflect.ValueOf(v)
+	for rv.Kind() == reflect.Pointer && !rv.IsNil() && !rv.Type().Implements(stringerType) && !rv.Type().Implements(errorType) {
+		rv = rv.Elem()
+	}
+	if err := checkSize(rv, max); err != nil {
+		return "", err
+	}
+	if rv.Kind() == reflect.Pointer && rv.IsNil() {
+		return "", nil
+	}
+	if !rv.CanInterface() {
+		return "", nil
+	}
+	return checkString(fmt.Sprint(rv.Interface()), max)
+}
+
+var (
+	stringerType = reflect.TypeFor[fmt.Stringer]()
+	errorType    = reflect.TypeFor[error]()
+)
+
+// untilStep is sprig's untilStep, with the element count checked before
+// anything is allocated (and without sprig's overflow near the int limits).
+func untilStep(start, stop, step, maxCount int) ([]int, error) {
+	var n uint64
+	switch {
+	case step > 0 && stop > start:
+		d := uint64(stop) - uint64(start)
+		n = d / uint64(step)
+		if d%uint64(step) != 0 {
+			n++
+		}
+	case step < 0 && stop < start:
+		d := uint64(start) - uint64(stop)
+		s := uint64(-(step + 1)) + 1
+		n = d / s
+		if d%s != 0 {
+			n++
+		}
+	default:
+		return []int{}, nil
+	}
+	if n > uint64(maxCount) {
+		return nil, limitf("list of %d elements exceeds the limit of %d", n, maxCount)
+	}
+	v := make([]int, n)
+	for i := range v {
+		v[i] = start + i*step
+	}
+	return v, nil
+}
+
+// seq is sprig's seq, bounded.
+func seq(lim Limits, params ...int) (string, error) {
+	var start, end, step int
+	switch len(params) {
+	case 1:
+		start, end, step = 1, params[0], 1
+		if end < start {
+			step = -1
+		}
+		end += step
+	case 2:
+		start, end, step = params[0], params[1], 1
+		if end < start {
+			step = -1
+		}
+		end += step
+	case 3:
+		start, step, end = params[0], params[1], params[2]
+		inc := 1
+		if end < start {
+			inc = -1
+			if step > 0 {
+				return "", nil
+			}
+		}
+		end += inc
+	default:
+		return "", nil
+	}
+	v, err := untilStep(start, end, step, lim.MaxSteps)
+	if err != nil {
+		return "", err
+	}
+	var b []byte
+	for i, n := range v {
+		if i > 0 {
+			b = append(b, ' ')
+		}
+		b = strconv.AppendInt(b, int64(n), 10)
+		if len(b) > lim.MaxOutput {
+			return "", limitf("seq: result exceeds %d bytes", lim.MaxOutput)
+		}
+	}
+	return string(b), nil
+}
+
+func indent(spaces int, s string, max int) (string, error) {
+	if spaces < 0 {
+		return "", fmt.Errorf("negative indent %d", spaces)
+	}
+	lines := strings.Count(s, "\n") + 1
+	if spaces > 0 && lines > (max-len(s))/spaces {
+		return "", limitf("indent: result would exceed %d bytes", max)
+	}
+	pad := strings.Repeat(" ", spaces)
+	return pad + strings.ReplaceAll(s, "\n", "\n"+pad), nil
+}
+
+// regexReplace replaces every match of re in s, refusing when the result
+// could exceed max bytes. A first pass bounds the size: each match expands
+// to at most the replacement's length plus, per '$' in it, the match's.
+func regexReplace(re *regexp.Regexp, s, repl string, literal bool, max int) (string, error) {
+	dollars := 0
+	if !literal {
+		dollars = strings.Count(repl, "$")
+	}
+	bound := len(s)
+	re.ReplaceAllStringFunc(s, func(m string) string {
+		if bound <= max {
+			bound += len(repl) + dollars*len(m)
+		}
+		return ""
+	})
+	if bound > max {
+		return "", limitf("regex replacement could exceed %d bytes", max)
+	}
+	if literal {
+		return re.ReplaceAllLiteralString(s, repl), nil
+	}
+	return re.ReplaceAllString(s, repl), nil
+}

@@ -1,0 +1,295 @@
+package template
+
+import (
+	"fmt"
+	"reflect"
+	"sort"
+	"strings"
+	ttemplate "text/template"
+	"text/template/parse"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+var podType = reflect.TypeFor[corev1.Pod]()
+
+// rewrite checks the parse trees of a template at load and instruments them
+// for bounded execution:
+//
+//   - every range body and every defined template starts with a call of the
+//     step function, which counts steps and checks the deadline;
+//   - an action whose value is not statically a scalar pipes its value into
+//     the output function, which measures it before formatting;
+//   - a range over an integer literal above MaxSteps is refused;
+//   - a defined template that calls itself, directly or not, is refused.
+func rewrite(t *ttemplate.Template, lim Limits) *Error {
+	r := &rewriter{lim: lim, funcs: map[string]reflect.Type{}, calls: map[string][]call{}}
+	for _, tt := range t.Templates() {
+		if tt.Tree == nil || tt.Tree.Root == nil {
+			continue
+		}
+		main := tt.Name() == internalName
+		r.tree = tt.Tree
+		r.name = tt.Name()
+		r.list(tt.Tree.Root, main, main)
+		if r.err != nil {
+			return r.err
+		}
+		if !main {
+			root := tt.Tree.Root
+			root.Nodes = append([]parse.Node{r.stepNode(root.Pos)}, root.Nodes...)
+		}
+	}
+	return r.checkRecursion()
+}
+
+type call struct {
+	name string
+	pos  parse.Pos
+	tree *parse.Tree
+}
+
+type rewriter struct {
+	lim   Limits
+	tree  *parse.Tree
+	name  string
+	funcs map[string]reflect.Type
+	calls map[string][]call // template name -> templates it calls
+	err   *Error
+}
+
+func (r *rewriter) fail(pos parse.Pos, tree *parse.Tree, format string, args ...any) {
+	if r.err == nil {
+		r.err = &Error{Line: lineOf(tree, pos), Err: fmt.Errorf(format, args...)}
+	}
+}
+
+func lineOf(tree *parse.Tree, pos parse.Pos) int {
+	loc, _ := tree.ErrorContext(&parse.TextNode{Pos: pos})
+	// loc is "name:line:col"
+	parts := strings.Split(loc, ":")
+	if len(parts) < 3 {
+		return 0
+	}
+	n := 0
+	for _, c := range parts[len(parts)-2] {
+		if c < '0' || c > '9' {
+			return 0
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n
+}
+
+// list walks a list. dotPod says whether dot is the pod; main whether this is
+// the main template (where $ is the pod).
+func (r *rewriter) list(l *parse.ListNode, dotPod, main bool) {
+	if l == nil {
+		return
+	}
+	for _, n := range l.Nodes {
+		switch n := n.(type) {
+		case *parse.ActionNode:
+			if len(n.Pipe.Decl) == 0 && !r.scalar(n.Pipe, dotPod, main) {
+				n.Pipe.Cmds = append(n.Pipe.Cmds, &parse.CommandNode{
+					NodeType: parse.NodeCommand,
+					Pos:      n.Pos,
+					Args:     []parse.Node{parse.NewIdentifier(outFunc).SetTree(r.tree).SetPos(n.Pos)},
+				})
+			}
+		case *parse.IfNode:
+			r.list(n.List, dotPod, main)
+			r.list(n.ElseList, dotPod, main)
+		case *parse.WithNode:
+			r.list(n.List, false, main)
+			r.list(n.ElseList, dotPod, main)
+		case *parse.RangeNode:
+			r.checkRange(n)
+			r.list(n.List, false, main)
+			n.List.Nodes = append([]parse.Node{r.stepNode(n.Pos)}, n.List.Nodes...)
+			r.list(n.ElseList, dotPod, main)
+		case *parse.TemplateNode:
+			r.calls[r.name] = append(r.calls[r.name], call{name: n.Name, pos: n.Pos, tree: r.tree})
+		}
+	}
+}
+
+// stepNode is `{% $-step := step %}`: a declaration, so nothing is printed.
+func (r *rewriter) stepNode(pos parse.Pos) *parse.ActionNode {
+	return &parse.ActionNode{
+		NodeType: parse.NodeAction,
+		Pos:      pos,
+		Pipe: &parse.PipeNode{
+			NodeType: parse.NodePipe,
+			Pos:      pos,
+			Decl:     []*parse.VariableNode{{NodeType: parse.NodeVariable, Pos: pos, Ident: []string{stepVar}}},
+			Cmds: []*parse.CommandNode{{
+				NodeType: parse.NodeCommand,
+				Pos:      pos,
+				Args:     []parse.Node{parse.NewIdentifier(stepFunc).SetTree(r.tree).SetPos(pos)},
+			}},
+		},
+	}
+}
+
+func (r *rewriter) checkRange(n *parse.RangeNode) {
+	if len(n.Pipe.Cmds) != 1 || len(n.Pipe.Cmds[0].Args) != 1 {
+		return
+	}
+	num, ok := n.Pipe.Cmds[0].Args[0].(*parse.NumberNode)
+	if !ok {
+		return
+	}
+	if (num.IsInt && num.Int64 > int64(r.lim.MaxSteps)) || (num.IsUint && num.Uint64 > uint64(r.lim.MaxSteps)) {
+		r.fail(n.Pos, r.tree, "range over %s exceeds the limit of %d iterations", num.Text, r.lim.MaxSteps)
+	}
+}
+
+// scalar reports whether the pipeline's value is statically known to be a
+// string, number or bool, which text/template may print directly.
+func (r *rewriter) scalar(p *parse.PipeNode, dotPod, main bool) bool {
+	if len(p.Cmds) == 0 {
+		return false
+	}
+	c := p.Cmds[len(p.Cmds)-1]
+	switch a := c.Args[0].(type) {
+	case *parse.StringNode, *parse.NumberNode, *parse.BoolNode:
+		return len(c.Args) == 1
+	case *parse.FieldNode:
+		return len(c.Args) == 1 && dotPod && isScalar(resolve(podType, a.Ident, 0))
+	case *parse.VariableNode:
+		return len(c.Args) == 1 && main && a.Ident[0] == "$" && len(a.Ident) > 1 &&
+			isScalar(resolve(podType, a.Ident[1:], 0))
+	case *parse.IdentifierNode:
+		switch a.Ident {
+		case "eq", "ne", "lt", "le", "gt", "ge", "not", "len":
+			return true
+		case "index":
+			// index of a statically typed pod field, e.g. index .Annotations "k"
+			if len(c.Args) < 3 {
+				return false
+			}
+			var t reflect.Type
+			switch x := c.Args[1].(type) {
+			case *parse.FieldNode:
+				if dotPod {
+					t = resolve(podType, x.Ident, 0)
+				}
+			case *parse.VariableNode:
+				if main && x.Ident[0] == "$" && len(x.Ident) > 1 {
+					t = resolve(podType, x.Ident[1:], 0)
+				}
+			}
+			return isScalar(resolve(t, nil, len(c.Args)-2))
+		case outFunc:
+			return true
+		}
+		if ft := r.funcType(a.Ident); ft != nil {
+			out := ft.Out(0)
+			return isScalar(out)
+		}
+	}
+	return false
+}
+
+func (r *rewriter) funcType(name string) reflect.Type {
+	if t, ok := r.funcs[name]; ok {
+		return t
+	}
+	fn, ok := funcMap(r.lim)[name]
+	if !ok {
+		r.funcs[name] = nil
+		return nil
+	}
+	t := reflect.TypeOf(fn)
+	r.funcs[name] = t
+	return t
+}
+
+// resolve follows field names from type t as text/template would, then
+// indexes idx times; it returns nil when the result cannot be known
+// statically (a method, an interface, an unknown field).
+func resolve(t reflect.Type, fields []string, idx int) reflect.Type {
+	if t == nil {
+		return nil
+	}
+	for _, f := range fields {
+		if _, ok := reflect.PointerTo(t).MethodByName(f); ok {
+			return nil
+		}
+		if t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		switch t.Kind() {
+		case reflect.Struct:
+			sf, ok := t.FieldByName(f)
+			if !ok || !sf.IsExported() {
+				return nil
+			}
+			t = sf.Type
+		case reflect.Map:
+			if t.Key().Kind() != reflect.String {
+				return nil
+			}
+			t = t.Elem()
+		default:
+			return nil
+		}
+	}
+	for range idx {
+		switch t.Kind() {
+		case reflect.Map, reflect.Slice, reflect.Array:
+			t = t.Elem()
+		default:
+			return nil
+		}
+	}
+	if t.Kind() == reflect.String && (t.Implements(stringerType) || reflect.PointerTo(t).Implements(stringerType)) {
+		return nil
+	}
+	return t
+}
+
+// checkRecursion refuses a defined template that calls itself: depth is then
+// bounded by the number of templates.
+func (r *rewriter) checkRecursion() *Error {
+	const (
+		unseen = iota
+		active
+		done
+	)
+	mark := map[string]int{}
+	var visit func(name string) *call
+	visit = func(name string) *call {
+		mark[name] = active
+		for i := range r.calls[name] {
+			c := &r.calls[name][i]
+			switch mark[c.name] {
+			case active:
+				return c
+			case unseen:
+				if bad := visit(c.name); bad != nil {
+					return bad
+				}
+			}
+		}
+		mark[name] = done
+		return nil
+	}
+	names := make([]string, 0, len(r.calls))
+	for name := range r.calls {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	for _, name := range names {
+		if mark[name] == unseen {
+			if c := visit(name); c != nil {
+				return &Error{
+					Line: lineOf(c.tree, c.pos),
+					Err:  fmt.Errorf("template %q is called recursively; recursive templates are not allowed", c.name),
+				}
+			}
+		}
+	}
+	return nil
+}

@@ -1,0 +1,309 @@
+package template
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	ttemplate "text/template"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+)
+
+// Delimiters of template actions: the old injector's.
+const (
+	LeftDelim  = "{%"
+	RightDelim = "%}"
+)
+
+// Limits bound the rendering of one template on one pod. A zero field takes
+// its default.
+type Limits struct {
+	// MaxOutput caps the rendered text, in bytes (default 1 MiB). It also
+	// caps any single value a function produces (a string's bytes, a list's
+	// or a map's elements) and the measured size of any value given to a
+	// function or printed (see the package documentation).
+	MaxOutput int
+	// Timeout caps the wall time of one execution (default 1 s). It is
+	// checked at every loop iteration, every call of a defined template and
+	// every write of output.
+	Timeout time.Duration
+	// MaxSteps caps the loop iterations (all range loops together) plus the
+	// calls of defined templates of one execution (default 100000). It also
+	// caps the length of lists made by until, untilStep and seq, and a range
+	// over an integer literal above it is refused at parse.
+	MaxSteps int
+}
+
+// Defaults for Limits.
+const (
+	DefaultMaxOutput = 1 << 20
+	DefaultTimeout   = time.Second
+	DefaultMaxSteps  = 100_000
+)
+
+// DefaultLimits returns the limits Parse uses.
+func DefaultLimits() Limits {
+	return Limits{MaxOutput: DefaultMaxOutput, Timeout: DefaultTimeout, MaxSteps: DefaultMaxSteps}
+}
+
+func (l Limits) withDefaults() Limits {
+	d := DefaultLimits()
+	if l.MaxOutput <= 0 {
+		l.MaxOutput = d.MaxOutput
+	}
+	if l.Timeout <= 0 {
+		l.Timeout = d.Timeout
+	}
+	if l.MaxSteps <= 0 {
+		l.MaxSteps = d.MaxSteps
+	}
+	return l
+}
+
+// ErrLimit matches (with errors.Is) every error caused by a bound of
+// Limits being hit.
+var ErrLimit = errors.New("template limit exceeded")
+
+// Error is a template that failed to parse or to render.
+type Error struct {
+	// Name is the name given to Parse.
+	Name string
+	// Line is the 1-based line of the template text the error is about, or
+	// 0 when it is not about one line (for example the output limit).
+	Line int
+	// Err says what went wrong, without any location.
+	Err error
+}
+
+func (e *Error) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("line %d: %v", e.Line, e.Err)
+	}
+	return e.Err.Error()
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// Template is a parsed template. It is safe for concurrent use.
+type Template struct {
+	name   string
+	limits Limits
+	base   *ttemplate.Template
+	pool   sync.Pool // of *instance
+}
+
+// internalName is the name given to text/template, so that its messages
+// can be taken apart reliably whatever the user's name.
+const internalName = "t"
+
+// HasActions reports whether text holds an action delimiter, that is
+// whether it needs to be parsed as a template at all.
+func HasActions(text string) bool { return strings.Contains(text, LeftDelim) }
+
+// Parse parses text as a template with the default limits. name is for the
+// caller's messages only.
+func Parse(name, text string) (*Template, error) {
+	return ParseWithLimits(name, text, Limits{})
+}
+
+// ParseWithLimits parses text as a template that renders within limits.
+func ParseWithLimits(name, text string, limits Limits) (*Template, error) {
+	lim := limits.withDefaults()
+	base, err := ttemplate.New(internalName).
+		Delims(LeftDelim, RightDelim).
+		Option("missingkey=zero").
+		Funcs(funcMap(lim)).
+		Parse(text)
+	if err != nil {
+		return nil, parseError(name, err)
+	}
+	base.Funcs(internalFuncs(lim))
+	if err := rewrite(base, lim); err != nil {
+		err.Name = name
+		return nil, err
+	}
+	t := &Template{name: name, limits: lim, base: base}
+	t.pool.New = t.newInstance
+	return t, nil
+}
+
+// Name returns the name given to Parse.
+func (t *Template) Name() string { return t.name }
+
+// Limits returns the limits the template renders within.
+func (t *Template) Limits() Limits { return t.limits }
+
+// instance is a copy of the template whose pod-reading functions are bound
+// to its own state. text/template binds functions at parse time, so each
+// concurrent execution needs one; they are pooled.
+type instance struct {
+	tmpl *ttemplate.Template
+	st   *state
+}
+
+type state struct {
+	pod      *corev1.Pod
+	steps    int
+	maxSteps int
+	deadline time.Time
+	timeout  time.Duration
+	out      output
+}
+
+// output is the capped, deadline-checking writer of one execution.
+type output struct {
+	buf    []byte
+	max    int
+	writes int
+	st     *state
+}
+
+func (o *output) Write(p []byte) (int, error) {
+	if len(o.buf)+len(p) > o.max {
+		return 0, limitf("template output exceeds %d bytes", o.max)
+	}
+	if o.writes++; o.writes%32 == 0 {
+		if err := o.st.checkTime(); err != nil {
+			return 0, err
+		}
+	}
+	o.buf = append(o.buf, p...)
+	return len(p), nil
+}
+
+func (s *state) checkTime() error {
+	if time.Now().After(s.deadline) {
+		return limitf("template rendering exceeds the time limit of %v", s.timeout)
+	}
+	return nil
+}
+
+func (s *state) step() (string, error) {
+	s.steps++
+	if s.steps > s.maxSteps {
+		return "", limitf("template exceeds %d steps (loop iterations and template calls)", s.maxSteps)
+	}
+	if s.steps%8 == 0 {
+		return "", s.checkTime()
+	}
+	return "", nil
+}
+
+func (t *Template) newInstance() any {
+	c, err := t.base.Clone()
+	if err != nil {
+		panic(err) // text/template's Clone does not fail
+	}
+	st := &state{maxSteps: t.limits.MaxSteps, timeout: t.limits.Timeout}
+	st.out = output{max: t.limits.MaxOutput, st: st}
+	c.Funcs(ttemplate.FuncMap{
+		"annotation": func(key string, def ...string) (string, error) {
+			return lookupKey("annotation", st.pod.Annotations, key, def)
+		},
+		"label": func(key string, def ...string) (string, error) {
+			return lookupKey("label", st.pod.Labels, key, def)
+		},
+		stepFunc: st.step,
+	})
+	return &instance{tmpl: c, st: st}
+}
+
+// Execute renders the template against pod (an empty pod when nil).
+// Errors are *Error.
+func (t *Template) Execute(pod *corev1.Pod) (string, error) {
+	if pod == nil {
+		pod = &corev1.Pod{}
+	}
+	in := t.pool.Get().(*instance)
+	st := in.st
+	st.pod = pod
+	st.steps = 0
+	st.deadline = time.Now().Add(t.limits.Timeout)
+	st.out.buf = st.out.buf[:0]
+	st.out.writes = 0
+	err := in.tmpl.Execute(&st.out, pod)
+	var res string
+	if err == nil {
+		res = string(st.out.buf)
+	}
+	st.pod = nil
+	if cap(st.out.buf) > 64<<10 {
+		st.out.buf = nil // do not keep big buffers in the pool
+	}
+	t.pool.Put(in)
+	if err != nil {
+		return "", execError(t.name, err)
+	}
+	return res, nil
+}
+
+// parseError turns text/template's "template: t:3: msg" into an *Error.
+func parseError(name string, err error) *Error {
+	msg := err.Error()
+	line := 0
+	if rest, ok := strings.CutPrefix(msg, "template: "+internalName+":"); ok {
+		if i := strings.Index(rest, ": "); i > 0 {
+			if n, err := strconv.Atoi(rest[:i]); err == nil {
+				line, msg = n, rest[i+2:]
+			}
+		}
+	} else {
+		msg = strings.TrimPrefix(msg, "template: ")
+	}
+	if fn, ok := strings.CutPrefix(msg, `function "`); ok {
+		if fn, ok := strings.CutSuffix(fn, `" not defined`); ok {
+			if why, ok := removed[fn]; ok {
+				msg = fmt.Sprintf("function %q is not available in sidecar templates: %s, and templates must be deterministic and bounded", fn, why)
+			}
+		}
+	}
+	return &Error{Name: name, Line: line, Err: errors.New(msg)}
+}
+
+// execError turns text/template's
+// `template: t:2:5: executing "t" at <required "...">: error calling required: msg`
+// into an *Error with the line and the message after the context.
+func execError(name string, err error) *Error {
+	var le *limitError
+	limit := errors.As(err, &le)
+	var ee ttemplate.ExecError
+	if !errors.As(err, &ee) {
+		return &Error{Name: name, Err: err}
+	}
+	msg := ee.Err.Error()
+	line := 0
+	if rest, ok := strings.CutPrefix(msg, "template: "+internalName+":"); ok {
+		if i := strings.IndexByte(rest, ':'); i > 0 {
+			if n, err := strconv.Atoi(rest[:i]); err == nil {
+				line = n
+			}
+		}
+		if i := strings.Index(rest, " at <"); i >= 0 {
+			if j := strings.Index(rest[i:], ">: "); j >= 0 {
+				msg = rest[i+j+3:]
+			}
+		}
+	} else {
+		msg = strings.TrimPrefix(msg, "template: ")
+		if i := strings.Index(msg, ": "); i >= 0 {
+			msg = msg[i+2:]
+		}
+	}
+	if limit && (strings.HasPrefix(msg, "error calling "+stepFunc+": ") || strings.HasPrefix(msg, "error calling "+outFunc+": ")) {
+		return &Error{Name: name, Line: line, Err: le}
+	}
+	return &Error{Name: name, Line: line, Err: &execMsg{msg: msg, err: errors.Unwrap(ee.Err)}}
+}
+
+// execMsg is a rendering error's message, without location, that still
+// unwraps to the error a function returned.
+type execMsg struct {
+	msg string
+	err error
+}
+
+func (e *execMsg) Error() string { return e.msg }
+func (e *execMsg) Unwrap() error { return e.err }
