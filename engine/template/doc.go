@@ -1,2 +1,131 @@
 // Package template is the template language of sidecar definitions.
+//
+// A sidecar definition may hold actions between {% and %}, the delimiters
+// of the Salesforce injector whose configs this project loads unchanged:
+//
+//	secretName: aws-iam-{% .Spec.ServiceAccountName %}
+//	value: {% index .Annotations "vault.k8s-integration.sfdc.com/role" %}
+//
+// The language is Go's text/template with those delimiters; {{ and }} are
+// plain text, so a sidecar may carry another tool's templates. A template is
+// parsed once, when the configuration loads ([Parse]), and executed for each
+// pod ([Template.Execute]). The data is the pod, a *corev1.Pod, as in the old
+// injector: .Name, .Namespace, .Annotations, .Labels (ObjectMeta's fields are
+// promoted), .Spec.ServiceAccountName, and the rest of the pod.
+//
+// A missing map key gives the empty string (missingkey=zero): both
+// {% index .Annotations "absent" %} and {% .Annotations.absent %} render
+// as "". A value that is missing altogether (for example a key absent from
+// a map made by fromYaml) also prints as "", never as "<no value>".
+//
+// # Functions
+//
+// Templates get sprig's hermetic function set (sprig.HermeticTxtFuncMap),
+// minus every function that is not deterministic or is a resource hazard,
+// plus a few of their own. The same configuration and the same pod must
+// give the same output in the KRM function, on a laptop, and in the webhook,
+// on a server: nothing may read the clock, a random source, the environment,
+// the network, the file system or the host's conventions.
+//
+// Removed from sprig (a template naming one fails at [Parse], with the
+// reason; [RemovedFunctions] lists them):
+//
+//   - clock and time zones: now, ago, date, date_in_zone, dateInZone,
+//     htmlDate, htmlDateInZone, dateModify, date_modify, mustDateModify,
+//     must_date_modify, toDate, mustToDate (local zone), durationRound (reads
+//     the clock when given a date). duration and unixEpoch stay: they only
+//     compute.
+//   - random: randAlphaNum, randAlpha, randAscii, randNumeric, randBytes,
+//     randInt, shuffle, uuidv4, bcrypt and htpasswd (random salt),
+//     encryptAES (random IV; decryptAES stays), genPrivateKey, genCA,
+//     genCAWithKey, genSelfSignedCert, genSelfSignedCertWithKey,
+//     genSignedCert, genSignedCertWithKey (random keys or serial numbers, and
+//     the clock).
+//   - resource hazards: derivePassword (scrypt: 32 MiB and tens of
+//     milliseconds per call).
+//   - the host: env, expandenv, getHostByName, and osBase, osClean, osDir,
+//     osExt, osIsAbs (their result depends on the operating system the
+//     function runs on; base, clean, dir, ext and isAbs stay).
+//
+// Changed from sprig: keys returns sorted keys and values follows sorted
+// keys (sprig follows Go's random map order); repeat, until, untilStep, seq,
+// indent, nindent, wrapWith, replace and the regexReplaceAll family refuse,
+// before allocating, a result above the limits; uniq refuses lists longer
+// than 2048 elements (it is quadratic); fromJson fails on invalid JSON
+// instead of returning nothing.
+//
+// Added:
+//
+//   - annotation KEY [DEFAULT], label KEY [DEFAULT]: the pod's annotation or
+//     label, or DEFAULT when it is absent or empty.
+//   - required MSG VALUE: VALUE, or rendering fails with MSG when VALUE is
+//     nil or the empty string (as Helm's required).
+//   - toJson, fromJson, toYaml, fromYaml: toYaml writes sorted keys and no
+//     final newline (as Helm's, so that {% toYaml .x | nindent 4 %} works);
+//     fromYaml and fromJson return whatever the document holds (a map, a
+//     list or a scalar) and fail when it does not parse.
+//
+// # Bounds
+//
+// A template must not hang a server or exhaust its memory, whoever wrote
+// it. [Limits] (defaults in [DefaultLimits]) bound each execution:
+//
+//   - Output: at most MaxOutput bytes (1 MiB); beyond, rendering fails with
+//     "template output exceeds 1048576 bytes".
+//   - Steps: every iteration of every range loop, whatever it ranges over (a
+//     list, a map, an integer, a value computed at run time), and every call
+//     of a defined template counts one step; at most MaxSteps (100000) per
+//     execution. A range over an integer literal above MaxSteps is refused at
+//     parse. A defined template that calls itself (directly or not) is
+//     refused at parse, so template nesting is bounded by the template.
+//   - Time: at most Timeout (1 s) of wall time, checked every 8 steps and
+//     every 32 writes of output. This check really stops the work: rendering
+//     runs in the caller's goroutine and returns an error; nothing is left
+//     running.
+//   - Values: a function refuses to make a string longer than MaxOutput
+//     bytes or a list or map of more than MaxOutput elements; the functions
+//     that would allocate on demand (repeat, until, untilStep, seq, indent,
+//     nindent, wrapWith, replace, regexReplaceAll...) check before they
+//     allocate. Every value given to a function whose parameters are not
+//     plain strings or numbers, and every non-scalar value printed, is first
+//     measured as if written out (shared parts counted each time they are
+//     reached) and refused beyond MaxOutput units or 100 levels of nesting.
+//     This stops a list that doubles itself in a loop, or a dict that
+//     contains itself, before anything formats, copies or serializes it.
+//
+// All these errors match [ErrLimit].
+//
+// What is not bounded, or only loosely:
+//
+//   - A single function call is not interrupted. Its cost is bounded by its
+//     inputs, which are bounded as above, but can reach tens of
+//     milliseconds (a regular expression over 1 MiB, sorting a long list);
+//     the time limit is checked between calls, so an execution may overrun
+//     Timeout by about one such call, plus the work of the actions that run
+//     between two checkpoints (bounded by the template's size).
+//   - Memory is bounded only as a small multiple of MaxOutput per value alive
+//     at once: a template can hold several values of that size in variables.
+//     There is no global memory accounting.
+//   - Parsing is not bounded: templates come from configuration, which is
+//     trusted to be of reasonable size.
+//   - fromYaml relies on the YAML library's own defence against alias
+//     expansion ("billion laughs").
+//
+// # Errors
+//
+// Parse and Execute return *[Error], whose Line is the line of the template
+// text (1-based) so that the caller can add the line where the template
+// starts in its file, and whose message has no other location:
+//
+//	line 3: function "foo" not defined
+//	line 2: error calling required: vault role annotation missing
+//
+// # Cost
+//
+// text/template binds functions when it parses; annotation and label must
+// read the pod being rendered, so each concurrent execution uses its own
+// copy of the template, taken from a pool (a copy is made only when the
+// pool is empty). Rendering a scalar such as aws-iam-{% .Spec.ServiceAccountName %}
+// costs about what text/template itself costs, plus one reading of the
+// clock.
 package template

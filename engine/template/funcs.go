@@ -270,6 +270,9 @@ func buildFuncMap(lim Limits) ttemplate.FuncMap {
 		}
 		return v, nil
 	}
+	for _, name := range []string{"keys", "values", "required"} {
+		fm[name] = guard(name, fm[name], max)
+	}
 	// Placeholders: the real ones are bound to the pod per execution.
 	fm["annotation"] = func(key string, def ...string) (string, error) { return "", nil }
 	fm["label"] = func(key string, def ...string) (string, error) { return "", nil }

@@ -256,7 +256,7 @@ func parseError(name string, err error) *Error {
 	if fn, ok := strings.CutPrefix(msg, `function "`); ok {
 		if fn, ok := strings.CutSuffix(fn, `" not defined`); ok {
 			if why, ok := removed[fn]; ok {
-				msg = fmt.Sprintf("function %q is not available in sidecar templates: %s, and templates must be deterministic and bounded", fn, why)
+				msg = fmt.Sprintf("function %q is not available in sidecar templates (%s)", fn, why)
 			}
 		}
 	}
