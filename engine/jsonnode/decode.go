@@ -1,0 +1,474 @@
+package jsonnode
+
+import (
+	"bytes"
+	"fmt"
+	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
+
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+)
+
+// MaxDepth is the deepest nesting of arrays and objects that Decode accepts
+// and Encode writes. It keeps hostile input from exhausting the stack, and
+// stops Encode on a node graph whose aliases form a cycle.
+const MaxDepth = 10000
+
+// YAML core schema tags, in the short form that yaml.v3's parser stores in
+// Node.Tag.
+const (
+	tagStr       = "!!str"
+	tagInt       = "!!int"
+	tagFloat     = "!!float"
+	tagBool      = "!!bool"
+	tagNull      = "!!null"
+	tagMap       = "!!map"
+	tagSeq       = "!!seq"
+	tagMerge     = "!!merge"
+	tagBinary    = "!!binary"
+	tagTimestamp = "!!timestamp"
+)
+
+// SyntaxError is returned by Decode for input that is not a single valid JSON
+// value.
+type SyntaxError struct {
+	Offset int    // byte offset in the input where the problem was found
+	Line   int    // 1-based line of Offset
+	Column int    // 1-based column of Offset, in bytes
+	Msg    string // what was expected, for example "expected ':' after object key"
+}
+
+func (e *SyntaxError) Error() string {
+	return "offset " + strconv.Itoa(e.Offset) + ": " + e.Msg
+}
+
+// Decode parses one JSON value (RFC 8259) and returns it as a node: a
+// MappingNode, SequenceNode or ScalarNode, never a DocumentNode. Anything but
+// white space after the value is an error, as is nesting deeper than
+// MaxDepth. Errors are of type *SyntaxError.
+//
+// Invalid UTF-8 in strings, and \u escapes of lone UTF-16 surrogates, become
+// U+FFFD, as with encoding/json.
+func Decode(data []byte) (*yaml.Node, error) {
+	p := parser{data: data, text: string(data), line: 1}
+	// Size the node blocks from the count of structural bytes: each object
+	// member is two nodes and holds one ':', each further array element or
+	// member follows a ','. Colons and commas inside strings make this an
+	// overestimate, which only costs memory.
+	colons := bytes.Count(data, []byte{':'})
+	estimate := colons + bytes.Count(data, []byte{','}) + bytes.Count(data, []byte{'['}) + bytes.Count(data, []byte{'{'}) + 1
+	p.nodes = make([]yaml.Node, 0, estimate)
+	p.contents = make([]*yaml.Node, 0, estimate)
+	p.skipSpace()
+	n, err := p.value()
+	if err != nil {
+		return nil, err
+	}
+	p.skipSpace()
+	if p.pos < len(p.data) {
+		return nil, p.errorf("expected end of input after the top-level value")
+	}
+	return n, nil
+}
+
+// parser holds the state of one Decode call.
+type parser struct {
+	data []byte
+	// text is data as a string, so that strings without escapes become
+	// substrings of one allocation.
+	text      string
+	pos       int
+	line      int // line of pos
+	lineStart int // offset of the first byte of line
+	depth     int
+
+	// nodes and contents are blocks from which nodes and Content slices are
+	// carved, so that a whole tree costs a few allocations.
+	nodes    []yaml.Node
+	contents []*yaml.Node
+	// children holds the children of the containers being parsed, innermost
+	// last; a container copies its own into contents when it closes.
+	children []*yaml.Node
+	scratch  []byte // unescaping buffer
+}
+
+func (p *parser) errorf(format string, args ...any) *SyntaxError {
+	msg := format
+	if len(args) > 0 {
+		msg = fmt.Sprintf(format, args...)
+	}
+	if p.pos >= len(p.data) {
+		msg = "unexpected end of input: " + msg
+	}
+	return &SyntaxError{Offset: p.pos, Line: p.line, Column: p.pos - p.lineStart + 1, Msg: msg}
+}
+
+func (p *parser) skipSpace() {
+	for p.pos < len(p.data) {
+		switch p.data[p.pos] {
+		case ' ', '\t', '\r':
+		case '\n':
+			p.line++
+			p.lineStart = p.pos + 1
+		default:
+			return
+		}
+		p.pos++
+	}
+}
+
+func (p *parser) newNode(kind yaml.Kind, tag string) *yaml.Node {
+	if len(p.nodes) == cap(p.nodes) {
+		p.nodes = make([]yaml.Node, 0, 2*cap(p.nodes)+16)
+	}
+	p.nodes = p.nodes[:len(p.nodes)+1]
+	n := &p.nodes[len(p.nodes)-1]
+	n.Kind = kind
+	n.Tag = tag
+	n.Line = p.line
+	n.Column = p.pos - p.lineStart + 1
+	return n
+}
+
+// closeContainer moves the children pushed since start into n.Content.
+func (p *parser) closeContainer(n *yaml.Node, start int) {
+	kids := p.children[start:]
+	p.children = p.children[:start]
+	if len(kids) == 0 {
+		return
+	}
+	if cap(p.contents)-len(p.contents) < len(kids) {
+		p.contents = make([]*yaml.Node, 0, 2*cap(p.contents)+len(kids))
+	}
+	from := len(p.contents)
+	p.contents = append(p.contents, kids...)
+	// The capacity limit keeps an append to one node's Content from
+	// overwriting its neighbour's.
+	n.Content = p.contents[from:len(p.contents):len(p.contents)]
+	clear(kids)
+}
+
+// value parses the value at p.pos, which is not white space.
+func (p *parser) value() (*yaml.Node, error) {
+	if p.pos >= len(p.data) {
+		return nil, p.errorf("expected a value")
+	}
+	switch c := p.data[p.pos]; {
+	case c == '{':
+		return p.object()
+	case c == '[':
+		return p.array()
+	case c == '"':
+		n := p.newNode(yaml.ScalarNode, tagStr)
+		s, err := p.str()
+		n.Value = s
+		return n, err
+	case c == '-' || c >= '0' && c <= '9':
+		return p.number()
+	case c == 't':
+		return p.literal("true", tagBool)
+	case c == 'f':
+		return p.literal("false", tagBool)
+	case c == 'n':
+		return p.literal("null", tagNull)
+	}
+	return nil, p.errorf("expected a value (object, array, string, number, true, false or null)")
+}
+
+func (p *parser) literal(word, tag string) (*yaml.Node, error) {
+	if len(p.data)-p.pos < len(word) || string(p.data[p.pos:p.pos+len(word)]) != word {
+		return nil, p.errorf("expected a value (object, array, string, number, true, false or null)")
+	}
+	n := p.newNode(yaml.ScalarNode, tag)
+	n.Value = word
+	p.pos += len(word)
+	return n, nil
+}
+
+func (p *parser) enter() error {
+	p.depth++
+	if p.depth > MaxDepth {
+		return p.errorf("nesting deeper than %d arrays and objects", MaxDepth)
+	}
+	return nil
+}
+
+func (p *parser) object() (*yaml.Node, error) {
+	if err := p.enter(); err != nil {
+		return nil, err
+	}
+	n := p.newNode(yaml.MappingNode, tagMap)
+	start := len(p.children)
+	p.pos++ // '{'
+	p.skipSpace()
+	if p.pos < len(p.data) && p.data[p.pos] == '}' {
+		p.pos++
+		p.depth--
+		return n, nil
+	}
+	for {
+		if p.pos >= len(p.data) || p.data[p.pos] != '"' {
+			return nil, p.errorf("expected '\"' to begin an object key")
+		}
+		key := p.newNode(yaml.ScalarNode, tagStr)
+		s, err := p.str()
+		if err != nil {
+			return nil, err
+		}
+		key.Value = s
+		p.skipSpace()
+		if p.pos >= len(p.data) || p.data[p.pos] != ':' {
+			return nil, p.errorf("expected ':' after object key")
+		}
+		p.pos++
+		p.skipSpace()
+		val, err := p.value()
+		if err != nil {
+			return nil, err
+		}
+		p.children = append(p.children, key, val)
+		p.skipSpace()
+		if p.pos < len(p.data) {
+			switch p.data[p.pos] {
+			case ',':
+				p.pos++
+				p.skipSpace()
+				continue
+			case '}':
+				p.pos++
+				p.closeContainer(n, start)
+				p.depth--
+				return n, nil
+			}
+		}
+		return nil, p.errorf("expected ',' or '}' after object member")
+	}
+}
+
+func (p *parser) array() (*yaml.Node, error) {
+	if err := p.enter(); err != nil {
+		return nil, err
+	}
+	n := p.newNode(yaml.SequenceNode, tagSeq)
+	start := len(p.children)
+	p.pos++ // '['
+	p.skipSpace()
+	if p.pos < len(p.data) && p.data[p.pos] == ']' {
+		p.pos++
+		p.depth--
+		return n, nil
+	}
+	for {
+		val, err := p.value()
+		if err != nil {
+			return nil, err
+		}
+		p.children = append(p.children, val)
+		p.skipSpace()
+		if p.pos < len(p.data) {
+			switch p.data[p.pos] {
+			case ',':
+				p.pos++
+				p.skipSpace()
+				continue
+			case ']':
+				p.pos++
+				p.closeContainer(n, start)
+				p.depth--
+				return n, nil
+			}
+		}
+		return nil, p.errorf("expected ',' or ']' after array element")
+	}
+}
+
+// number scans a number per RFC 8259. Its text is kept as it is; the tag
+// is the one yaml.v3 would resolve the same plain text to: !!int when it fits
+// an int64 or a uint64, !!float otherwise.
+func (p *parser) number() (*yaml.Node, error) {
+	n := p.newNode(yaml.ScalarNode, tagInt)
+	d := p.data
+	start := p.pos
+	i := p.pos
+	if d[i] == '-' {
+		i++
+	}
+	digitsFrom := i
+	switch {
+	case i < len(d) && d[i] == '0':
+		i++
+	case i < len(d) && d[i] >= '1' && d[i] <= '9':
+		for i < len(d) && d[i] >= '0' && d[i] <= '9' {
+			i++
+		}
+	default:
+		p.pos = i
+		return nil, p.errorf("expected a digit after '-'")
+	}
+	intDigits := i - digitsFrom
+	if i < len(d) && d[i] == '.' {
+		n.Tag = tagFloat
+		i++
+		if i >= len(d) || d[i] < '0' || d[i] > '9' {
+			p.pos = i
+			return nil, p.errorf("expected a digit after the decimal point")
+		}
+		for i < len(d) && d[i] >= '0' && d[i] <= '9' {
+			i++
+		}
+	}
+	if i < len(d) && (d[i] == 'e' || d[i] == 'E') {
+		n.Tag = tagFloat
+		i++
+		if i < len(d) && (d[i] == '+' || d[i] == '-') {
+			i++
+		}
+		if i >= len(d) || d[i] < '0' || d[i] > '9' {
+			p.pos = i
+			return nil, p.errorf("expected a digit in the exponent")
+		}
+		for i < len(d) && d[i] >= '0' && d[i] <= '9' {
+			i++
+		}
+	}
+	n.Value = p.text[start:i]
+	p.pos = i
+	if n.Tag == tagInt && intDigits > 18 && !fitsInt64OrUint64(n.Value) {
+		n.Tag = tagFloat
+	}
+	return n, nil
+}
+
+func fitsInt64OrUint64(s string) bool {
+	if _, err := strconv.ParseInt(s, 10, 64); err == nil {
+		return true
+	}
+	_, err := strconv.ParseUint(s, 10, 64)
+	return err == nil
+}
+
+// str scans the string starting at the '"' at p.pos and returns its value.
+func (p *parser) str() (string, error) {
+	d := p.data
+	start := p.pos + 1
+	// Fast path: no escapes and valid UTF-8, so the value is a substring.
+	for i := start; i < len(d); {
+		c := d[i]
+		switch {
+		case c == '"':
+			p.pos = i + 1
+			return p.text[start:i], nil
+		case c == '\\' || c < 0x20:
+			return p.strSlow(start, i)
+		case c < utf8.RuneSelf:
+			i++
+		default:
+			r, size := utf8.DecodeRune(d[i:])
+			if r == utf8.RuneError && size == 1 {
+				return p.strSlow(start, i)
+			}
+			i += size
+		}
+	}
+	p.pos = len(d)
+	return "", p.errorf("expected '\"' to end a string")
+}
+
+// strSlow continues str from i, the first byte that needs more than copying.
+func (p *parser) strSlow(start, i int) (string, error) {
+	d := p.data
+	b := append(p.scratch[:0], d[start:i]...)
+	defer func() { p.scratch = b }()
+	for i < len(d) {
+		c := d[i]
+		switch {
+		case c == '"':
+			p.pos = i + 1
+			return string(b), nil
+		case c < 0x20:
+			p.pos = i
+			return "", p.errorf("invalid control character %q in string (escape it)", c)
+		case c < utf8.RuneSelf && c != '\\':
+			b = append(b, c)
+			i++
+		case c >= utf8.RuneSelf:
+			r, size := utf8.DecodeRune(d[i:])
+			if r == utf8.RuneError && size == 1 {
+				b = utf8.AppendRune(b, utf8.RuneError)
+			} else {
+				b = append(b, d[i:i+size]...)
+			}
+			i += size
+		default: // backslash
+			if i+1 >= len(d) {
+				p.pos = len(d)
+				return "", p.errorf("expected an escape sequence after '\\'")
+			}
+			switch e := d[i+1]; e {
+			case '"', '\\', '/':
+				b = append(b, e)
+			case 'b':
+				b = append(b, '\b')
+			case 'f':
+				b = append(b, '\f')
+			case 'n':
+				b = append(b, '\n')
+			case 'r':
+				b = append(b, '\r')
+			case 't':
+				b = append(b, '\t')
+			case 'u':
+				r, ok := hex4(d[i+2:])
+				if !ok {
+					p.pos = i
+					return "", p.errorf("expected four hex digits after \\u")
+				}
+				i += 6
+				if utf16.IsSurrogate(r) {
+					// A high surrogate followed by an escaped low one is
+					// one character; any other surrogate is replaced.
+					r2, ok := rune(-1), false
+					if i+1 < len(d) && d[i] == '\\' && d[i+1] == 'u' {
+						r2, ok = hex4(d[i+2:])
+					}
+					if dec := utf16.DecodeRune(r, r2); ok && dec != utf8.RuneError {
+						r = dec
+						i += 6
+					} else {
+						r = utf8.RuneError
+					}
+				}
+				b = utf8.AppendRune(b, r)
+				continue
+			default:
+				p.pos = i
+				return "", p.errorf("invalid escape character %q after '\\' in string", rune(e))
+			}
+			i += 2
+		}
+	}
+	p.pos = len(d)
+	return "", p.errorf("expected '\"' to end a string")
+}
+
+func hex4(b []byte) (rune, bool) {
+	if len(b) < 4 {
+		return 0, false
+	}
+	var r rune
+	for _, c := range b[:4] {
+		switch {
+		case c >= '0' && c <= '9':
+			c -= '0'
+		case c >= 'a' && c <= 'f':
+			c = c - 'a' + 10
+		case c >= 'A' && c <= 'F':
+			c = c - 'A' + 10
+		default:
+			return 0, false
+		}
+		r = r<<4 | rune(c)
+	}
+	return r, true
+}

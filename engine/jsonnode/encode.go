@@ -1,0 +1,482 @@
+package jsonnode
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+)
+
+// Marshal returns the compact JSON encoding of n. See Encode.
+func Marshal(n *yaml.Node) ([]byte, error) {
+	return Encode(make([]byte, 0, encodedSizeHint(n, 0)), n)
+}
+
+// Encode appends the compact JSON encoding of n to buf and returns the
+// extended buffer. On error it returns buf unchanged and the error.
+//
+// A DocumentNode encodes as its content (null when empty), an AliasNode as
+// the node it refers to, a nil node as null. Mapping keys must be scalars and
+// always become JSON strings of their text; merge keys (<<) are expanded as
+// YAML does: the mapping's own keys win over merged ones, and earlier merged
+// mappings over later ones. Duplicate keys are written as they are.
+//
+// A scalar is encoded by its tag, as yaml.v3 reports it with
+// [yaml.Node.ShortTag] (so an untagged plain scalar resolves as YAML 1.2 core
+// schema, and an untagged quoted one is a string):
+//
+//   - !!str, !!binary, !!timestamp and tags outside the core schema: a JSON
+//     string of the text.
+//   - !!int, !!float: the text itself when it is already a JSON number (so
+//     numbers from Decode survive byte for byte, however long); otherwise the
+//     value as encoding/json writes an int64, uint64 or float64 (0x1F is
+//     written 31, 1_000 is 1000, .5 is 0.5). Infinities, NaN and text that is
+//     not a number are errors.
+//   - !!bool: true or false (true, True, TRUE, false, False, FALSE; anything
+//     else is an error).
+//   - !!null: null.
+func Encode(buf []byte, n *yaml.Node) ([]byte, error) {
+	out, err := encodeNode(buf, n, 0)
+	if err != nil {
+		return buf, err
+	}
+	return out, nil
+}
+
+// EncodeError reports a node that has no JSON encoding.
+type EncodeError struct {
+	Line, Column int // position of the node, when it has one
+	Msg          string
+}
+
+func (e *EncodeError) Error() string {
+	if e.Line > 0 {
+		return fmt.Sprintf("jsonnode: line %d, column %d: %s", e.Line, e.Column, e.Msg)
+	}
+	return "jsonnode: " + e.Msg
+}
+
+func encodeErrorf(n *yaml.Node, format string, args ...any) error {
+	return &EncodeError{Line: n.Line, Column: n.Column, Msg: fmt.Sprintf(format, args...)}
+}
+
+var errTooDeep = errors.New("jsonnode: nesting deeper than MaxDepth (or an alias cycle)")
+
+func encodeNode(b []byte, n *yaml.Node, depth int) ([]byte, error) {
+	if n == nil {
+		return append(b, "null"...), nil
+	}
+	if depth > MaxDepth {
+		return b, errTooDeep
+	}
+	switch n.Kind {
+	case yaml.ScalarNode:
+		return encodeScalar(b, n)
+	case yaml.MappingNode:
+		return encodeMapping(b, n, depth)
+	case yaml.SequenceNode:
+		b = append(b, '[')
+		for i, c := range n.Content {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			var err error
+			if b, err = encodeNode(b, c, depth+1); err != nil {
+				return b, err
+			}
+		}
+		return append(b, ']'), nil
+	case yaml.DocumentNode:
+		if len(n.Content) == 0 {
+			return append(b, "null"...), nil
+		}
+		return encodeNode(b, n.Content[0], depth+1)
+	case yaml.AliasNode:
+		if n.Alias == nil {
+			return b, encodeErrorf(n, "alias *%s refers to no node", n.Value)
+		}
+		return encodeNode(b, n.Alias, depth+1)
+	case 0:
+		if n.IsZero() {
+			return append(b, "null"...), nil
+		}
+	}
+	return b, encodeErrorf(n, "node of unknown kind %d", n.Kind)
+}
+
+// resolveAlias follows alias nodes to the node they refer to.
+func resolveAlias(n *yaml.Node) *yaml.Node {
+	for i := 0; n != nil && n.Kind == yaml.AliasNode && i <= MaxDepth; i++ {
+		n = n.Alias
+	}
+	return n
+}
+
+// isMergeKey reports whether k, a mapping key, is YAML's merge key <<.
+func isMergeKey(k *yaml.Node) bool {
+	switch k.Tag {
+	case tagMerge:
+		return true
+	case tagStr:
+		return false
+	}
+	return k.Kind == yaml.ScalarNode && k.Value == "<<" && k.ShortTag() == tagMerge
+}
+
+func encodeMapping(b []byte, n *yaml.Node, depth int) ([]byte, error) {
+	for i := 0; i < len(n.Content); i += 2 {
+		if isMergeKey(resolveAlias(n.Content[i])) {
+			return encodeMergingMapping(b, n, depth)
+		}
+	}
+	if len(n.Content)%2 != 0 {
+		return b, encodeErrorf(n, "mapping node has an odd number of children")
+	}
+	b = append(b, '{')
+	for i := 0; i < len(n.Content); i += 2 {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		var err error
+		if b, err = encodeKey(b, n.Content[i]); err != nil {
+			return b, err
+		}
+		b = append(b, ':')
+		if b, err = encodeNode(b, n.Content[i+1], depth+1); err != nil {
+			return b, err
+		}
+	}
+	return append(b, '}'), nil
+}
+
+func encodeKey(b []byte, k *yaml.Node) ([]byte, error) {
+	r := resolveAlias(k)
+	if r == nil || r.Kind != yaml.ScalarNode {
+		return b, encodeErrorf(k, "mapping key is not a scalar")
+	}
+	return appendString(b, r.Value), nil
+}
+
+// encodeMergingMapping encodes a mapping that has merge keys: the pairs of
+// the merged mappings are written where the merge key stands, except those
+// whose key the mapping itself has or an earlier merged mapping gave.
+func encodeMergingMapping(b []byte, n *yaml.Node, depth int) ([]byte, error) {
+	if len(n.Content)%2 != 0 {
+		return b, encodeErrorf(n, "mapping node has an odd number of children")
+	}
+	own := make(map[string]bool)
+	for i := 0; i < len(n.Content); i += 2 {
+		k := resolveAlias(n.Content[i])
+		if k == nil || k.Kind != yaml.ScalarNode {
+			return b, encodeErrorf(n.Content[i], "mapping key is not a scalar")
+		}
+		if !isMergeKey(k) {
+			own[k.Value] = true
+		}
+	}
+	merged := make(map[string]bool)
+	first := true
+	var err error
+	b = append(b, '{')
+	for i := 0; i < len(n.Content); i += 2 {
+		k, v := resolveAlias(n.Content[i]), n.Content[i+1]
+		if !isMergeKey(k) {
+			if !first {
+				b = append(b, ',')
+			}
+			first = false
+			b = appendString(b, k.Value)
+			b = append(b, ':')
+			if b, err = encodeNode(b, v, depth+1); err != nil {
+				return b, err
+			}
+			continue
+		}
+		var pairs []*yaml.Node
+		if pairs, err = mergedPairs(nil, v, depth+1); err != nil {
+			return b, err
+		}
+		for j := 0; j < len(pairs); j += 2 {
+			key := resolveAlias(pairs[j]).Value
+			if own[key] || merged[key] {
+				continue
+			}
+			merged[key] = true
+			if !first {
+				b = append(b, ',')
+			}
+			first = false
+			b = appendString(b, key)
+			b = append(b, ':')
+			if b, err = encodeNode(b, pairs[j+1], depth+1); err != nil {
+				return b, err
+			}
+		}
+	}
+	return append(b, '}'), nil
+}
+
+// mergedPairs appends the key and value nodes that the value of a merge key
+// contributes: a mapping's pairs (its own merges expanded), or those of each
+// mapping of a sequence, in order.
+func mergedPairs(pairs []*yaml.Node, v *yaml.Node, depth int) ([]*yaml.Node, error) {
+	if depth > MaxDepth {
+		return pairs, errTooDeep
+	}
+	v = resolveAlias(v)
+	if v == nil {
+		return pairs, errors.New("jsonnode: merge key without a value")
+	}
+	switch v.Kind {
+	case yaml.MappingNode:
+		if len(v.Content)%2 != 0 {
+			return pairs, encodeErrorf(v, "mapping node has an odd number of children")
+		}
+		// The mapping's own keys come first so that they win over what it
+		// merges itself.
+		var nested []*yaml.Node
+		for i := 0; i < len(v.Content); i += 2 {
+			k := resolveAlias(v.Content[i])
+			if k == nil || k.Kind != yaml.ScalarNode {
+				return pairs, encodeErrorf(v.Content[i], "mapping key is not a scalar")
+			}
+			if isMergeKey(k) {
+				nested = append(nested, v.Content[i+1])
+				continue
+			}
+			pairs = append(pairs, k, v.Content[i+1])
+		}
+		var err error
+		for _, m := range nested {
+			if pairs, err = mergedPairs(pairs, m, depth+1); err != nil {
+				return pairs, err
+			}
+		}
+		return pairs, nil
+	case yaml.SequenceNode:
+		for _, m := range v.Content {
+			if r := resolveAlias(m); r == nil || r.Kind != yaml.MappingNode {
+				return pairs, encodeErrorf(m, "merge key value must be a mapping or a sequence of mappings")
+			}
+			var err error
+			if pairs, err = mergedPairs(pairs, m, depth+1); err != nil {
+				return pairs, err
+			}
+		}
+		return pairs, nil
+	}
+	return pairs, encodeErrorf(v, "merge key value must be a mapping or a sequence of mappings")
+}
+
+func encodeScalar(b []byte, n *yaml.Node) ([]byte, error) {
+	tag := n.Tag
+	switch tag {
+	case tagStr, tagInt, tagFloat, tagBool, tagNull:
+	default:
+		tag = n.ShortTag()
+	}
+	switch tag {
+	case tagInt:
+		return appendInt(b, n)
+	case tagFloat:
+		return appendFloat(b, n)
+	case tagBool:
+		switch n.Value {
+		case "true", "True", "TRUE":
+			return append(b, "true"...), nil
+		case "false", "False", "FALSE":
+			return append(b, "false"...), nil
+		}
+		return b, encodeErrorf(n, "!!bool %q is not true or false", n.Value)
+	case tagNull:
+		return append(b, "null"...), nil
+	}
+	return appendString(b, n.Value), nil
+}
+
+func appendInt(b []byte, n *yaml.Node) ([]byte, error) {
+	s := n.Value
+	if isJSONNumber(s) && strings.IndexAny(s, ".eE") < 0 {
+		return append(b, s...), nil
+	}
+	// YAML spellings: a sign, 0x, 0o, 0b or a leading 0 (octal), and
+	// underscores between digits, as yaml.v3 resolves them.
+	plain := strings.ReplaceAll(s, "_", "")
+	if i, err := strconv.ParseInt(plain, 0, 64); err == nil {
+		return strconv.AppendInt(b, i, 10), nil
+	}
+	if u, err := strconv.ParseUint(strings.TrimPrefix(plain, "+"), 0, 64); err == nil {
+		return strconv.AppendUint(b, u, 10), nil
+	}
+	return b, encodeErrorf(n, "!!int %q is not an integer JSON can hold", s)
+}
+
+func appendFloat(b []byte, n *yaml.Node) ([]byte, error) {
+	s := n.Value
+	if isJSONNumber(s) {
+		return append(b, s...), nil
+	}
+	switch strings.ToLower(strings.TrimLeft(s, "+-")) {
+	case ".inf", ".nan":
+		return b, encodeErrorf(n, "!!float %q has no JSON encoding", s)
+	}
+	plain := strings.ReplaceAll(s, "_", "")
+	f, err := strconv.ParseFloat(plain, 64)
+	if err != nil {
+		// An integer spelled the YAML way, like 0x1F, tagged !!float.
+		i, ierr := strconv.ParseInt(plain, 0, 64)
+		if ierr != nil {
+			return b, encodeErrorf(n, "!!float %q is not a number", s)
+		}
+		f = float64(i)
+	}
+	if math.IsInf(f, 0) || math.IsNaN(f) {
+		return b, encodeErrorf(n, "!!float %q has no JSON encoding", s)
+	}
+	return appendFloat64(b, f), nil
+}
+
+// appendFloat64 writes f the way encoding/json writes a float64: the
+// shortest text that reads back as f, in exponent form only for very large
+// or very small magnitudes, with a two-digit exponent trimmed to one.
+func appendFloat64(b []byte, f float64) []byte {
+	format := byte('f')
+	if a := math.Abs(f); a != 0 && (a < 1e-6 || a >= 1e21) {
+		format = 'e'
+	}
+	b = strconv.AppendFloat(b, f, format, -1, 64)
+	if format == 'e' {
+		// 1e-07 becomes 1e-7.
+		if n := len(b); n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
+			b[n-2] = b[n-1]
+			b = b[:n-1]
+		}
+	}
+	return b
+}
+
+// isJSONNumber reports whether s is a number in RFC 8259 syntax.
+func isJSONNumber(s string) bool {
+	i := 0
+	if i < len(s) && s[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(s) && s[i] == '0':
+		i++
+	case i < len(s) && s[i] >= '1' && s[i] <= '9':
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+	default:
+		return false
+	}
+	if i < len(s) && s[i] == '.' {
+		i++
+		if i >= len(s) || s[i] < '0' || s[i] > '9' {
+			return false
+		}
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		if i >= len(s) || s[i] < '0' || s[i] > '9' {
+			return false
+		}
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+	}
+	return i == len(s)
+}
+
+// plainASCII[c] is true for the ASCII bytes that encoding/json writes as
+// they are in a string: printable, and not '"', '\\', '<', '>' or '&'.
+var plainASCII = func() (t [utf8.RuneSelf]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = true
+	}
+	for _, c := range `"\<>&` {
+		t[c] = false
+	}
+	return t
+}()
+
+const hexDigits = "0123456789abcdef"
+
+// appendString writes s as a JSON string exactly as encoding/json does with
+// HTML escaping on: <, > and & as \u003c, \u003e, \u0026; U+2028 and U+2029
+// escaped; control characters as \b, \f, \n, \r, \t or \u00XX; each byte of
+// invalid UTF-8 as \ufffd.
+func appendString(b []byte, s string) []byte {
+	b = append(b, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			if plainASCII[c] {
+				i++
+				continue
+			}
+			b = append(b, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				b = append(b, '\\', c)
+			case '\b':
+				b = append(b, '\\', 'b')
+			case '\f':
+				b = append(b, '\\', 'f')
+			case '\n':
+				b = append(b, '\\', 'n')
+			case '\r':
+				b = append(b, '\\', 'r')
+			case '\t':
+				b = append(b, '\\', 't')
+			default:
+				b = append(b, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == utf8.RuneError && size == 1:
+			b = append(b, s[start:i]...)
+			b = append(b, `\ufffd`...)
+		case r == '\u2028' || r == '\u2029':
+			b = append(b, s[start:i]...)
+			b = append(b, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
+		default:
+			i += size
+			continue
+		}
+		i += size
+		start = i
+	}
+	b = append(b, s[start:]...)
+	return append(b, '"')
+}
+
+// encodedSizeHint estimates the size of n's encoding, to allocate Marshal's
+// buffer once in the common case. It stops counting deep down: the buffer
+// grows as needed anyway.
+func encodedSizeHint(n *yaml.Node, depth int) int {
+	if n == nil || depth > 64 {
+		return 16
+	}
+	size := len(n.Value) + 3 // quotes and a separator
+	for _, c := range n.Content {
+		size += encodedSizeHint(c, depth+1)
+	}
+	return size
+}
