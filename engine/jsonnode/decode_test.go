@@ -46,11 +46,11 @@ func TestDecodeScalars(t *testing.T) {
 		{`"a\"b\\c\/d\b\f\n\r\t"`, "!!str", "a\"b\\c/d\b\f\n\r\t"},
 		{`"\u00e9\u20AC"`, "!!str", "é€"},
 		{`"\ud83d\ude00"`, "!!str", "😀"},
-		{`"\ud83d"`, "!!str", "\uFFFD"},            // lone high surrogate
-		{`"\ude00x"`, "!!str", "\uFFFDx"},          // lone low surrogate
-		{`"\ud83d\u0041"`, "!!str", "\uFFFDA"},     // high surrogate, then no low one
-		{"\"a\xffb\"", "!!str", "a\uFFFDb"},        // invalid UTF-8
-		{"\"\\n\xc3\"", "!!str", "\n\uFFFD"},       // invalid UTF-8 after an escape
+		{`"\ud83d"`, "!!str", "\uFFFD"},        // lone high surrogate
+		{`"\ude00x"`, "!!str", "\uFFFDx"},      // lone low surrogate
+		{`"\ud83d\u0041"`, "!!str", "\uFFFDA"}, // high surrogate, then no low one
+		{"\"a\xffb\"", "!!str", "a\uFFFDb"},    // invalid UTF-8
+		{"\"\\n\xc3\"", "!!str", "\n\uFFFD"},   // invalid UTF-8 after an escape
 		{`"日本語"`, "!!str", "日本語"},
 		{`0`, "!!int", "0"},
 		{`-0`, "!!int", "-0"},
