@@ -140,7 +140,7 @@ func buildFuncMap(lim Limits) ttemplate.FuncMap {
 			return "", fmt.Errorf("negative count %d", count)
 		}
 		if len(s) > 0 && count > max/len(s) {
-			return "", limitf("repeat: result would exceed %d bytes", max)
+			return "", limitf("result would exceed %d bytes", max)
 		}
 		return strings.Repeat(s, count), nil
 	}
@@ -164,7 +164,7 @@ func buildFuncMap(lim Limits) ttemplate.FuncMap {
 	fm["wrapWith"] = func(l int, sep, s string) (string, error) {
 		// At most one separator per byte of input.
 		if len(sep) > 0 && len(s) > 0 && (len(s)+1) > (max-len(s))/len(sep) {
-			return "", limitf("wrapWith: result could exceed %d bytes", max)
+			return "", limitf("result could exceed %d bytes", max)
 		}
 		return checkString(wrapWith(l, sep, s), max)
 	}
@@ -176,7 +176,7 @@ func buildFuncMap(lim Limits) ttemplate.FuncMap {
 			n = strings.Count(src, old)
 		}
 		if d := len(new) - len(old); d > 0 && n > (max-len(src))/d {
-			return "", limitf("replace: result would exceed %d bytes", max)
+			return "", limitf("result would exceed %d bytes", max)
 		}
 		return strings.ReplaceAll(src, old, new), nil
 	}
@@ -204,7 +204,7 @@ func buildFuncMap(lim Limits) ttemplate.FuncMap {
 		fn := reflect.ValueOf(fm[name])
 		fm[name] = func(list any) (any, error) {
 			if v := reflect.ValueOf(list); (v.Kind() == reflect.Slice || v.Kind() == reflect.Array) && v.Len() > maxQuadratic {
-				return nil, limitf("%s: list of %d elements exceeds the limit of %d", name, v.Len(), maxQuadratic)
+				return nil, limitf("list of %d elements exceeds the limit of %d (the function is quadratic)", v.Len(), maxQuadratic)
 			}
 			r := fn.Call([]reflect.Value{reflect.ValueOf(&list).Elem()})
 			if len(r) == 2 && !r[1].IsNil() {
@@ -400,7 +400,7 @@ func seq(lim Limits, params ...int) (string, error) {
 		}
 		b = strconv.AppendInt(b, int64(n), 10)
 		if len(b) > lim.MaxOutput {
-			return "", limitf("seq: result exceeds %d bytes", lim.MaxOutput)
+			return "", limitf("result exceeds %d bytes", lim.MaxOutput)
 		}
 	}
 	return string(b), nil
@@ -412,7 +412,7 @@ func indent(spaces int, s string, max int) (string, error) {
 	}
 	lines := strings.Count(s, "\n") + 1
 	if spaces > 0 && lines > (max-len(s))/spaces {
-		return "", limitf("indent: result would exceed %d bytes", max)
+		return "", limitf("result would exceed %d bytes", max)
 	}
 	pad := strings.Repeat(" ", spaces)
 	return pad + strings.ReplaceAll(s, "\n", "\n"+pad), nil
@@ -434,7 +434,7 @@ func regexReplace(re *regexp.Regexp, s, repl string, literal bool, max int) (str
 		return ""
 	})
 	if bound > max {
-		return "", limitf("regex replacement could exceed %d bytes", max)
+		return "", limitf("result could exceed %d bytes", max)
 	}
 	if literal {
 		return re.ReplaceAllLiteralString(s, repl), nil

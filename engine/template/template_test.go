@@ -17,9 +17,9 @@ func testPod() *corev1.Pod {
 			Name:      "web-0",
 			Namespace: "team-a",
 			Annotations: map[string]string{
-				"vault.k8s-integration.sfdc.com/role":     "web-role",
+				"vault.k8s-integration.sfdc.com/role":    "web-role",
 				"aws.k8s-integration.sfdc.com/iam-creds": "web-creds",
-				"empty": "",
+				"empty":                                  "",
 			},
 			Labels: map[string]string{"app": "web"},
 		},
