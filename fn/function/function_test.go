@@ -1,0 +1,172 @@
+package function
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"sigs.k8s.io/kustomize/kyaml/fn/framework"
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/sidecar-injector/sidecar-injector/engine"
+)
+
+func TestConfigSource(t *testing.T) {
+	tests := []struct {
+		name     string
+		fc       string
+		wantName string
+		wantData string // exact text handed to the engine
+		wantErr  string
+	}{
+		{
+			name:     "kustomize transformer: the function annotation is dropped",
+			fc:       "apiVersion: sidecar-injector.dev/v1alpha1\nkind: SidecarInjector\nmetadata:\n  name: platform\n  annotations:\n    config.kubernetes.io/function: |\n      exec:\n        path: ./fn\n    config.kubernetes.io/local-config: \"true\"\nspec: {}\n",
+			wantName: "functionConfig SidecarInjector/platform",
+			wantData: "apiVersion: sidecar-injector.dev/v1alpha1\nkind: SidecarInjector\nmetadata:\n  name: platform\nspec: {}\n",
+		},
+		{
+			name:     "kpt configPath: named by its file, the user's own annotations kept",
+			fc:       "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm # old form\n  annotations:\n    team: platform\n    internal.config.kubernetes.io/path: sidecars.yaml\n    config.kubernetes.io/path: sidecars.yaml\n    internal.config.kubernetes.io/index: \"0\"\ndata: {}\n",
+			wantName: "sidecars.yaml",
+			wantData: "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm # old form\n  annotations:\n    team: platform\ndata: {}\n",
+		},
+		{
+			name:     "no annotations: the text as it is",
+			fc:       "kind: SidecarInjector\nmetadata:\n  name: x\n",
+			wantName: "functionConfig SidecarInjector/x",
+			wantData: "kind: SidecarInjector\nmetadata:\n  name: x\n",
+		},
+		{name: "absent", fc: "", wantErr: "no functionConfig"},
+		{name: "a list", fc: "- a\n- b\n", wantErr: "functionConfig is a YAML sequence, want a mapping"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var fc *yaml.RNode
+			if tt.fc != "" {
+				fc = yaml.MustParse(tt.fc)
+			}
+			before := ""
+			if fc != nil {
+				before = fc.MustString()
+			}
+			src, err := ConfigSource(fc)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("error %v, want one containing %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if src.Name != tt.wantName {
+				t.Errorf("name %q, want %q", src.Name, tt.wantName)
+			}
+			if string(src.Data) != tt.wantData {
+				t.Errorf("data:\n%s\nwant:\n%s", src.Data, tt.wantData)
+			}
+			if fc.MustString() != before {
+				t.Errorf("the functionConfig itself was changed:\n%s", fc.MustString())
+			}
+		})
+	}
+}
+
+func TestInjectionMessage(t *testing.T) {
+	tests := []struct {
+		in   engine.Injection
+		want string
+	}{
+		{engine.Injection{Mutation: "logging", InitContainers: []string{"init"}, Containers: []string{"a", "b"}, Volumes: []string{"v"}},
+			`injected mutation "logging": initContainers [init], containers [a, b], volumes [v]`},
+		{engine.Injection{Mutation: "pull", ImagePullSecrets: []string{"registry"}, Upgraded: true},
+			`injected mutation "pull": imagePullSecrets [registry] (replacing what an earlier config had injected)`},
+		{engine.Injection{Mutation: "empty"}, `injected mutation "empty"`},
+	}
+	for _, tt := range tests {
+		if got := InjectionMessage(tt.in); got != tt.want {
+			t.Errorf("got  %s\nwant %s", got, tt.want)
+		}
+	}
+}
+
+func TestReportResults(t *testing.T) {
+	ref := &yaml.ResourceIdentifier{TypeMeta: yaml.TypeMeta{APIVersion: "v1", Kind: "Pod"}, NameMeta: yaml.NameMeta{Name: "p"}}
+	file := &framework.File{Path: "pods.yaml", Index: 2}
+	report := &engine.Report{
+		Workload: true,
+		Injected: []engine.Injection{{Mutation: "logging", Containers: []string{"shipper"}}},
+		Warnings: []engine.Warning{{Mutation: "logging", Message: "container \"shipper\" is the pod's own"}, {Message: "general"}},
+	}
+	got := ReportResults(report, ref, file)
+	want := []string{
+		`warning|mutation "logging": container "shipper" is the pod's own|logging`,
+		`warning|general|`,
+		`info|injected mutation "logging": containers [shipper]|logging`,
+	}
+	checkResults(t, got, want, ref, file)
+
+	// With an error the resource was left unchanged: no info result.
+	report.Errors = []error{&engine.MutationError{Mutation: "logging", Sidecar: "shipper", Err: errors.New("template: line 3: boom")}}
+	got = ReportResults(report, ref, file)
+	want = []string{
+		`error|mutation "logging": sidecar "shipper": template: line 3: boom|logging`,
+		`warning|mutation "logging": container "shipper" is the pod's own|logging`,
+		`warning|general|`,
+	}
+	checkResults(t, got, want, ref, file)
+}
+
+func checkResults(t *testing.T, got framework.Results, want []string, ref *yaml.ResourceIdentifier, file *framework.File) {
+	t.Helper()
+	var flat []string
+	for _, r := range got {
+		flat = append(flat, fmt.Sprintf("%s|%s|%s", r.Severity, r.Message, r.Tags[TagMutation]))
+		if r.ResourceRef != ref || r.File != file {
+			t.Errorf("result %q: resourceRef or file not set", r.Message)
+		}
+	}
+	if strings.Join(flat, "\n") != strings.Join(want, "\n") {
+		t.Errorf("results:\n%s\nwant:\n%s", strings.Join(flat, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func TestConfigErrorResultsSplitsJoinedErrors(t *testing.T) {
+	fc := yaml.MustParse("kind: SidecarInjector\nmetadata:\n  name: x\n  annotations:\n    internal.config.kubernetes.io/path: s.yaml\n")
+	err := errors.Join(errors.New("s.yaml:3: first"), errors.Join(errors.New("s.yaml:7: second"), errors.New("s.yaml:9: third")))
+	got := ConfigErrorResults(fmt.Errorf("wrapped keeps together: %w", err), fc)
+	if len(got) != 1 {
+		t.Errorf("a wrapped error became %d results, want 1", len(got))
+	}
+	got = ConfigErrorResults(err, fc)
+	var msgs []string
+	for _, r := range got {
+		msgs = append(msgs, r.Message)
+		if r.Severity != framework.Error || r.ResourceRef.Name != "x" || r.File == nil || r.File.Path != "s.yaml" {
+			t.Errorf("result %+v: want an error about SidecarInjector/x in s.yaml", r)
+		}
+	}
+	if want := "config: s.yaml:3: first|config: s.yaml:7: second|config: s.yaml:9: third"; strings.Join(msgs, "|") != want {
+		t.Errorf("messages %q, want %q", strings.Join(msgs, "|"), want)
+	}
+}
+
+func TestFileFromAnnotations(t *testing.T) {
+	tests := []struct {
+		annotations string
+		want        *framework.File
+	}{
+		{"internal.config.kubernetes.io/path: a.yaml\n    internal.config.kubernetes.io/index: '2'", &framework.File{Path: "a.yaml", Index: 2}},
+		{"config.kubernetes.io/path: legacy.yaml\n    config.kubernetes.io/index: '1'", &framework.File{Path: "legacy.yaml", Index: 1}},
+		{"other: x", nil},
+	}
+	for _, tt := range tests {
+		rn := yaml.MustParse("kind: Pod\nmetadata:\n  annotations:\n    " + tt.annotations + "\n")
+		got := FileFromAnnotations(rn)
+		if fmt.Sprint(got) != fmt.Sprint(tt.want) {
+			t.Errorf("%s: got %+v, want %+v", tt.annotations, got, tt.want)
+		}
+	}
+}
