@@ -1,0 +1,77 @@
+// Package metrics defines the webhook's Prometheus metrics. They are
+// registered on a registry the caller passes in, never on a global one, so
+// that tests and several servers in one process do not collide.
+package metrics
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+const namespace = "sidecar_injector_webhook"
+
+// Metrics are the webhook's own series.
+type Metrics struct {
+	// Requests counts HTTP requests to the admission path by status code.
+	Requests *prometheus.CounterVec
+	// Latency observes the time to answer one admission request.
+	Latency prometheus.Histogram
+	// Responses counts admission answers by outcome: patched, unchanged,
+	// denied, errored.
+	Responses *prometheus.CounterVec
+	// Injections counts, per mutation, what happened to it on a pod:
+	// injected, warning, failed.
+	Injections *prometheus.CounterVec
+	// ConfigReloads counts config reloads by outcome: success, failure.
+	ConfigReloads *prometheus.CounterVec
+	// ConfigLastSuccess is the Unix time of the last config load that was
+	// taken into service.
+	ConfigLastSuccess prometheus.Gauge
+	// CertificateReloads counts serving certificates taken into service
+	// after the first.
+	CertificateReloads prometheus.Counter
+}
+
+// New creates the metrics and registers them on reg.
+func New(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		Requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "requests_total",
+			Help: "Admission HTTP requests by status code.",
+		}, []string{"code"}),
+		Latency: prometheus.NewHistogram(prometheus.HistogramOpts{
+			Namespace: namespace, Name: "request_duration_seconds",
+			Help:    "Time to answer an admission HTTP request.",
+			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
+		}),
+		Responses: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "admission_responses_total",
+			Help: "Admission answers by outcome (patched, unchanged, denied, errored).",
+		}, []string{"outcome"}),
+		Injections: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "injections_total",
+			Help: "Mutations applied to admitted objects, by mutation and outcome (injected, warning, failed).",
+		}, []string{"mutation", "outcome"}),
+		ConfigReloads: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: namespace, Name: "config_reloads_total",
+			Help: "Config reloads by outcome (success, failure). A failed reload keeps the last good config.",
+		}, []string{"outcome"}),
+		ConfigLastSuccess: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: namespace, Name: "config_last_reload_success_timestamp_seconds",
+			Help: "Unix time of the last config load taken into service.",
+		}),
+		CertificateReloads: prometheus.NewCounter(prometheus.CounterOpts{
+			Namespace: namespace, Name: "certificate_reloads_total",
+			Help: "Serving certificates taken into service after the first one.",
+		}),
+	}
+	reg.MustRegister(m.Requests, m.Latency, m.Responses, m.Injections,
+		m.ConfigReloads, m.ConfigLastSuccess, m.CertificateReloads)
+	// Pre-create the outcomes so that dashboards see zeros, not gaps.
+	for _, o := range []string{"success", "failure"} {
+		m.ConfigReloads.WithLabelValues(o)
+	}
+	for _, o := range []string{"patched", "unchanged", "denied", "errored"} {
+		m.Responses.WithLabelValues(o)
+	}
+	return m
+}

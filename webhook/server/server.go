@@ -1,0 +1,268 @@
+// Package server runs the webhook's HTTPS server and its plain-HTTP metrics
+// server around one admission handler: TLS 1.2+ with HTTP/2 off and
+// certificates reloaded from disk, health and readiness, panic recovery,
+// request metrics, and a graceful drain when its context ends.
+//
+// The same stack serves the real webhook and the no-op floor of the load
+// benchmark, so that the benchmark measures only what injection adds.
+package server
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"sigs.k8s.io/controller-runtime/pkg/certwatcher"
+
+	"github.com/sidecar-injector/sidecar-injector/webhook/admission"
+	"github.com/sidecar-injector/sidecar-injector/webhook/metrics"
+)
+
+// MutatePath is where the API server sends AdmissionReviews.
+const MutatePath = "/mutate"
+
+// Options configure a [Server].
+type Options struct {
+	// Addr and MetricsAddr are listen addresses, such as ":8443" and
+	// ":9090"; port 0 picks a free port (see Server.Addr).
+	Addr, MetricsAddr string
+	// CertFile and KeyFile hold the serving certificate (PEM). They are
+	// re-read when they change and every CertPollInterval.
+	CertFile, KeyFile string
+	// CertPollInterval is the certificate poll period; zero means 10 s.
+	CertPollInterval time.Duration
+	// MaxRequestBytes caps an admission request body; zero means
+	// admission.DefaultMaxRequestBytes.
+	MaxRequestBytes int64
+	// ShutdownDelay is how long /readyz reports "not ready" before the
+	// listener closes, so that the Service stops sending new requests
+	// first.
+	ShutdownDelay time.Duration
+	// ShutdownTimeout bounds the wait for requests in flight; zero means
+	// 30 s (the API server's longest webhook timeout).
+	ShutdownTimeout time.Duration
+	// Log is the server's logger; nil discards.
+	Log *slog.Logger
+	// Registry serves /metrics; Metrics must be registered on it.
+	Registry *prometheus.Registry
+	Metrics  *metrics.Metrics
+}
+
+// Server is a bound, not yet serving, webhook server.
+type Server struct {
+	opts     Options
+	log      *slog.Logger
+	certs    *certwatcher.CertWatcher
+	main     *http.Server
+	metrics  *http.Server
+	ln, mln  net.Listener
+	ready    atomic.Bool
+	draining atomic.Bool
+}
+
+// New loads the certificate and binds both listeners. Serving starts with
+// Serve.
+func New(opts Options, h admission.Handler) (*Server, error) {
+	if opts.Registry == nil || opts.Metrics == nil {
+		return nil, errors.New("server: Registry and Metrics are required")
+	}
+	if opts.ShutdownTimeout <= 0 {
+		opts.ShutdownTimeout = 30 * time.Second
+	}
+	log := opts.Log
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	s := &Server{opts: opts, log: log}
+
+	certs, err := certwatcher.New(opts.CertFile, opts.KeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("loading serving certificate %s with key %s: %w", opts.CertFile, opts.KeyFile, err)
+	}
+	if opts.CertPollInterval > 0 {
+		certs = certs.WithWatchInterval(opts.CertPollInterval)
+	}
+	first := true
+	certs.RegisterCallback(func(c tls.Certificate) {
+		// RegisterCallback calls back at once with the certificate already
+		// loaded; only later calls are rotations.
+		if first {
+			first = false
+			return
+		}
+		opts.Metrics.CertificateReloads.Inc()
+		attrs := []any{"file", opts.CertFile}
+		if c.Leaf != nil {
+			attrs = append(attrs, "serial", c.Leaf.SerialNumber.String(), "notAfter", c.Leaf.NotAfter)
+		}
+		log.Info("serving certificate reloaded", attrs...)
+	})
+	s.certs = certs
+
+	wh := &admission.Webhook{Handler: h, MaxRequestBytes: opts.MaxRequestBytes, Log: log}
+	mux := http.NewServeMux()
+	mux.Handle(MutatePath, s.instrument(s.recoverPanics(wh)))
+	mux.HandleFunc("/healthz", s.healthz)
+	mux.HandleFunc("/readyz", s.readyz)
+	s.main = &http.Server{
+		Handler: mux,
+		TLSConfig: &tls.Config{
+			MinVersion:     tls.VersionTLS12,
+			GetCertificate: certs.GetCertificate,
+			// HTTP/1.1 only: HTTP/2 has had denial-of-service flaws
+			// (rapid reset) and the API server does not need it here.
+			NextProtos: []string{"http/1.1"},
+		},
+		TLSNextProto:      map[string]func(*http.Server, *tls.Conn, http.Handler){},
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       90 * time.Second,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+
+	mmux := http.NewServeMux()
+	mmux.Handle("/metrics", promhttp.HandlerFor(opts.Registry, promhttp.HandlerOpts{Registry: opts.Registry}))
+	mmux.HandleFunc("/healthz", s.healthz)
+	mmux.HandleFunc("/readyz", s.readyz)
+	s.metrics = &http.Server{
+		Handler:           mmux,
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+
+	if s.ln, err = net.Listen("tcp", opts.Addr); err != nil {
+		return nil, fmt.Errorf("listening on %s: %w", opts.Addr, err)
+	}
+	if s.mln, err = net.Listen("tcp", opts.MetricsAddr); err != nil {
+		s.ln.Close()
+		return nil, fmt.Errorf("listening on %s for metrics: %w", opts.MetricsAddr, err)
+	}
+	return s, nil
+}
+
+// Addr is the bound address of the HTTPS listener.
+func (s *Server) Addr() net.Addr { return s.ln.Addr() }
+
+// MetricsAddr is the bound address of the metrics listener.
+func (s *Server) MetricsAddr() net.Addr { return s.mln.Addr() }
+
+// Serve serves until ctx ends, then drains: /readyz turns to 503, after
+// ShutdownDelay the listeners close (new connections are refused) and the
+// requests in flight finish, up to ShutdownTimeout.
+func (s *Server) Serve(ctx context.Context) error {
+	certCtx, stopCerts := context.WithCancel(context.WithoutCancel(ctx))
+	defer stopCerts()
+	certErr := make(chan error, 1)
+	go func() { certErr <- s.certs.Start(certCtx) }()
+
+	errs := make(chan error, 2)
+	go func() { errs <- s.main.ServeTLS(s.ln, "", "") }()
+	go func() { errs <- s.metrics.Serve(s.mln) }()
+	s.ready.Store(true)
+	s.log.Info("serving", "addr", s.Addr().String(), "metricsAddr", s.MetricsAddr().String(), "path", MutatePath)
+
+	select {
+	case err := <-errs:
+		// A listener failed outside a shutdown: stop the other one too.
+		s.ready.Store(false)
+		_ = s.main.Close()
+		_ = s.metrics.Close()
+		return fmt.Errorf("server stopped: %w", err)
+	case err := <-certErr:
+		s.ready.Store(false)
+		_ = s.main.Close()
+		_ = s.metrics.Close()
+		return fmt.Errorf("certificate watch stopped: %w", err)
+	case <-ctx.Done():
+	}
+
+	s.log.Info("draining", "delay", s.opts.ShutdownDelay, "timeout", s.opts.ShutdownTimeout)
+	s.draining.Store(true)
+	s.ready.Store(false)
+	time.Sleep(s.opts.ShutdownDelay)
+	sctx, cancel := context.WithTimeout(context.Background(), s.opts.ShutdownTimeout)
+	defer cancel()
+	err := s.main.Shutdown(sctx)
+	if err != nil {
+		err = fmt.Errorf("draining admission requests: %w", err)
+	}
+	_ = s.metrics.Shutdown(sctx)
+	s.log.Info("stopped")
+	return err
+}
+
+func (s *Server) healthz(w http.ResponseWriter, _ *http.Request) {
+	_, _ = w.Write([]byte("ok\n"))
+}
+
+// readyz is ready once the certificate and config are loaded (both happen
+// before Serve) and until draining starts.
+func (s *Server) readyz(w http.ResponseWriter, _ *http.Request) {
+	if !s.ready.Load() {
+		msg := "not ready: starting\n"
+		if s.draining.Load() {
+			msg = "not ready: draining\n"
+		}
+		http.Error(w, msg, http.StatusServiceUnavailable)
+		return
+	}
+	_, _ = w.Write([]byte("ok\n"))
+}
+
+// recoverPanics answers 500 when the handler panics, and keeps serving: a
+// failure on one pod must not take the webhook down for every other pod.
+func (s *Server) recoverPanics(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			v := recover()
+			if v == nil {
+				return
+			}
+			if v == http.ErrAbortHandler {
+				panic(v)
+			}
+			s.log.Error("panic while serving an admission request", "panic", fmt.Sprint(v), "stack", string(debug.Stack()))
+			http.Error(w, "internal error while handling the admission request", http.StatusInternalServerError)
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// instrument counts requests by status code and observes their latency.
+func (s *Server) instrument(next http.Handler) http.Handler {
+	m := s.opts.Metrics
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
+		next.ServeHTTP(sw, r)
+		m.Latency.Observe(time.Since(start).Seconds())
+		m.Requests.WithLabelValues(strconv.Itoa(sw.code)).Inc()
+	})
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	code        int
+	wroteHeader bool
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if !w.wroteHeader {
+		w.code, w.wroteHeader = code, true
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
