@@ -1,0 +1,115 @@
+package admission
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	admissionv1 "k8s.io/api/admission/v1"
+	"k8s.io/apimachinery/pkg/types"
+)
+
+// echo records the request it saw and answers with a fixed patch.
+type echo struct{ got *Request }
+
+func (e *echo) Handle(_ context.Context, req *Request) Response {
+	e.got = req
+	return Patched([]byte(`[{"op":"add","path":"/metadata/labels","value":{"a":"b"}}]`), "a warning")
+}
+
+func serve(t *testing.T, wh *Webhook, method, contentType string, body []byte) *httptest.ResponseRecorder {
+	t.Helper()
+	r := httptest.NewRequest(method, "/mutate", bytes.NewReader(body))
+	if contentType != "" {
+		r.Header.Set("Content-Type", contentType)
+	}
+	w := httptest.NewRecorder()
+	wh.ServeHTTP(w, r)
+	return w
+}
+
+func TestAnswersInTheRequestVersion(t *testing.T) {
+	for _, tc := range []struct{ file, version, uid string }{
+		{"testdata/v1.json", "admission.k8s.io/v1", "uid-v1"},
+		{"testdata/v1beta1.json", "admission.k8s.io/v1beta1", "uid-v1beta1"},
+	} {
+		t.Run(tc.version, func(t *testing.T) {
+			body, err := os.ReadFile(tc.file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := &echo{}
+			w := serve(t, &Webhook{Handler: h}, http.MethodPost, "application/json; charset=utf-8", body)
+			if w.Code != http.StatusOK {
+				t.Fatalf("status %d: %s", w.Code, w.Body)
+			}
+			if h.got == nil || h.got.Namespace != "team-a" || string(h.got.Object.Raw) != `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"}}` {
+				t.Fatalf("handler saw %+v", h.got)
+			}
+			var out struct {
+				APIVersion string                         `json:"apiVersion"`
+				Kind       string                         `json:"kind"`
+				Response   *admissionv1.AdmissionResponse `json:"response"`
+			}
+			if err := json.Unmarshal(w.Body.Bytes(), &out); err != nil {
+				t.Fatal(err)
+			}
+			pt := admissionv1.PatchTypeJSONPatch
+			want := &admissionv1.AdmissionResponse{
+				UID: types.UID(tc.uid), Allowed: true, PatchType: &pt,
+				Patch:    []byte(`[{"op":"add","path":"/metadata/labels","value":{"a":"b"}}]`),
+				Warnings: []string{"a warning"},
+			}
+			if out.APIVersion != tc.version || out.Kind != "AdmissionReview" {
+				t.Errorf("answered %s %s, want %s AdmissionReview", out.APIVersion, out.Kind, tc.version)
+			}
+			if diff := cmp.Diff(want, out.Response); diff != "" {
+				t.Errorf("response (-want +got):\n%s", diff)
+			}
+		})
+	}
+}
+
+func TestRejectsWhatIsNotAnAdmissionReview(t *testing.T) {
+	good, err := os.ReadFile("testdata/v1.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name        string
+		method, ct  string
+		body        string
+		code        int
+		wantMessage string
+	}{
+		{"GET", http.MethodGet, "application/json", string(good), 405, "method GET not allowed"},
+		{"empty body", http.MethodPost, "application/json", "", 400, "request body is empty"},
+		{"blank body", http.MethodPost, "application/json", " \n", 400, "request body is empty"},
+		{"not JSON", http.MethodPost, "application/json", "hello", 400, "not an AdmissionReview: invalid character 'h'"},
+		{"truncated JSON", http.MethodPost, "application/json", string(good[:len(good)/2]), 400, "unexpected end of JSON input"},
+		{"wrong content type", http.MethodPost, "text/plain", string(good), 415, `content type "text/plain" not supported`},
+		{"no content type", http.MethodPost, "", string(good), 415, `content type "" not supported`},
+		{"no request", http.MethodPost, "application/json", `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview"}`, 400, "AdmissionReview has no request"},
+		{"no uid", http.MethodPost, "application/json", `{"apiVersion":"admission.k8s.io/v1","kind":"AdmissionReview","request":{}}`, 400, "request has no uid"},
+		{"unknown apiVersion", http.MethodPost, "application/json", strings.Replace(string(good), "admission.k8s.io/v1", "admission.k8s.io/v2", 1), 400, `unsupported apiVersion "admission.k8s.io/v2"`},
+		{"wrong kind", http.MethodPost, "application/json", strings.Replace(string(good), `"kind":"AdmissionReview"`, `"kind":"Pod"`, 1), 400, `kind "Pod"`},
+		{"over the cap", http.MethodPost, "application/json", string(good) + strings.Repeat(" ", 1000), 413, "larger than the limit of 1000 bytes"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			h := &echo{}
+			w := serve(t, &Webhook{Handler: h, MaxRequestBytes: 1000}, tc.method, tc.ct, []byte(tc.body))
+			if w.Code != tc.code || !strings.Contains(w.Body.String(), tc.wantMessage) {
+				t.Errorf("got %d %q, want %d containing %q", w.Code, w.Body, tc.code, tc.wantMessage)
+			}
+			if h.got != nil {
+				t.Error("the handler was called for a bad request")
+			}
+		})
+	}
+}
