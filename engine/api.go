@@ -86,3 +86,12 @@ func (e *MutationError) Error() string {
 }
 
 func (e *MutationError) Unwrap() error { return e.Err }
+
+// withoutMutation is the message without the mutation's name, for a
+// warning that names it already.
+func (e *MutationError) withoutMutation() string {
+	if e.Sidecar == "" {
+		return e.Err.Error()
+	}
+	return fmt.Sprintf("sidecar %q: %v", e.Sidecar, e.Err)
+}

@@ -1,0 +1,81 @@
+package config
+
+import (
+	"fmt"
+	"sort"
+	"strings"
+)
+
+// Problem is one thing wrong in a config source, with where it is.
+type Problem struct {
+	File    string // the source's name
+	Line    int    // 1-based; 0 when unknown
+	Column  int    // 1-based; 0 when unknown
+	Message string // what is wrong and, where it helps, what to do
+}
+
+func (p *Problem) Error() string {
+	var b strings.Builder
+	b.WriteString(p.File)
+	if p.Line > 0 {
+		fmt.Fprintf(&b, ":%d", p.Line)
+		if p.Column > 0 {
+			fmt.Fprintf(&b, ":%d", p.Column)
+		}
+	}
+	if b.Len() > 0 {
+		b.WriteString(": ")
+	}
+	b.WriteString(p.Message)
+	return b.String()
+}
+
+// Error is every problem found while loading a configuration: all the
+// problems of every file are reported together, so that one run of the tool
+// shows everything there is to fix.
+type Error struct {
+	Problems []*Problem
+	// Warnings are not why loading failed, but are worth fixing with the
+	// rest (see Config.Warnings).
+	Warnings []*Problem
+}
+
+func (e *Error) Error() string {
+	lines := make([]string, 0, len(e.Problems)+1)
+	if len(e.Problems) > 1 {
+		lines = append(lines, fmt.Sprintf("%d problems in the sidecar injector config:", len(e.Problems)))
+	}
+	for _, p := range e.Problems {
+		lines = append(lines, p.Error())
+	}
+	for _, w := range e.Warnings {
+		lines = append(lines, "warning: "+w.Error())
+	}
+	return strings.Join(lines, "\n")
+}
+
+// problems collects the problems of one load.
+type problems struct {
+	list []*Problem
+}
+
+func (ps *problems) add(file string, line, column int, format string, args ...any) {
+	ps.list = append(ps.list, &Problem{File: file, Line: line, Column: column, Message: fmt.Sprintf(format, args...)})
+}
+
+func (ps *problems) err() error {
+	if len(ps.list) == 0 {
+		return nil
+	}
+	sort.SliceStable(ps.list, func(i, j int) bool {
+		a, b := ps.list[i], ps.list[j]
+		if a.File != b.File {
+			return false // keep the order the sources were given in
+		}
+		if a.Line != b.Line {
+			return a.Line < b.Line
+		}
+		return a.Column < b.Column
+	})
+	return &Error{Problems: ps.list}
+}

@@ -1,0 +1,280 @@
+package config_test
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/sidecar-injector/sidecar-injector/engine/config"
+)
+
+// compat is the old injector's corpus, beside the project's checkout.
+const compat = "../../../shared/compat/salesforce"
+
+func compatFile(t *testing.T, name string) config.Source {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(compat, name))
+	if err != nil {
+		t.Fatalf("the compatibility corpus must be beside the checkout: %v", err)
+	}
+	return config.Source{Name: name, Data: data}
+}
+
+func TestLoadSalesforceConfigsUnchanged(t *testing.T) {
+	cfg, err := config.Load(compatFile(t, "sidecarconfigs.yaml"), compatFile(t, "mutationconfigs.yaml"))
+	if err != nil {
+		t.Fatalf("the old injector's real configs must load unchanged:\n%v", err)
+	}
+	var names []string
+	for _, m := range cfg.Mutations {
+		names = append(names, m.Name)
+	}
+	if got, want := strings.Join(names, ","), "keymaker,madkub,rsyslog,vault,simple,vaultReverse"; got != want {
+		t.Errorf("mutations = %s, want %s", got, want)
+	}
+	madkub := cfg.Mutations[1]
+	if got := len(madkub.VolumeMounts); got != 5 {
+		t.Errorf("madkub volumeMounts [ca clientcert servercert svcaccount] name %d mounts, want 5 (ca is mounted twice)", got)
+	}
+	vaultReverse := cfg.Mutations[5]
+	if len(vaultReverse.BeforePodInitContainers) != 1 || vaultReverse.BeforePodInitContainers[0].Name != "consul-template-init" ||
+		len(vaultReverse.InitContainers) != 1 || vaultReverse.InitContainers[0].Name != "vault-agent-init" {
+		t.Errorf("vaultReverse: before=%v after=%v", vaultReverse.BeforePodInitContainers, vaultReverse.InitContainers)
+	}
+	for _, kind := range []config.Kind{config.Volume, config.Container} {
+		for _, name := range []string{"aws-iam-credentials", "vault-agent"} {
+			if defs := cfg.Sidecars.Lookup(kind, name); len(defs) == 1 && !defs[0].Templated() {
+				t.Errorf("%s %q holds a template but was compiled as static", kind, name)
+			}
+		}
+	}
+}
+
+// TestLoadOldFormToleratesMissingSidecars: the old injector skipped names
+// of sidecars that do not exist, and its real mutation file relies on it
+// (keymaker-client-refresher is defined nowhere). The old form loads with a
+// warning; the native kind fails.
+func TestLoadOldFormToleratesMissingSidecars(t *testing.T) {
+	cfg, err := config.Load(compatFile(t, "sidecarconfigs.yaml"), compatFile(t, "mutationconfigs.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var warnings []string
+	for _, w := range cfg.Warnings {
+		warnings = append(warnings, w.Error())
+	}
+	want := []string{
+		`mutationconfigs.yaml:6:18: mutation "keymaker": containers: no container named "keymaker-client-refresher" is defined (the old injector ignored this; in a SidecarInjector it is an error)`,
+		`mutationconfigs.yaml:51:5: mutation "vaultReverse": "vaultReverse.k8s-integration.sfdc.com/inject" is not a valid annotation key, so no pod can carry it:`,
+	}
+	for _, w := range want {
+		if !strings.Contains(strings.Join(warnings, "\n"), w) {
+			t.Errorf("warnings do not say\n  %s\ngot:\n  %s", w, strings.Join(warnings, "\n  "))
+		}
+	}
+}
+
+func TestLoadHelmConfigMaps(t *testing.T) {
+	for _, dir := range []string{"helm-demo1", "helm-demo2"} {
+		cfg, err := config.Load(compatFile(t, dir+"/configmap.yaml"))
+		if err != nil {
+			t.Fatalf("%s: %v", dir, err)
+		}
+		if len(cfg.Mutations) != 2 {
+			t.Errorf("%s: %d mutations, want 2", dir, len(cfg.Mutations))
+		}
+	}
+}
+
+func TestLoadBadMutationConfigNamesEachMissingSidecar(t *testing.T) {
+	_, err := config.Load(compatFile(t, "sidecarconfigs.yaml"), compatFile(t, "mutationconfigs_bad.yaml"))
+	if err == nil {
+		t.Fatal("mutationconfigs_bad.yaml loaded without error")
+	}
+	want := []string{
+		`mutationconfigs_bad.yaml:4:5: mutationConfigs[0]: unknown field "annotationTriggerForContainers" (did you mean "annotationTrigger"?)`,
+		`mutationconfigs_bad.yaml:5:40: mutation "keymaker": initContainers: no init container named "keymaker-client123" is defined (did you mean "keymaker-client"?)`,
+	}
+	assertProblems(t, err, want)
+}
+
+// TestLoadErrors holds one row per kind of config error, with the message
+// a user sees.
+func TestLoadErrors(t *testing.T) {
+	tests := []struct {
+		name  string
+		files map[string]string
+		want  []string
+	}{
+		{
+			name: "unknown field in a sidecar, with the nearest valid one",
+			files: map[string]string{"sidecars.yaml": `
+containers:
+- name: shipper
+  imagee: example.com/shipper:1
+`},
+			want: []string{`sidecars.yaml:3:3: container "shipper": unknown field "imagee" (did you mean "image"?)`},
+		},
+		{
+			name: "unknown top-level field of the native kind",
+			files: map[string]string{"native.yaml": `
+apiVersion: sidecar-injector.dev/v1alpha1
+kind: SidecarInjector
+metadata: {name: x}
+spec:
+  sidecar: {}
+`},
+			want: []string{`native.yaml:5:3: unknown field "spec.sidecar" (did you mean "sidecars"?)`},
+		},
+		{
+			name: "a name defined twice names both places",
+			files: map[string]string{
+				"team-a.yaml": "containers:\n- name: shipper\n  image: a\n",
+				"team-b.yaml": "containers:\n- name: shipper\n  image: b\n",
+			},
+			want: []string{`team-b.yaml:2:9: container "shipper" is defined twice: first at team-a.yaml:2`},
+		},
+		{
+			name: "a mutation defined twice",
+			files: map[string]string{"m.yaml": `
+containers: [{name: c, image: i}]
+mutationConfigs:
+- {name: m, annotationNamespace: a.example.com, annotationTrigger: inject, containers: [c]}
+- {name: m, annotationNamespace: b.example.com, annotationTrigger: inject, containers: [c]}
+`},
+			want: []string{`m.yaml:4:10: mutation "m" is defined twice: first at m.yaml:3`},
+		},
+		{
+			name: "empty trigger",
+			files: map[string]string{"m.yaml": `
+mutationConfigs:
+- name: m
+  annotationNamespace: a.example.com
+  annotationTrigger: ""
+`},
+			want: []string{`m.yaml:2:3: mutation "m": annotationTrigger is not set: set the annotation name that triggers it, for example inject (the pod then carries a.example.com/inject: "true")`},
+		},
+		{
+			name: "template that does not parse, at its line",
+			files: map[string]string{"s.yaml": `
+containers:
+- name: shipper
+  image: example.com/shipper:1
+  args:
+  - '{% .Spec.ServiceAccountName | nosuchfunc %}'
+`},
+			want: []string{`s.yaml:5:`, `container "shipper": template: `, `"nosuchfunc" not defined`},
+		},
+		{
+			name: "a sidecar of another kind",
+			files: map[string]string{"m.yaml": `
+apiVersion: sidecar-injector.dev/v1alpha1
+kind: SidecarInjector
+metadata: {name: x}
+spec:
+  sidecars:
+    volumes: [{name: logs, emptyDir: {}}]
+  mutations:
+  - {name: m, annotationNamespace: a.example.com, annotationTrigger: inject, containers: [logs]}
+`},
+			want: []string{`mutation "m": containers: no container named "logs" is defined (there is a volume of that name: list it under volumes)`},
+		},
+		{
+			name: "every problem of a file at once",
+			files: map[string]string{"s.yaml": `
+containers:
+- name: a
+  imagee: x
+- image: y
+- name: c
+  ports: [{containerPort: eighty}]
+`},
+			want: []string{`s.yaml:3:3: container "a"`, `s.yaml:4:3: containers[1] has no name`, `s.yaml:6:27: container "c": ports[0].containerPort: expected an integer, found "eighty"`},
+		},
+		{
+			name: "unsupported kind",
+			files: map[string]string{"x.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x}\n"},
+			want:  []string{`x.yaml:1:1: unsupported config document apps/v1/Deployment`},
+		},
+		{
+			name:  "invalid YAML",
+			files: map[string]string{"x.yaml": "containers:\n- name: a\n  image: [\n"},
+			want:  []string{`x.yaml: invalid YAML: line`},
+		},
+		{
+			name:  "unclosed action",
+			files: map[string]string{"x.yaml": "containers:\n- name: a\n  image: '{% .Name'\n"},
+			want:  []string{`x.yaml:3: template action "{% .Name'" is never closed with "%}"`},
+		},
+		{
+			name: "annotationConfig refers to a container the mutation does not inject",
+			files: map[string]string{"m.yaml": `
+containers: [{name: c, image: i}]
+mutationConfigs:
+- name: m
+  annotationNamespace: a.example.com
+  annotationTrigger: inject
+  containers: [c]
+  annotationConfig:
+    volumeMounts:
+    - name: extra-mounts
+      containerRefs: [d]
+`},
+			want: []string{`mutation "m": annotationConfig.volumeMounts[0].containerRefs: "d" is not one of the mutation's containers ["c"]`},
+		},
+		{
+			name: "failurePolicy",
+			files: map[string]string{"m.yaml": `
+apiVersion: sidecar-injector.dev/v1alpha1
+kind: SidecarInjector
+metadata: {name: x}
+spec:
+  mutations:
+  - {name: m, annotationNamespace: a.example.com, annotationTrigger: inject, failurePolicy: Sometimes}
+`},
+			want: []string{`mutation "m": failurePolicy "Sometimes" is not Fail or Ignore`},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var sources []config.Source
+			for _, name := range sortedKeys(tt.files) {
+				sources = append(sources, config.Source{Name: name, Data: []byte(strings.TrimPrefix(tt.files[name], "\n"))})
+			}
+			_, err := config.Load(sources...)
+			if err == nil {
+				t.Fatal("loaded without error")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error does not say %q:\n%v", w, err)
+				}
+			}
+		})
+	}
+}
+
+func assertProblems(t *testing.T, err error, want []string) {
+	t.Helper()
+	for _, w := range want {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("error does not say\n  %s\ngot:\n%v", w, err)
+		}
+	}
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	for i := range keys {
+		for j := i + 1; j < len(keys); j++ {
+			if keys[j] < keys[i] {
+				keys[i], keys[j] = keys[j], keys[i]
+			}
+		}
+	}
+	return keys
+}

@@ -1,0 +1,131 @@
+package config
+
+import (
+	"fmt"
+	"strings"
+
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+)
+
+// loadSidecarLists reads the definition lists of one document (the old
+// injector's sidecar file, or a SidecarInjector's spec.sidecars).
+func (l *loader) loadSidecarLists(d *doc, fields map[string]*yaml.Node, path string) {
+	for _, kind := range kinds {
+		seq := fields[kind.Field()]
+		if seq == nil || seq.Tag == "!!null" {
+			continue
+		}
+		if seq.Kind != yaml.SequenceNode {
+			d.problem(l, seq, "%s%s must be a list, found %s", path, kind.Field(), describe(seq))
+			continue
+		}
+		for i, item := range seq.Content {
+			l.loadDefinition(d, kind, item, fmt.Sprintf("%s%s[%d]", path, kind.Field(), i))
+		}
+	}
+}
+
+func (l *loader) loadDefinition(d *doc, kind Kind, item *yaml.Node, path string) {
+	if item.Kind != yaml.MappingNode {
+		d.problem(l, item, "%s must be a mapping, found %s", path, describe(item))
+		return
+	}
+	nameNode := fieldNode(item, "name")
+	if nameNode == nil || nameNode.Kind != yaml.ScalarNode || nameNode.Value == "" || nameNode.Tag == "!!null" {
+		d.problem(l, item, "%s has no name: every %s needs one, since mutations refer to it by name", path, kind)
+		return
+	}
+	if len(d.ph.tokensIn(nameNode.Value)) > 0 {
+		d.problem(l, nameNode, "%s: the name of a %s cannot be a template, since mutations refer to it by name", path, kind)
+		return
+	}
+	name := nameNode.Value
+	pos := Position{File: d.file, Line: item.Line + d.lineOffset}
+	if kind == VolumeMount {
+		mountPath := scalarField(item, "mountPath")
+		key := [2]string{name, mountPath}
+		if l.mounts == nil {
+			l.mounts = map[[2]string]Position{}
+		}
+		if first, ok := l.mounts[key]; ok {
+			d.problem(l, item, "volume mount of %q at %q is defined twice: first at %s", name, mountPath, first)
+			return
+		}
+		l.mounts[key] = pos
+	} else {
+		if l.names[kind] == nil {
+			l.names[kind] = map[string]Position{}
+		}
+		if first, ok := l.names[kind][name]; ok {
+			d.problem(l, nameNode, "%s %q is defined twice: first at %s", kind, name, first)
+			return
+		}
+		l.names[kind][name] = pos
+	}
+	def, probs := compile(kind, name, pos, item, d.itemText(item), d.ph)
+	for _, p := range probs {
+		p.File = d.file
+		if p.Line > 0 {
+			p.Line += d.lineOffset
+		} else {
+			p.Line = pos.Line
+		}
+		p.Message = fmt.Sprintf("%s %q: %s", kind, name, p.Message)
+		l.problems.list = append(l.problems.list, p)
+	}
+	if def != nil {
+		l.sidecars.add(def)
+	}
+}
+
+// itemText cuts the source text of one list item (with tokens), dedented
+// so that it parses as a mapping on its own: the template of one sidecar
+// is its own text, from its first field to the next item or the next key
+// of the enclosing mapping, comments (and actions alone on a line) included.
+func (d *doc) itemText(item *yaml.Node) string {
+	first := item.Line - 1 // 0-based
+	col := item.Column - 1
+	if item.Style&yaml.FlowStyle != 0 || first >= len(d.lines) || !strings.HasSuffix(strings.TrimRight(d.lines[first][:min(col, len(d.lines[first]))], " "), "-") {
+		// Flow style, or an item that does not start its line: serialize it.
+		out, err := yaml.Marshal(item)
+		if err != nil {
+			return ""
+		}
+		return string(out)
+	}
+	dash := strings.LastIndexByte(d.lines[first][:col], '-')
+	var b strings.Builder
+	b.WriteString(d.lines[first][col:])
+	b.WriteByte('\n')
+	for _, line := range d.lines[first+1:] {
+		trimmed := strings.TrimLeft(line, " ")
+		indent := len(line) - len(trimmed)
+		if trimmed != "" && !strings.HasPrefix(trimmed, "#") && indent <= dash {
+			break // the next item, or the next key of the enclosing mapping
+		}
+		if strings.HasPrefix(line, "---") || strings.HasPrefix(line, "...") {
+			break // the next document
+		}
+		if indent >= col {
+			line = line[col:]
+		} else {
+			line = trimmed
+		}
+		b.WriteString(line)
+		b.WriteByte('\n')
+	}
+	return strings.TrimRight(b.String(), "\n") + "\n"
+}
+
+// fieldNode returns the value node of a key of mapping m, or nil.
+func fieldNode(m *yaml.Node, key string) *yaml.Node {
+	if m == nil || m.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if m.Content[i].Value == key {
+			return m.Content[i+1]
+		}
+	}
+	return nil
+}

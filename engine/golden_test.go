@@ -1,0 +1,193 @@
+package engine_test
+
+import (
+	"bytes"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/sidecar-injector/sidecar-injector/engine"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files under testdata/ with what the code produces now")
+
+// A golden case is a folder of testdata/:
+//
+//	config*.yaml   config documents, loaded together (any form)
+//	input.yaml     resources, several documents
+//	options.yaml   optional: namespace (string), upgrade (bool)
+//	expected.yaml  the resources after injection
+//	report.txt     what each injection reported
+//
+// Every case also runs a second time over its own output, once as the
+// webhook would (upgrade off) and once as the function would (upgrade on):
+// both must leave it unchanged byte for byte.
+func TestGolden(t *testing.T) {
+	cases, err := filepath.Glob("testdata/*/input.yaml")
+	if err != nil || len(cases) == 0 {
+		t.Fatalf("no golden cases found: %v", err)
+	}
+	for _, in := range cases {
+		dir := filepath.Dir(in)
+		t.Run(filepath.Base(dir), func(t *testing.T) {
+			inj := loadCaseConfig(t, dir)
+			opts := caseOptions(t, dir)
+			input, err := os.ReadFile(in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, report := injectStream(t, inj, input, opts)
+			compareGolden(t, filepath.Join(dir, "expected.yaml"), out)
+			compareGolden(t, filepath.Join(dir, "report.txt"), []byte(report))
+
+			for _, upgrade := range []bool{false, true} {
+				again, _ := injectStream(t, inj, out, engine.Options{Namespace: opts.Namespace, Upgrade: upgrade})
+				if !bytes.Equal(again, out) {
+					t.Errorf("injecting the output again (upgrade=%v) changed it:\n%s", upgrade, lineDiff(string(out), string(again)))
+				}
+			}
+		})
+	}
+}
+
+func loadCaseConfig(t *testing.T, dir string) *engine.Injector {
+	t.Helper()
+	files, _ := filepath.Glob(filepath.Join(dir, "config*.yaml"))
+	if len(files) == 0 {
+		t.Fatalf("%s has no config*.yaml", dir)
+	}
+	inj, err := engine.LoadFiles(files...)
+	if err != nil {
+		t.Fatalf("loading config: %v", err)
+	}
+	return inj
+}
+
+func caseOptions(t *testing.T, dir string) engine.Options {
+	t.Helper()
+	var o struct {
+		Namespace string `yaml:"namespace"`
+		Upgrade   bool   `yaml:"upgrade"`
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "options.yaml"))
+	if errors.Is(err, os.ErrNotExist) {
+		return engine.Options{}
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := yaml.Unmarshal(data, &o); err != nil {
+		t.Fatalf("options.yaml: %v", err)
+	}
+	return engine.Options{Namespace: o.Namespace, Upgrade: o.Upgrade}
+}
+
+// injectStream injects into every document of a YAML stream and returns
+// the stream and a readable report.
+func injectStream(t *testing.T, inj *engine.Injector, input []byte, opts engine.Options) ([]byte, string) {
+	t.Helper()
+	dec := yaml.NewDecoder(bytes.NewReader(input))
+	var out bytes.Buffer
+	var report strings.Builder
+	for i := 0; ; i++ {
+		var doc yaml.Node
+		err := dec.Decode(&doc)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatalf("input document %d: %v", i, err)
+		}
+		node := yaml.NewRNode(&doc)
+		rep := inj.Inject(node, opts)
+		fmt.Fprintf(&report, "%s/%s:%s\n", node.GetKind(), node.GetName(), describeReport(rep))
+		if i > 0 {
+			out.WriteString("---\n")
+		}
+		enc := yaml.NewEncoder(&out)
+		if err := enc.Encode(&doc); err != nil {
+			t.Fatal(err)
+		}
+		enc.Close()
+	}
+	return out.Bytes(), report.String()
+}
+
+func describeReport(r *engine.Report) string {
+	var lines []string
+	if !r.Workload {
+		lines = append(lines, "not a workload")
+	}
+	for _, in := range r.Injected {
+		s := "injected " + in.Mutation
+		if in.Upgraded {
+			s += " (upgraded)"
+		}
+		for _, part := range []struct {
+			what  string
+			names []string
+		}{{"initContainers", in.InitContainers}, {"containers", in.Containers}, {"volumes", in.Volumes}, {"imagePullSecrets", in.ImagePullSecrets}} {
+			if len(part.names) > 0 {
+				s += fmt.Sprintf(" %s=%s", part.what, strings.Join(part.names, ","))
+			}
+		}
+		lines = append(lines, s)
+	}
+	for _, w := range r.Warnings {
+		lines = append(lines, "warning: "+w.String())
+	}
+	for _, e := range r.Errors {
+		lines = append(lines, "error: "+e.Error())
+	}
+	if len(lines) == 0 {
+		return " nothing to do"
+	}
+	return "\n  " + strings.Join(lines, "\n  ")
+}
+
+func compareGolden(t *testing.T, path string, got []byte) {
+	t.Helper()
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run `make golden` to create it)", err)
+	}
+	if !bytes.Equal(want, got) {
+		t.Errorf("%s differs from what the code gives (run `make golden` to accept):\n%s", path, lineDiff(string(want), string(got)))
+	}
+}
+
+// lineDiff shows the lines of want and got that differ, enough to find a
+// regression without a diff tool.
+func lineDiff(want, got string) string {
+	w, g := strings.Split(want, "\n"), strings.Split(got, "\n")
+	var b strings.Builder
+	shown := 0
+	for i := 0; i < max(len(w), len(g)) && shown < 20; i++ {
+		var a, c string
+		if i < len(w) {
+			a = w[i]
+		}
+		if i < len(g) {
+			c = g[i]
+		}
+		if a != c {
+			fmt.Fprintf(&b, "line %d:\n  want: %s\n  got:  %s\n", i+1, a, c)
+			shown++
+		}
+	}
+	return b.String()
+}
+

@@ -1,0 +1,348 @@
+package engine
+
+import (
+	"fmt"
+	"slices"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/sidecar-injector/sidecar-injector/engine/config"
+)
+
+var metaTypePod = metav1.TypeMeta{Kind: "Pod", APIVersion: "v1"}
+
+const (
+	statusInjected = "injected"
+
+	// LifecycleVolume is the emptyDir shared by the containers of a
+	// short-lived pod whose sidecars implement the old injector's lifecycle
+	// contract: the app signals there that it is done.
+	LifecycleVolume    = "sidecar-lifecycle"
+	LifecycleMountPath = "/var/run/sidecar-lifecycle"
+)
+
+func (in *Injector) inject(r *yaml.RNode, opts Options) *Report {
+	rep := &Report{}
+	if r == nil {
+		return rep
+	}
+	resource := r.YNode()
+	if resource.Kind == yaml.DocumentNode && len(resource.Content) > 0 {
+		resource = resource.Content[0]
+	}
+	p, ok := findPodTemplate(resource, in.cfg.WorkloadKinds)
+	if !ok {
+		return rep
+	}
+	rep.Workload = true
+	rec, err := readRecord(p.meta())
+	if err != nil {
+		rep.Warnings = append(rep.Warnings, Warning{Message: err.Error() + "; mutations whose status annotation says injected are left as they are"})
+		rec = nil
+	}
+	namespace := p.namespace
+	if namespace == "" {
+		namespace = opts.Namespace
+	}
+
+	// With Upgrade, what an earlier run injected is taken out first (on a
+	// copy, so that a failure leaves the resource unchanged) and everything
+	// is injected again from the pod as the user wrote it: the output then
+	// depends only on that pod and the config, however often it runs.
+	work, target := p, resource
+	if opts.Upgrade && rec != nil {
+		target = copyTree(resource)
+		work, _ = findPodTemplate(target, in.cfg.WorkloadKinds)
+		strip(work, rec, in.statusKeys())
+	}
+
+	data := &podData{p: work, ns: namespace}
+	var plan []*rendered
+	for _, m := range in.cfg.Mutations {
+		if !in.triggered(m, work, p, namespace, rep) {
+			continue
+		}
+		if rec != nil && !opts.Upgrade && rec.find(m.Name) != nil {
+			continue // injected before (offline by the function, or a reinvocation)
+		}
+		if rec == nil {
+			if v, _ := annotation(work.meta(), m.StatusKey()); v == statusInjected {
+				continue // injected by another injector (the old one): nothing to replace it with safely
+			}
+		}
+		rm, err := render(m, data)
+		if err != nil {
+			if m.FailurePolicy == config.Ignore {
+				rep.Warnings = append(rep.Warnings, Warning{Mutation: m.Name, Message: "not injected (failurePolicy Ignore): " + err.withoutMutation()})
+				continue
+			}
+			rep.Errors = append(rep.Errors, err)
+			continue
+		}
+		plan = append(plan, rm)
+	}
+	if len(rep.Errors) > 0 {
+		return rep
+	}
+
+	newRec := &record{}
+	if rec != nil && !opts.Upgrade {
+		newRec.Mutations = append(newRec.Mutations, rec.Mutations...)
+	}
+	for _, rm := range plan {
+		done := apply(work, rm, rep)
+		newRec.Mutations = append(newRec.Mutations, done)
+		inj := Injection{
+			Mutation:         rm.mutation.Name,
+			InitContainers:   done.InitContainers,
+			Containers:       done.Containers,
+			Volumes:          done.Volumes,
+			ImagePullSecrets: done.ImagePullSecrets,
+		}
+		if len(inj.InitContainers)+len(inj.Containers)+len(inj.Volumes)+len(inj.ImagePullSecrets)+len(done.Mounts) == 0 {
+			continue // triggered, but everything it has was the pod's already, or not for this pod
+		}
+		if old := rec.find(rm.mutation.Name); old != nil {
+			if old.Hash == done.Hash {
+				continue // the same as before: not news
+			}
+			inj.Upgraded = true
+		}
+		rep.Injected = append(rep.Injected, inj)
+	}
+	if len(plan) > 0 {
+		setAnnotation(work, RecordAnnotation, newRec.String())
+	}
+	if target != resource {
+		*resource = *target
+	}
+	return rep
+}
+
+// triggered decides whether mutation m applies to the pod, warning about
+// triggers that cannot be what the user meant.
+func (in *Injector) triggered(m *config.Mutation, work, orig *podTemplate, namespace string, rep *Report) bool {
+	v, ok := annotation(work.meta(), m.TriggerKey())
+	if !ok {
+		if orig.owner != nil {
+			if _, onOwner := annotation(orig.owner, m.TriggerKey()); onOwner {
+				rep.Warnings = append(rep.Warnings, Warning{Mutation: m.Name, Message: fmt.Sprintf(
+					"annotation %q is on the %s's own metadata, which pods do not inherit: move it to the pod template's metadata.annotations to inject", m.TriggerKey(), orig.kind)})
+			}
+		}
+		return false
+	}
+	switch v {
+	case "true", "enabled":
+	case "false", "disabled":
+		return false
+	default:
+		rep.Warnings = append(rep.Warnings, Warning{Mutation: m.Name, Message: fmt.Sprintf(
+			"annotation %q has value %q: use \"true\" or \"enabled\" to inject, \"false\" or \"disabled\" not to; nothing injected", m.TriggerKey(), v)})
+		return false
+	}
+	if namespace != "" && (slices.Contains(m.IgnoreNamespaces, namespace) || slices.Contains(in.cfg.IgnoreNamespaces, namespace)) {
+		return false
+	}
+	return true
+}
+
+// statusKeys are the status annotations of every configured mutation.
+func (in *Injector) statusKeys() []string {
+	keys := make([]string, 0, len(in.cfg.Mutations))
+	for _, m := range in.cfg.Mutations {
+		keys = append(keys, m.StatusKey())
+	}
+	return keys
+}
+
+// apply adds one rendered mutation to the pod and returns its record.
+func apply(p *podTemplate, rm *rendered, rep *Report) recordedMutation {
+	m := rm.mutation
+	spec := p.spec()
+	done := recordedMutation{Name: m.Name, Hash: rm.hash}
+	warn := func(format string, args ...any) {
+		rep.Warnings = append(rep.Warnings, Warning{Mutation: m.Name, Message: fmt.Sprintf(format, args...)})
+	}
+
+	// Mounts go into the containers the pod has before this mutation adds
+	// its own: the user's, and those of earlier mutations.
+	if len(rm.volumeMounts) > 0 {
+		for _, list := range []string{"initContainers", "containers"} {
+			for _, c := range items(field(spec, list)) {
+				name := stringField(c, "name")
+				if added := addMounts(c, rm.volumeMounts); len(added) > 0 {
+					if done.Mounts == nil {
+						done.Mounts = map[string][]string{}
+					}
+					done.Mounts[name] = append(done.Mounts[name], added...)
+				}
+			}
+		}
+	}
+
+	taken := func(name string) bool {
+		return indexByName(field(spec, "initContainers"), "name", name) >= 0 || indexByName(field(spec, "containers"), "name", name) >= 0
+	}
+	withAnnotationMounts := func(c *yaml.Node) *yaml.Node {
+		if mounts := rm.annotationMounts[stringField(c, "name")]; len(mounts) > 0 {
+			addMounts(c, mounts)
+		}
+		return c
+	}
+
+	// Init containers listed before the pod's own go first, in config order.
+	at := 0
+	for _, c := range rm.before {
+		name := stringField(c, "name")
+		if taken(name) {
+			warn("init container %q is already in the pod: the pod's own definition wins, the sidecar's is not injected", name)
+			continue
+		}
+		seq := ensureField(spec, "initContainers", yaml.SequenceNode)
+		seq.Content = slices.Insert(seq.Content, at, withAnnotationMounts(c))
+		at++
+		done.InitContainers = append(done.InitContainers, name)
+	}
+	for _, c := range rm.initContainers {
+		name := stringField(c, "name")
+		if taken(name) {
+			warn("init container %q is already in the pod: the pod's own definition wins, the sidecar's is not injected", name)
+			continue
+		}
+		seq := ensureField(spec, "initContainers", yaml.SequenceNode)
+		seq.Content = append(seq.Content, withAnnotationMounts(c))
+		done.InitContainers = append(done.InitContainers, name)
+	}
+
+	shortLived := p.shortLived()
+	lifecycle := shortLived && m.ImplementsSidecarLifecycle && !m.NativeSidecars
+	if len(rm.containers) > 0 && shortLived && !m.NativeSidecars && !m.ImplementsSidecarLifecycle {
+		warn("containers %s not injected: the pod is short-lived (restartPolicy %s) and sidecar containers would keep it from completing; set nativeSidecars: true, or implementsSidecarLifecycle: true if they watch %s",
+			definitionNames(rm.containers), restartPolicyOf(p), LifecycleMountPath)
+	} else {
+		for _, c := range rm.containers {
+			name := stringField(c, "name")
+			if taken(name) {
+				warn("container %q is already in the pod: the pod's own definition wins, the sidecar's is not injected", name)
+				continue
+			}
+			withAnnotationMounts(c)
+			if m.NativeSidecars {
+				setField(c, "restartPolicy", newString("Always"))
+				seq := ensureField(spec, "initContainers", yaml.SequenceNode)
+				seq.Content = append(seq.Content, c)
+				done.InitContainers = append(done.InitContainers, name)
+				continue
+			}
+			seq := ensureField(spec, "containers", yaml.SequenceNode)
+			seq.Content = append(seq.Content, c)
+			done.Containers = append(done.Containers, name)
+		}
+	}
+
+	if lifecycle && len(done.Containers) > 0 {
+		if indexByName(field(spec, "volumes"), "name", LifecycleVolume) < 0 {
+			vol := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Content: []*yaml.Node{
+				newString("name"), newString(LifecycleVolume),
+				newString("emptyDir"), newCollection(yaml.MappingNode),
+			}}
+			seq := ensureField(spec, "volumes", yaml.SequenceNode)
+			seq.Content = append(seq.Content, vol)
+			done.Volumes = append(done.Volumes, LifecycleVolume)
+		}
+		mount := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Content: []*yaml.Node{
+			newString("name"), newString(LifecycleVolume),
+			newString("mountPath"), newString(LifecycleMountPath),
+		}}
+		for _, c := range items(field(spec, "containers")) {
+			name := stringField(c, "name")
+			if added := addMounts(c, []*yaml.Node{copyTree(mount)}); len(added) > 0 && !slices.Contains(done.Containers, name) {
+				if done.Mounts == nil {
+					done.Mounts = map[string][]string{}
+				}
+				done.Mounts[name] = append(done.Mounts[name], added...)
+			}
+		}
+	}
+
+	for _, v := range rm.volumes {
+		name := stringField(v, "name")
+		if indexByName(field(spec, "volumes"), "name", name) >= 0 {
+			continue // the pod's own volume, or one an earlier mutation added
+		}
+		seq := ensureField(spec, "volumes", yaml.SequenceNode)
+		seq.Content = append(seq.Content, v)
+		done.Volumes = append(done.Volumes, name)
+	}
+	for _, s := range rm.imagePullSecrets {
+		name := stringField(s, "name")
+		if indexByName(field(spec, "imagePullSecrets"), "name", name) >= 0 {
+			continue
+		}
+		seq := ensureField(spec, "imagePullSecrets", yaml.SequenceNode)
+		seq.Content = append(seq.Content, s)
+		done.ImagePullSecrets = append(done.ImagePullSecrets, name)
+	}
+	setAnnotation(p, m.StatusKey(), statusInjected)
+	return done
+}
+
+// addMounts adds copies of mounts to container c, except a mount whose
+// volume c already mounted before this call or whose path c already has:
+// the pod wins. It returns the paths it added.
+func addMounts(c *yaml.Node, mounts []*yaml.Node) []string {
+	existing := items(field(c, "volumeMounts"))
+	var added []string
+	for _, mount := range mounts {
+		name, path := stringField(mount, "name"), stringField(mount, "mountPath")
+		if indexByName(&yaml.Node{Kind: yaml.SequenceNode, Content: existing}, "name", name) >= 0 ||
+			indexByName(field(c, "volumeMounts"), "mountPath", path) >= 0 {
+			continue
+		}
+		seq := ensureField(c, "volumeMounts", yaml.SequenceNode)
+		seq.Content = append(seq.Content, copyTree(mount))
+		added = append(added, path)
+	}
+	return added
+}
+
+// setAnnotation sets a pod annotation, creating metadata and annotations
+// as needed.
+func setAnnotation(p *podTemplate, key, value string) {
+	meta := field(p.template, "metadata")
+	if meta == nil {
+		meta = newCollection(yaml.MappingNode)
+		p.template.Content = append([]*yaml.Node{newString("metadata"), meta}, p.template.Content...)
+	}
+	annotations := ensureField(meta, "annotations", yaml.MappingNode)
+	setField(annotations, key, newString(value))
+}
+
+func definitionNames(nodes []*yaml.Node) []string {
+	names := make([]string, 0, len(nodes))
+	for _, n := range nodes {
+		names = append(names, stringField(n, "name"))
+	}
+	return names
+}
+
+func restartPolicyOf(p *podTemplate) string {
+	if rp := stringField(p.spec(), "restartPolicy"); rp != "" {
+		return rp
+	}
+	return "unset in a " + p.kind
+}
+
+// copyTree deep-copies a node tree, comments and positions included.
+func copyTree(n *yaml.Node) *yaml.Node {
+	c := *n
+	if len(n.Content) > 0 {
+		c.Content = make([]*yaml.Node, len(n.Content))
+		for i, k := range n.Content {
+			c.Content[i] = copyTree(k)
+		}
+	}
+	return &c
+}

@@ -1,0 +1,125 @@
+package engine
+
+import (
+	"encoding/json"
+	"fmt"
+	"slices"
+
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+)
+
+// RecordAnnotation is the pod annotation where the injector records what
+// it added, so that a later run can leave it as it is (the webhook) or
+// replace it with a newer rendering (the function), without ever touching
+// what the user wrote.
+const RecordAnnotation = "sidecar-injector.dev/injected"
+
+// record is the value of RecordAnnotation, as JSON.
+type record struct {
+	Mutations []recordedMutation `json:"mutations"`
+}
+
+// recordedMutation is what one mutation added to the pod.
+type recordedMutation struct {
+	Name string `json:"name"`
+	// Hash identifies the rendered config the mutation injected: the
+	// sidecars as rendered for this pod, and the mutation's settings.
+	Hash             string   `json:"hash"`
+	InitContainers   []string `json:"initContainers,omitempty"`
+	Containers       []string `json:"containers,omitempty"`
+	Volumes          []string `json:"volumes,omitempty"`
+	ImagePullSecrets []string `json:"imagePullSecrets,omitempty"`
+	// Mounts are the mount paths added to containers that the mutation
+	// did not inject, by container name.
+	Mounts map[string][]string `json:"mounts,omitempty"`
+}
+
+func (r *record) find(mutation string) *recordedMutation {
+	if r == nil {
+		return nil
+	}
+	for i := range r.Mutations {
+		if r.Mutations[i].Name == mutation {
+			return &r.Mutations[i]
+		}
+	}
+	return nil
+}
+
+// readRecord reads the record of a pod's metadata; nil when there is none.
+func readRecord(meta *yaml.Node) (*record, error) {
+	v, ok := annotation(meta, RecordAnnotation)
+	if !ok {
+		return nil, nil
+	}
+	var r record
+	if err := json.Unmarshal([]byte(v), &r); err != nil {
+		return nil, fmt.Errorf("annotation %s is not a record this injector wrote: %v", RecordAnnotation, err)
+	}
+	return &r, nil
+}
+
+func (r *record) String() string {
+	out, _ := json.Marshal(r)
+	return string(out)
+}
+
+// strip removes from the pod everything the record says was injected, and
+// the record itself, giving back the pod as the user wrote it.
+func strip(p *podTemplate, r *record, statusKeys []string) {
+	spec := p.spec()
+	for _, m := range r.Mutations {
+		for _, list := range []string{"initContainers", "containers"} {
+			removeNamed(field(spec, list), "name", m.InitContainers, m.Containers)
+		}
+		removeNamed(field(spec, "volumes"), "name", m.Volumes)
+		removeNamed(field(spec, "imagePullSecrets"), "name", m.ImagePullSecrets)
+		for container, paths := range m.Mounts {
+			for _, list := range []string{"initContainers", "containers"} {
+				seq := field(spec, list)
+				if i := indexByName(seq, "name", container); i >= 0 {
+					c := seq.Content[i]
+					removeNamed(field(c, "volumeMounts"), "mountPath", paths)
+					dropIfEmpty(c, "volumeMounts")
+				}
+			}
+		}
+	}
+	for _, list := range []string{"initContainers", "volumes", "imagePullSecrets"} {
+		dropIfEmpty(spec, list)
+	}
+	annotations := field(p.meta(), "annotations")
+	for _, k := range statusKeys {
+		if v := field(annotations, k); v != nil && v.Value == statusInjected {
+			removeField(annotations, k)
+		}
+	}
+	removeField(annotations, RecordAnnotation)
+	if annotations != nil && len(annotations.Content) == 0 {
+		removeField(p.meta(), "annotations")
+	}
+}
+
+// removeNamed deletes the items of seq whose key field is in any of lists.
+func removeNamed(seq *yaml.Node, key string, lists ...[]string) {
+	if seq == nil || seq.Kind != yaml.SequenceNode {
+		return
+	}
+	seq.Content = slices.DeleteFunc(seq.Content, func(it *yaml.Node) bool {
+		v := stringField(it, key)
+		for _, l := range lists {
+			if slices.Contains(l, v) {
+				return true
+			}
+		}
+		return false
+	})
+}
+
+// dropIfEmpty deletes a list field that injection created and strip
+// emptied.
+func dropIfEmpty(m *yaml.Node, key string) {
+	if v := field(m, key); v != nil && v.Kind == yaml.SequenceNode && len(v.Content) == 0 {
+		removeField(m, key)
+	}
+}

@@ -1,0 +1,163 @@
+package engine
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"hash"
+	"strconv"
+
+	corev1 "k8s.io/api/core/v1"
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/sidecar-injector/sidecar-injector/engine/config"
+	"github.com/sidecar-injector/sidecar-injector/engine/typednode"
+)
+
+// rendered is one mutation's sidecars rendered for one pod: everything is
+// rendered before anything is applied, so that a failure leaves the pod as
+// it was.
+type rendered struct {
+	mutation         *config.Mutation
+	before           []*yaml.Node // init containers that go before the pod's own
+	initContainers   []*yaml.Node
+	containers       []*yaml.Node
+	volumes          []*yaml.Node
+	volumeMounts     []*yaml.Node
+	imagePullSecrets []*yaml.Node
+	// annotationMounts are mounts read from pod annotations, by the name of
+	// the injected container that gets them.
+	annotationMounts map[string][]*yaml.Node
+	hash             string
+}
+
+// podData builds the templates' view of the pod once, when the first
+// templated definition needs it.
+type podData struct {
+	p   *podTemplate
+	ns  string
+	pod *corev1.Pod
+	err error
+}
+
+func (d *podData) get() (*corev1.Pod, error) {
+	if d.pod != nil || d.err != nil {
+		return d.pod, d.err
+	}
+	pod := &corev1.Pod{TypeMeta: metaTypePod}
+	lenient := typednode.Options{}
+	if m := d.p.meta(); m != nil {
+		if err := typednode.Decode(m, &pod.ObjectMeta, lenient); err != nil {
+			d.err = fmt.Errorf("reading the pod's metadata for templates: %w", err)
+			return nil, d.err
+		}
+	}
+	if err := typednode.Decode(d.p.spec(), &pod.Spec, lenient); err != nil {
+		d.err = fmt.Errorf("reading the pod's spec for templates: %w", err)
+		return nil, d.err
+	}
+	if pod.Namespace == "" {
+		pod.Namespace = d.ns
+	}
+	d.pod = pod
+	return pod, nil
+}
+
+// render renders every definition a mutation injects, and the mounts its
+// annotationConfig reads from the pod.
+func render(m *config.Mutation, data *podData) (*rendered, *MutationError) {
+	r := &rendered{mutation: m}
+	h := sha256.New()
+	writeSettings(h, m)
+	lists := []struct {
+		defs []*config.Definition
+		out  *[]*yaml.Node
+	}{
+		{m.BeforePodInitContainers, &r.before},
+		{m.InitContainers, &r.initContainers},
+		{m.Containers, &r.containers},
+		{m.Volumes, &r.volumes},
+		{m.VolumeMounts, &r.volumeMounts},
+		{m.ImagePullSecrets, &r.imagePullSecrets},
+	}
+	for _, l := range lists {
+		for _, def := range l.defs {
+			var pod *corev1.Pod
+			if def.Templated() {
+				var err error
+				if pod, err = data.get(); err != nil {
+					return nil, &MutationError{Mutation: m.Name, Err: err}
+				}
+			}
+			n, err := def.Render(pod)
+			if err != nil {
+				return nil, &MutationError{Mutation: m.Name, Sidecar: def.Name, Err: err}
+			}
+			writeNode(h, n)
+			*l.out = append(*l.out, n)
+		}
+	}
+	for _, ac := range m.AnnotationConfig.VolumeMounts {
+		key := m.AnnotationNamespace + "/" + ac.Name
+		v, ok := annotation(data.p.meta(), key)
+		if !ok {
+			continue
+		}
+		mounts, err := parseAnnotationMounts(v)
+		if err != nil {
+			return nil, &MutationError{Mutation: m.Name, Err: fmt.Errorf("annotation %q: %w", key, err)}
+		}
+		if r.annotationMounts == nil {
+			r.annotationMounts = map[string][]*yaml.Node{}
+		}
+		for _, name := range append(append([]string(nil), ac.ContainerRefs...), ac.InitContainerRefs...) {
+			for _, mount := range mounts {
+				r.annotationMounts[name] = append(r.annotationMounts[name], mount)
+				h.Write([]byte(name))
+				writeNode(h, mount)
+			}
+		}
+	}
+	r.hash = hex.EncodeToString(h.Sum(nil)[:8])
+	return r, nil
+}
+
+// parseAnnotationMounts reads the old injector's annotationConfig value: a
+// JSON list of volume mounts.
+func parseAnnotationMounts(v string) ([]*yaml.Node, error) {
+	var mounts []corev1.VolumeMount
+	if err := json.Unmarshal([]byte(v), &mounts); err != nil {
+		return nil, fmt.Errorf(`want a JSON list of volume mounts such as [{"name":"logs","mountPath":"/var/log/app"}]: %v`, err)
+	}
+	out := make([]*yaml.Node, 0, len(mounts))
+	for i, vm := range mounts {
+		if vm.Name == "" || vm.MountPath == "" {
+			return nil, fmt.Errorf("volume mount %d needs a name and a mountPath", i)
+		}
+		n, err := typednode.Encode(&vm)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, n)
+	}
+	return out, nil
+}
+
+func writeSettings(h hash.Hash, m *config.Mutation) {
+	h.Write([]byte(strconv.FormatBool(m.NativeSidecars) + strconv.FormatBool(m.ImplementsSidecarLifecycle)))
+}
+
+// writeNode feeds a node's data, unambiguously delimited, to a hash.
+func writeNode(h hash.Hash, n *yaml.Node) {
+	var b [1]byte
+	b[0] = byte(n.Kind)
+	h.Write(b[:])
+	h.Write([]byte(n.Tag))
+	h.Write([]byte(strconv.Itoa(len(n.Value))))
+	h.Write([]byte(n.Value))
+	h.Write([]byte(strconv.Itoa(len(n.Content))))
+	for _, c := range n.Content {
+		writeNode(h, c)
+	}
+}

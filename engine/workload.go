@@ -1,0 +1,105 @@
+package engine
+
+import (
+	"strings"
+
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/sidecar-injector/sidecar-injector/engine/config"
+)
+
+// podTemplate is where a resource keeps the pod it stands for.
+type podTemplate struct {
+	// template holds metadata and spec: the resource itself for a Pod.
+	template *yaml.Node
+	// owner is the workload's own metadata, nil for a Pod: a trigger put
+	// there by mistake is worth a warning.
+	owner *yaml.Node
+	// kind of the resource, for messages.
+	kind string
+	// jobLike: the API requires a restartPolicy in this kind's pod
+	// template (Job, CronJob), so one that is absent means short-lived.
+	jobLike bool
+	// namespace of the resource, "" when it carries none.
+	namespace string
+}
+
+func (p *podTemplate) meta() *yaml.Node { return field(p.template, "metadata") }
+func (p *podTemplate) spec() *yaml.Node { return field(p.template, "spec") }
+
+// builtinWorkloads maps group/kind to the path of the pod template.
+var builtinWorkloads = map[string][]string{
+	"/PodTemplate":           {"template"},
+	"/ReplicationController": {"spec", "template"},
+	"apps/Deployment":        {"spec", "template"},
+	"apps/StatefulSet":       {"spec", "template"},
+	"apps/DaemonSet":         {"spec", "template"},
+	"apps/ReplicaSet":        {"spec", "template"},
+	"extensions/Deployment":  {"spec", "template"},
+	"extensions/DaemonSet":   {"spec", "template"},
+	"extensions/ReplicaSet":  {"spec", "template"},
+	"batch/Job":              {"spec", "template"},
+	"batch/CronJob":          {"spec", "jobTemplate", "spec", "template"},
+}
+
+// findPodTemplate locates the pod template of a resource: a Pod, a
+// built-in workload, or a kind the config names.
+func findPodTemplate(r *yaml.Node, kinds []config.WorkloadKind) (*podTemplate, bool) {
+	if r == nil || r.Kind != yaml.MappingNode {
+		return nil, false
+	}
+	kind := stringField(r, "kind")
+	group, _, _ := strings.Cut(stringField(r, "apiVersion"), "/")
+	if !strings.Contains(stringField(r, "apiVersion"), "/") {
+		group = ""
+	}
+	meta := field(r, "metadata")
+	p := &podTemplate{kind: kind, namespace: stringField(meta, "namespace")}
+	if group == "" && kind == "Pod" {
+		if field(r, "spec") == nil {
+			return nil, false
+		}
+		p.template = r
+		return p, true
+	}
+	path, ok := builtinWorkloads[group+"/"+kind]
+	if !ok {
+		for _, wk := range kinds {
+			if wk.Kind == kind && (wk.AnyGroup || wk.Group == group) {
+				path, ok = wk.PodTemplatePath, true
+				break
+			}
+		}
+	}
+	if !ok {
+		return nil, false
+	}
+	t := fieldPath(r, path...)
+	if t == nil || t.Kind != yaml.MappingNode || field(t, "spec") == nil {
+		return nil, false
+	}
+	p.template, p.owner = t, meta
+	p.jobLike = group == "batch" && (kind == "Job" || kind == "CronJob")
+	return p, true
+}
+
+// shortLived reports whether the pod runs to completion, so that sidecar
+// containers would keep it from ever finishing.
+func (p *podTemplate) shortLived() bool {
+	switch stringField(p.spec(), "restartPolicy") {
+	case "Never", "OnFailure":
+		return true
+	case "":
+		return p.jobLike
+	}
+	return false
+}
+
+// annotation returns a pod annotation and whether it is set.
+func annotation(meta *yaml.Node, key string) (string, bool) {
+	v := field(field(meta, "annotations"), key)
+	if v == nil || v.Kind != yaml.ScalarNode {
+		return "", false
+	}
+	return v.Value, true
+}
