@@ -55,8 +55,8 @@ func TestCompatSalesforceAdmissionReview(t *testing.T) {
 	// What the old injector added, by name: its JSON patch adds every
 	// container (the pod's own again, with mounts) and every volume whole.
 	var patch []struct {
-		Op    string         `json:"op"`
-		Path  string         `json:"path"`
+		Op    string `json:"op"`
+		Path  string `json:"path"`
 		Value any    `json:"value"`
 	}
 	readJSON(t, filepath.Join(compat, "result/admissionresponse"), &patch)

@@ -190,4 +190,3 @@ func lineDiff(want, got string) string {
 	}
 	return b.String()
 }
-

@@ -50,7 +50,7 @@ type loader struct {
 	warnings    problems
 	sidecars    Sidecars
 	names       [numKinds]map[string]Position // first definition of each name, for duplicates
-	mounts      map[[2]string]Position          // volume mounts by volume name and path
+	mounts      map[[2]string]Position        // volume mounts by volume name and path
 	mutations   []pendingMutation
 	ignore      []string
 	ignoreSet   bool

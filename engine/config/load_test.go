@@ -193,7 +193,7 @@ containers:
 			want: []string{`s.yaml:3:3: container "a"`, `s.yaml:4:3: containers[1] has no name`, `s.yaml:6:27: container "c": ports[0].containerPort: expected an integer, found "eighty"`},
 		},
 		{
-			name: "unsupported kind",
+			name:  "unsupported kind",
 			files: map[string]string{"x.yaml": "apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: x}\n"},
 			want:  []string{`x.yaml:1:1: unsupported config document apps/v1/Deployment`},
 		},

@@ -213,18 +213,25 @@ func (t *Template) newInstance() any {
 
 // Execute renders the template against pod (an empty pod when nil).
 // Errors are *Error.
-func (t *Template) Execute(pod *corev1.Pod) (string, error) {
+func (t *Template) Execute(pod *corev1.Pod) (out string, err error) {
 	if pod == nil {
 		pod = &corev1.Pod{}
 	}
 	in := t.pool.Get().(*instance)
+	defer func() {
+		// text/template re-panics what it does not expect; a template must
+		// not take the caller down. The instance is dropped.
+		if r := recover(); r != nil {
+			out, err = "", &Error{Name: t.name, Err: fmt.Errorf("template execution panicked: %v", r)}
+		}
+	}()
 	st := in.st
 	st.pod = pod
 	st.steps = 0
 	st.deadline = time.Now().Add(t.limits.Timeout)
 	st.out.buf = st.out.buf[:0]
 	st.out.writes = 0
-	err := in.tmpl.Execute(&st.out, pod)
+	err = in.tmpl.Execute(&st.out, pod)
 	var res string
 	if err == nil {
 		res = string(st.out.buf)
