@@ -1,0 +1,171 @@
+// Package mutate is the admission handler that injects sidecars: it turns
+// an admission request's object into a resource node, lets the engine
+// inject into it, and answers with the JSON patch from the object as it
+// came to the object as the engine left it.
+//
+// No injection logic lives here. What to inject, when, and what a failure
+// means (a mutation's failurePolicy) is the engine's; this package only
+// translates between the wire and the engine, and says "no" when the
+// engine reports an error, so that no pod is admitted without a sidecar it
+// must have.
+package mutate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+
+	admissionv1 "k8s.io/api/admission/v1"
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/sidecar-injector/sidecar-injector/engine"
+	"github.com/sidecar-injector/sidecar-injector/engine/jsonnode"
+	"github.com/sidecar-injector/sidecar-injector/webhook/admission"
+	"github.com/sidecar-injector/sidecar-injector/webhook/jsonpatch"
+	"github.com/sidecar-injector/sidecar-injector/webhook/metrics"
+)
+
+// Injector is what the handler needs of the engine; *engine.Injector is
+// one.
+type Injector interface {
+	Inject(resource *yaml.RNode, opts engine.Options) *engine.Report
+}
+
+// AuditKey is the audit annotation that lists the mutations applied to an
+// admitted object (the API server records it as
+// "<webhook name>/injected-mutations").
+const AuditKey = "injected-mutations"
+
+// Handler is the injecting [admission.Handler].
+type Handler struct {
+	// Injector returns the injector in service; it changes when the config
+	// is reloaded, so the handler asks for it on every request.
+	Injector func() Injector
+	// Metrics, when set, counts outcomes and injections.
+	Metrics *metrics.Metrics
+	// Log receives a line per denied request (no object content).
+	Log *slog.Logger
+}
+
+var _ admission.Handler = (*Handler)(nil)
+
+// Handle injects into the object of a CREATE (or of an UPDATE of a
+// workload other than a Pod, whose template may change).
+func (h *Handler) Handle(_ context.Context, req *admission.Request) admission.Response {
+	resp := h.handle(req)
+	if h.Metrics != nil {
+		h.Metrics.Responses.WithLabelValues(outcome(resp)).Inc()
+	}
+	return resp
+}
+
+func (h *Handler) handle(req *admission.Request) admission.Response {
+	switch {
+	case req.SubResource != "":
+		return admission.Allowed()
+	case req.Operation == admissionv1.Create:
+	case req.Operation == admissionv1.Update && !(req.Kind.Group == "" && req.Kind.Kind == "Pod"):
+	default:
+		// A pod's containers cannot change after creation, so an UPDATE is
+		// admitted as it is; DELETE and CONNECT carry no object to inject.
+		return admission.Allowed()
+	}
+	if len(req.Object.Raw) == 0 {
+		return admission.Errored(http.StatusBadRequest, fmt.Errorf("%s request for %s has no object", req.Operation, kindOf(req)))
+	}
+
+	node, err := jsonnode.Decode(req.Object.Raw)
+	if err != nil {
+		return admission.Errored(http.StatusBadRequest, fmt.Errorf("request.object (%s) is not valid JSON: %w", kindOf(req), err))
+	}
+	if node.Kind != yaml.MappingNode {
+		return admission.Errored(http.StatusBadRequest, fmt.Errorf("request.object (%s) is not a JSON object", kindOf(req)))
+	}
+
+	// The engine mutates in place; the copy is what the patch starts from.
+	before := yaml.CopyYNode(node)
+	report := h.Injector().Inject(yaml.NewRNode(node), engine.Options{Namespace: req.Namespace})
+	h.count(report)
+
+	warnings := make([]string, 0, len(report.Warnings)+1)
+	for _, w := range report.Warnings {
+		warnings = append(warnings, "sidecar-injector: "+w.String())
+	}
+	if !report.Workload {
+		warnings = append(warnings, fmt.Sprintf("sidecar-injector: %s holds no pod template the injector knows; admitted unchanged", kindOf(req)))
+		return admission.Allowed(warnings...)
+	}
+	if err := report.Err(); err != nil {
+		h.logger().Info("denied", "uid", req.UID, "kind", kindOf(req), "namespace", req.Namespace, "name", req.Name, "error", err)
+		return admission.Denied("sidecar-injector: "+err.Error(), warnings...)
+	}
+
+	patch, err := jsonpatch.Marshal(jsonpatch.Diff(before, node))
+	if err != nil {
+		// Admitting without the patch would admit a pod without its
+		// sidecars: refuse instead.
+		h.logger().Error("encoding the patch failed", "uid", req.UID, "kind", kindOf(req), "error", err)
+		return admission.Errored(http.StatusInternalServerError, fmt.Errorf("sidecar-injector: encoding the patch: %w", err))
+	}
+	resp := admission.Patched(patch, warnings...)
+	if len(report.Injected) > 0 {
+		names := make([]string, len(report.Injected))
+		for i, in := range report.Injected {
+			names[i] = in.Mutation
+		}
+		resp.AuditAnnotations = map[string]string{AuditKey: strings.Join(names, ",")}
+	}
+	return resp
+}
+
+// count records per mutation what the engine did.
+func (h *Handler) count(r *engine.Report) {
+	if h.Metrics == nil {
+		return
+	}
+	for _, in := range r.Injected {
+		h.Metrics.Injections.WithLabelValues(in.Mutation, "injected").Inc()
+	}
+	for _, w := range r.Warnings {
+		if w.Mutation != "" {
+			h.Metrics.Injections.WithLabelValues(w.Mutation, "warning").Inc()
+		}
+	}
+	for _, err := range r.Errors {
+		var me *engine.MutationError
+		if errors.As(err, &me) {
+			h.Metrics.Injections.WithLabelValues(me.Mutation, "failed").Inc()
+		}
+	}
+}
+
+func (h *Handler) logger() *slog.Logger {
+	if h.Log == nil {
+		return slog.New(slog.DiscardHandler)
+	}
+	return h.Log
+}
+
+func outcome(r admission.Response) string {
+	switch {
+	case r.Allowed && len(r.Patch) > 0:
+		return "patched"
+	case r.Allowed:
+		return "unchanged"
+	case r.Result != nil && r.Result.Code == http.StatusForbidden:
+		return "denied"
+	default:
+		return "errored"
+	}
+}
+
+func kindOf(req *admission.Request) string {
+	gv := req.Kind.Version
+	if req.Kind.Group != "" {
+		gv = req.Kind.Group + "/" + gv
+	}
+	return gv + " " + req.Kind.Kind
+}

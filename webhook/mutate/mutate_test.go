@@ -1,0 +1,174 @@
+package mutate
+
+import (
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	jsonpatchlib "github.com/evanphx/json-patch/v5"
+	"github.com/google/go-cmp/cmp"
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/sidecar-injector/sidecar-injector/engine"
+	"github.com/sidecar-injector/sidecar-injector/engine/jsonnode"
+	"github.com/sidecar-injector/sidecar-injector/webhook/admission"
+)
+
+// compat is the Salesforce injector's corpus, beside the repository.
+const compat = "../../../shared/compat/salesforce"
+
+func TestHandle(t *testing.T) {
+	own := []string{"testdata/sidecar-injector.yaml"}
+	salesforce := []string{filepath.Join(compat, "sidecarconfigs.yaml"), filepath.Join(compat, "mutationconfigs.yaml")}
+	for _, tc := range []struct {
+		review   string
+		config   []string
+		allowed  bool
+		patched  bool
+		code     int32    // of a refusal
+		message  string   // part of a refusal's message
+		warnings []string // parts of the warnings, in order
+		audit    string   // the injected-mutations audit annotation
+		contains []string // parts of the patched object's JSON
+	}{
+		{review: filepath.Join(compat, "admissionreview.json"), config: salesforce, allowed: true, patched: true, audit: "keymaker,madkub",
+			contains: []string{`"name":"keymaker-client"`, `"name":"madkub-refresher"`, `"keymaker.k8s-integration.sfdc.com/status":"injected"`}},
+		{review: "pod-logging.json", config: own, allowed: true, patched: true, audit: "logging",
+			contains: []string{`"name":"log-shipper"`, `{"name":"logs","mountPath":"/logs"}`}},
+		{review: "pod-no-annotations.json", config: own, allowed: true},
+		{review: "pod-namespace-from-request.json", config: own, allowed: true, patched: true, audit: "namespaced",
+			contains: []string{`"--namespace=team-b"`}},
+		{review: "pod-fail.json", config: own, code: 403,
+			message: `sidecar-injector: mutation "strict": sidecar "needs-role"`},
+		{review: "pod-ignore.json", config: own, allowed: true, patched: true, audit: "logging",
+			warnings: []string{`mutation "lenient": not injected (failurePolicy Ignore)`}, contains: []string{`"name":"log-shipper"`}},
+		{review: "pod-bad-trigger-value.json", config: own, allowed: true, warnings: []string{"logging.example.com/inject"}},
+		{review: "pod-update.json", config: own, allowed: true},
+		{review: "pod-kube-system.json", config: own, allowed: true},
+		{review: "deployment.json", config: own, allowed: true, patched: true, audit: "logging",
+			contains: []string{`"template":{"metadata":{"labels":{"app":"web"},"annotations":{"logging.example.com/inject":"true","logging.example.com/status":"injected"`}},
+		{review: "configmap.json", config: own, allowed: true, warnings: []string{"v1 ConfigMap holds no pod template the injector knows; admitted unchanged"}},
+		{review: "object-not-an-object.json", config: own, code: 400, message: "request.object (v1 Pod) is not a JSON object"},
+		{review: "delete.json", config: own, allowed: true},
+	} {
+		t.Run(strings.TrimSuffix(filepath.Base(tc.review), ".json"), func(t *testing.T) {
+			inj, err := engine.LoadFiles(tc.config...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			h := &Handler{Injector: func() Injector { return inj }}
+			path := tc.review
+			if !strings.Contains(path, "/") {
+				path = filepath.Join("testdata", path)
+			}
+			req := readRequest(t, path)
+			resp := h.Handle(context.Background(), req)
+
+			if resp.Allowed != tc.allowed {
+				t.Fatalf("allowed = %v, want %v (result %+v)", resp.Allowed, tc.allowed, resp.Result)
+			}
+			if !tc.allowed {
+				if resp.Result == nil || resp.Result.Code != tc.code || !strings.Contains(resp.Result.Message, tc.message) {
+					t.Fatalf("result %+v, want code %d and a message containing %q", resp.Result, tc.code, tc.message)
+				}
+			}
+			if len(resp.Warnings) != len(tc.warnings) {
+				t.Errorf("warnings %q, want %d containing %q", resp.Warnings, len(tc.warnings), tc.warnings)
+			}
+			for i := range min(len(resp.Warnings), len(tc.warnings)) {
+				if !strings.Contains(resp.Warnings[i], tc.warnings[i]) {
+					t.Errorf("warning %d = %q, want it to contain %q", i, resp.Warnings[i], tc.warnings[i])
+				}
+			}
+			if got := resp.AuditAnnotations[AuditKey]; got != tc.audit {
+				t.Errorf("audit annotation %q, want %q", got, tc.audit)
+			}
+			if (len(resp.Patch) > 0) != tc.patched {
+				t.Fatalf("patch %s, want patched=%v", resp.Patch, tc.patched)
+			}
+			if !tc.patched {
+				return
+			}
+
+			patched := checkPatch(t, inj, req, resp.Patch)
+			for _, s := range tc.contains {
+				if !strings.Contains(string(patched), s) {
+					t.Errorf("patched object lacks %s:\n%s", s, patched)
+				}
+			}
+
+			// The API server may call again (reinvocationPolicy IfNeeded):
+			// the injected object must come back unchanged.
+			again := *req
+			again.Object.Raw = patched
+			if r := h.Handle(context.Background(), &again); !r.Allowed || len(r.Patch) != 0 {
+				t.Errorf("second call on the injected object: allowed=%v patch %s", r.Allowed, r.Patch)
+			}
+		})
+	}
+}
+
+// checkPatch applies the patch to the request's object and compares the
+// result with what the engine makes of the same object on its own. It
+// also holds the patch to its promise: nothing of the object is removed.
+func checkPatch(t *testing.T, inj *engine.Injector, req *admission.Request, patch []byte) []byte {
+	t.Helper()
+	var ops []struct{ Op, Path string }
+	if err := json.Unmarshal(patch, &ops); err != nil {
+		t.Fatalf("patch is not JSON: %v\n%s", err, patch)
+	}
+	for _, op := range ops {
+		if op.Op != "add" && op.Op != "replace" {
+			t.Errorf("patch has %s %s; only add and replace are expected", op.Op, op.Path)
+		}
+	}
+	p, err := jsonpatchlib.DecodePatch(patch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	patched, err := p.Apply(req.Object.Raw)
+	if err != nil {
+		t.Fatalf("patch does not apply: %v\n%s", err, patch)
+	}
+
+	node, err := jsonnode.Decode(req.Object.Raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep := inj.Inject(yaml.NewRNode(node), engine.Options{Namespace: req.Namespace}); rep.Err() != nil {
+		t.Fatal(rep.Err())
+	}
+	want, err := jsonnode.Marshal(node)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(decode(t, want), decode(t, patched)); diff != "" {
+		t.Errorf("patched object differs from the engine's (-engine +patched):\n%s", diff)
+	}
+	return patched
+}
+
+func readRequest(t *testing.T, path string) *admission.Request {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var rv struct{ Request *admission.Request }
+	if err := json.Unmarshal(data, &rv); err != nil || rv.Request == nil {
+		t.Fatalf("%s: not an AdmissionReview: %v", path, err)
+	}
+	return rv.Request
+}
+
+func decode(t *testing.T, b []byte) any {
+	t.Helper()
+	var v any
+	if err := json.Unmarshal(b, &v); err != nil {
+		t.Fatalf("%v in %s", err, b)
+	}
+	return v
+}
