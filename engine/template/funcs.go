@@ -125,7 +125,6 @@ func buildFuncMap(lim Limits) ttemplate.FuncMap {
 	// measure them first.
 	for name, fn := range map[string]any{
 		"print":    fmt.Sprint,
-		"printf":   fmt.Sprintf,
 		"println":  fmt.Sprintln,
 		"html":     ttemplate.HTMLEscaper,
 		"js":       ttemplate.JSEscaper,
@@ -133,6 +132,29 @@ func buildFuncMap(lim Limits) ttemplate.FuncMap {
 	} {
 		fm[name] = guard(name, fn, max)
 	}
+
+	// Functions whose output can be a product of their inputs' sizes.
+	fm["printf"] = guard("printf", func(format string, args ...any) (string, error) {
+		argSize := 0
+		for _, a := range args {
+			argSize = maxInt(argSize, measure(a, max))
+		}
+		if printfBound(format, argSize) > max {
+			return "", limitf("result could exceed %d bytes", max)
+		}
+		return fmt.Sprintf(format, args...), nil
+	}, max)
+	join := sprig.TxtFuncMap()["join"].(func(string, any) string)
+	fm["join"] = guard("join", func(sep string, list any) (string, error) {
+		n := 1
+		if v := reflect.ValueOf(list); v.Kind() == reflect.Slice || v.Kind() == reflect.Array {
+			n = v.Len()
+		}
+		if len(sep) > 0 && n > 1 && n-1 > max/len(sep) {
+			return "", limitf("result would exceed %d bytes", max)
+		}
+		return join(sep, list), nil
+	}, max)
 
 	// Functions that allocate on demand: bounded versions.
 	fm["repeat"] = func(count int, s string) (string, error) {
@@ -440,4 +462,54 @@ func regexReplace(re *regexp.Regexp, s, repl string, literal bool, max int) (str
 		return re.ReplaceAllLiteralString(s, repl), nil
 	}
 	return re.ReplaceAllString(s, repl), nil
+}
+
+// measure returns the size checkSize gives v, at most max+1.
+func measure(v any, max int) int {
+	z := sizer{budget: max, max: max}
+	z.walk(reflect.ValueOf(v), 0)
+	if z.err != nil || z.budget < 0 {
+		return max + 1
+	}
+	return max - z.budget
+}
+
+// printfBound bounds the length of fmt.Sprintf(format, args...) when no
+// argument prints longer than argSize: each verb prints at most its width or
+// precision (fmt refuses more than 10^6) plus an argument.
+func printfBound(format string, argSize int) int {
+	const maxWidth = 1_000_000
+	n := len(format)
+	for i := 0; i < len(format); i++ {
+		if format[i] != '%' {
+			continue
+		}
+		w, cur := 0, 0
+	verb:
+		for i++; i < len(format); i++ {
+			switch c := format[i]; {
+			case c >= '0' && c <= '9':
+				cur = min(cur*10+int(c-'0'), maxWidth)
+			case c == '*':
+				cur = maxWidth
+			case c == '.' || c == '[' || c == ']':
+				w, cur = maxInt(w, cur), 0
+			case c == '+' || c == '-' || c == '#' || c == ' ':
+			default:
+				break verb
+			}
+		}
+		n += maxInt(w, cur) + argSize
+		if n < 0 || n > 1<<40 {
+			return 1 << 40
+		}
+	}
+	return n
+}
+
+func maxInt(a, b int) int {
+	if a > b {
+		return a
+	}
+	return b
 }

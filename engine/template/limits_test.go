@@ -58,7 +58,11 @@ func TestHazards(t *testing.T) {
 		{"regexReplaceAll", `{% $s := repeat 2000 "x" %}{% regexReplaceAll "" $s $s %}`, "error calling regexReplaceAll: result could exceed 1048576 bytes", 1},
 		{"regexReplaceAll groups", `{% $s := repeat 100000 "x" %}{% regexReplaceAll "x+" $s (repeat 20 "$0") %}`, "error calling regexReplaceAll: result could exceed", 1},
 		{"regexReplaceAllLiteral", `{% $s := repeat 2000 "x" %}{% regexReplaceAllLiteral "" $s $s %}`, "error calling regexReplaceAllLiteral: result could exceed", 1},
-		{"printf widths", `{% printf "%0999999d%0999999d" 1 2 %}`, "result exceeds 1048576 bytes", 1},
+		{"printf widths", `{% printf "%0999999d%0999999d" 1 2 %}`, "error calling printf: result could exceed 1048576 bytes", 1},
+		{"printf repeating an argument", `{% $s := repeat 100000 "x" %}{% printf (repeat 1000 "%[1]s") $s %}`, "error calling printf: result could exceed 1048576 bytes", 1},
+		{"printf many widths", `{% printf (repeat 1000 "%0999999d") 1 %}`, "error calling printf: result could exceed 1048576 bytes", 1},
+		{"printf star width", `{% printf (repeat 100 "%*d") 999999 1 %}`, "error calling printf: result could exceed 1048576 bytes", 1},
+		{"join with a big separator", `{% join (repeat 100000 "x") (until 100000) %}`, "error calling join: result would exceed 1048576 bytes", 1},
 		{"uniq", `{% uniq (until 100000) %}`, "error calling uniq: list of 100000 elements exceeds the limit of 2048", 1},
 
 		// Values that double in a loop.

@@ -84,6 +84,7 @@ func TestExecute(t *testing.T) {
 		{"sprig uniq", `{% list 1 2 1 3 | uniq %}`, "[1 2 3]"},
 		{"sprig duration", `{% duration "95" %}`, "1m35s"},
 		{"printf", `{% printf "%s-%d" .Name 3 %}`, "web-0-3"},
+		{"printf verbs", `{% printf "%5.2f|%-4s|%%|%*d|%[1]v" 3.14159 "ab" 3 7 %}`, " 3.14|ab  |%|  7|3.14159"},
 
 		// Language.
 		{"range containers", `{% range .Spec.Containers %}{% .Name %};{% end %}`, "app;proxy;"},
