@@ -116,8 +116,12 @@ func TestFnImage(t *testing.T) {
 		if container == string(cfg) {
 			t.Fatal("the exec annotation was not found in examples/kustomize/sidecar-injector.yaml; the example changed?")
 		}
-		kustomization := "resources:\n- " + filepath.Join(fnRepoRoot(t), "examples", "kustomize", "base") +
-			"\ntransformers:\n- sidecar-injector.yaml\n"
+		base, err := filepath.Rel(dir, filepath.Join(fnRepoRoot(t), "examples", "kustomize", "base"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		// kustomize takes no absolute root, hence the relative path.
+		kustomization := "resources:\n- " + base + "\ntransformers:\n- sidecar-injector.yaml\n"
 		for name, data := range map[string]string{"kustomization.yaml": kustomization, "sidecar-injector.yaml": container} {
 			if err := os.WriteFile(filepath.Join(dir, name), []byte(data), 0o644); err != nil {
 				t.Fatal(err)

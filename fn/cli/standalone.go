@@ -29,6 +29,7 @@ func runStandalone(configPath string, files []string, stdin io.Reader, stdout, s
 		printResults(stderr, function.ConfigErrorResults(err, nil), framework.Info)
 		return ExitError
 	}
+	configWarnings := function.ConfigWarningResults(inj, nil)
 	if len(files) == 0 {
 		files = []string{"-"}
 	}
@@ -53,7 +54,7 @@ func runStandalone(configPath string, files []string, stdin io.Reader, stdout, s
 		items = append(items, nodes...)
 	}
 
-	results := function.Inject(inj, items, func(n *yaml.RNode) *framework.File { return origin[n] })
+	results := append(configWarnings, function.Inject(inj, items, func(n *yaml.RNode) *framework.File { return origin[n] })...)
 	printResults(stderr, results, framework.Info)
 	if results.ExitCode() != 0 {
 		return ExitError

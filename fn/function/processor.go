@@ -26,8 +26,8 @@ func (p Processor) Process(rl *framework.ResourceList) error {
 	if inj == nil {
 		var results framework.Results
 		inj, results = LoadFunctionConfig(rl.FunctionConfig)
+		rl.Results = append(rl.Results, results...)
 		if inj == nil {
-			rl.Results = append(rl.Results, results...)
 			return rl.Results
 		}
 	}
@@ -38,9 +38,10 @@ func (p Processor) Process(rl *framework.ResourceList) error {
 	return nil
 }
 
-// LoadFunctionConfig loads the engine from a functionConfig. On failure it
-// returns a nil Injector and one error result per problem the engine found
-// (the engine reports every problem of the config at once).
+// LoadFunctionConfig loads the engine from a functionConfig, with the
+// config's warnings as results. On failure it returns a nil Injector and
+// one error result per problem the engine found (the engine reports every
+// problem of the config at once).
 func LoadFunctionConfig(fc *yaml.RNode) (*engine.Injector, framework.Results) {
 	src, err := ConfigSource(fc)
 	if err != nil {
@@ -50,7 +51,7 @@ func LoadFunctionConfig(fc *yaml.RNode) (*engine.Injector, framework.Results) {
 	if err != nil {
 		return nil, ConfigErrorResults(err, fc)
 	}
-	return inj, nil
+	return inj, ConfigWarningResults(inj, fc)
 }
 
 // Inject runs the engine over every item, changing the items in place, and

@@ -11,6 +11,7 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
 	"github.com/sidecar-injector/sidecar-injector/engine"
+	"github.com/sidecar-injector/sidecar-injector/engine/config"
 )
 
 // Result tags: machine-readable detail beside the human message, for tools
@@ -82,22 +83,51 @@ func InjectionMessage(in engine.Injection) string {
 	return b.String()
 }
 
-// ConfigErrorResults turns a config load error into one error result per
-// problem, each pointing at the functionConfig.
+// ConfigErrorResults turns a config load error into results: one error per
+// problem the engine found (it reports every problem of every source at
+// once) and one warning per warning it gave beside them. Each points at the
+// functionConfig fc; without one (the standalone mode) at the problem's file.
 func ConfigErrorResults(err error, fc *yaml.RNode) framework.Results {
-	var ref *yaml.ResourceIdentifier
-	var file *framework.File
-	if fc != nil && !fc.IsNilOrEmpty() && fc.YNode().Kind == yaml.MappingNode {
-		ref = ResourceRef(fc)
-		file = FileFromAnnotations(fc)
+	var cerr *config.Error
+	if !errors.As(err, &cerr) {
+		var results framework.Results
+		for _, e := range splitErrors(err) {
+			results = append(results, configResult(framework.Error, e.Error(), "", fc))
+		}
+		return results
 	}
+	results := problemResults(framework.Error, cerr.Problems, fc)
+	return append(results, problemResults(framework.Warning, cerr.Warnings, fc)...)
+}
+
+// ConfigWarningResults turns the warnings of a config that loaded (what the
+// old injector accepted but cannot work) into warning results.
+func ConfigWarningResults(inj *engine.Injector, fc *yaml.RNode) framework.Results {
+	if inj == nil || inj.Config() == nil {
+		return nil
+	}
+	return problemResults(framework.Warning, inj.Config().Warnings, fc)
+}
+
+func problemResults(sev framework.Severity, problems []*config.Problem, fc *yaml.RNode) framework.Results {
 	var results framework.Results
-	for _, e := range splitErrors(err) {
-		results = append(results, &framework.Result{
-			Severity: framework.Error, Message: "config: " + e.Error(), ResourceRef: ref, File: file,
-		})
+	for _, p := range problems {
+		results = append(results, configResult(sev, p.Error(), p.File, fc))
 	}
 	return results
+}
+
+// configResult is one result about the config: about the functionConfig
+// resource when there is one, else about the file the problem names.
+func configResult(sev framework.Severity, msg, file string, fc *yaml.RNode) *framework.Result {
+	r := &framework.Result{Severity: sev, Message: "config: " + msg}
+	if fc != nil && !fc.IsNilOrEmpty() && fc.YNode().Kind == yaml.MappingNode {
+		r.ResourceRef = ResourceRef(fc)
+		r.File = FileFromAnnotations(fc)
+	} else if file != "" {
+		r.File = &framework.File{Path: file}
+	}
+	return r
 }
 
 // ResourceRef identifies a resource for a result.
