@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"sort"
 	"strings"
+	"sync"
 	ttemplate "text/template"
 	"text/template/parse"
 
@@ -90,6 +91,7 @@ func (r *rewriter) list(l *parse.ListNode, dotPod, main bool) {
 	for _, n := range l.Nodes {
 		switch n := n.(type) {
 		case *parse.ActionNode:
+			r.pipe(n.Pipe)
 			if len(n.Pipe.Decl) == 0 && !r.scalar(n.Pipe, dotPod, main) {
 				n.Pipe.Cmds = append(n.Pipe.Cmds, &parse.CommandNode{
 					NodeType: parse.NodeCommand,
@@ -98,21 +100,98 @@ func (r *rewriter) list(l *parse.ListNode, dotPod, main bool) {
 				})
 			}
 		case *parse.IfNode:
+			r.pipe(n.Pipe)
 			r.list(n.List, dotPod, main)
 			r.list(n.ElseList, dotPod, main)
 		case *parse.WithNode:
+			r.pipe(n.Pipe)
 			r.list(n.List, false, main)
 			r.list(n.ElseList, dotPod, main)
 		case *parse.RangeNode:
+			r.pipe(n.Pipe)
 			r.checkRange(n)
 			r.list(n.List, false, main)
 			n.List.Nodes = append([]parse.Node{r.stepNode(n.Pos)}, n.List.Nodes...)
 			r.list(n.ElseList, dotPod, main)
 		case *parse.TemplateNode:
+			r.pipe(n.Pipe)
 			r.calls[r.name] = append(r.calls[r.name], call{name: n.Name, pos: n.Pos, tree: r.tree})
 		}
 	}
 }
+
+// pipe refuses the methods of the pod's Go types anywhere in a pipeline.
+func (r *rewriter) pipe(p *parse.PipeNode) {
+	if p == nil {
+		return
+	}
+	for _, c := range p.Cmds {
+		for _, a := range c.Args {
+			r.arg(a)
+		}
+	}
+}
+
+func (r *rewriter) arg(n parse.Node) {
+	var names []string
+	switch n := n.(type) {
+	case *parse.FieldNode:
+		names = n.Ident
+	case *parse.VariableNode:
+		names = n.Ident[1:]
+	case *parse.ChainNode:
+		r.arg(n.Node)
+		names = n.Field
+	case *parse.PipeNode:
+		r.pipe(n)
+	}
+	for _, name := range names {
+		if podMethods()[name] {
+			r.fail(n.Position(), r.tree, "method %q cannot be called: templates read the pod's fields, not its Go methods", name)
+		}
+	}
+}
+
+// podMethods are the names of the methods text/template could call on the
+// pod or on a value reached through its fields: some of them change the pod
+// (Unmarshal, UnmarshalJSON, RoundUp...), a template must not. Names that
+// are also field names are left out (Name, Value, Add, Format); on the types
+// that have them as methods, those methods only read.
+var podMethods = sync.OnceValue(func() map[string]bool {
+	methods, fields := map[string]bool{}, map[string]bool{}
+	seen := map[reflect.Type]bool{}
+	var visit func(reflect.Type)
+	visit = func(t reflect.Type) {
+		if seen[t] {
+			return
+		}
+		seen[t] = true
+		for _, tt := range []reflect.Type{t, reflect.PointerTo(t)} {
+			for i := range tt.NumMethod() {
+				methods[tt.Method(i).Name] = true
+			}
+		}
+		switch t.Kind() {
+		case reflect.Struct:
+			for i := range t.NumField() {
+				if f := t.Field(i); f.IsExported() {
+					fields[f.Name] = true
+					visit(f.Type)
+				}
+			}
+		case reflect.Pointer, reflect.Slice, reflect.Array:
+			visit(t.Elem())
+		case reflect.Map:
+			visit(t.Key())
+			visit(t.Elem())
+		}
+	}
+	visit(podType)
+	for name := range fields {
+		delete(methods, name)
+	}
+	return methods
+})
 
 // stepNode is `{% $-step := step %}`: a declaration, so nothing is printed.
 func (r *rewriter) stepNode(pos parse.Pos) *parse.ActionNode {

@@ -145,6 +145,10 @@ func TestParseErrors(t *testing.T) {
 		{"range over big literal", "a\nb\n{% range 1000000000 %}{% end %}", 3, "range over 1000000000 exceeds the limit of 100000 iterations"},
 		{"recursive template", "{% define \"a\" %}{% template \"b\" %}{% end %}\n{% define \"b\" %}{% template \"a\" %}{% end %}", 2, `template "a" is called recursively`},
 		{"self recursive", "\n{% define \"a\" %}{% template \"a\" . %}{% end %}", 2, `template "a" is called recursively`},
+		{"pod method", "{% $b := .Marshal %}", 1, `method "Marshal" cannot be called: templates read the pod's fields, not its Go methods`},
+		{"pod method in chain", "\n{% (index .Spec.Containers 0).Unmarshal (list) %}", 2, `method "Unmarshal" cannot be called`},
+		{"pod method on variable", "{% range .Spec.Volumes %}{% .EmptyDir.SizeLimit.RoundUp 3 %}{% end %}", 1, `method "RoundUp" cannot be called`},
+		{"pod method in if", "{% if $.CreationTimestamp.UnmarshalJSON (list) %}{% end %}", 1, `method "UnmarshalJSON" cannot be called`},
 		{"internal function", `{% sidecarInjectorStep %}`, 1, `function "sidecarInjectorStep" not defined`},
 	}
 	for _, tt := range tests {
