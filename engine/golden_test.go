@@ -29,6 +29,9 @@ var update = flag.Bool("update", false, "rewrite the golden files under testdata
 // Every case also runs a second time over its own output, once as the
 // webhook would (upgrade off) and once as the function would (upgrade on):
 // both must leave it unchanged byte for byte.
+//
+// `make golden` (go test ./engine -run Golden -update) rewrites expected.yaml
+// and report.txt.
 func TestGolden(t *testing.T) {
 	cases, err := filepath.Glob("testdata/*/input.yaml")
 	if err != nil || len(cases) == 0 {
@@ -48,6 +51,12 @@ func TestGolden(t *testing.T) {
 			compareGolden(t, filepath.Join(dir, "report.txt"), []byte(report))
 
 			for _, upgrade := range []bool{false, true} {
+				if upgrade && !opts.Upgrade && bytes.Contains(input, []byte(engine.RecordAnnotation)) {
+					// The input was injected by another config and the case
+					// shows the webhook leaving it alone; the function would
+					// rightly upgrade it (see upgrade-replaces-old-sidecars).
+					continue
+				}
 				again, _ := injectStream(t, inj, out, engine.Options{Namespace: opts.Namespace, Upgrade: upgrade})
 				if !bytes.Equal(again, out) {
 					t.Errorf("injecting the output again (upgrade=%v) changed it:\n%s", upgrade, lineDiff(string(out), string(again)))

@@ -71,7 +71,7 @@ func (in *Injector) inject(r *yaml.RNode, opts Options) *Report {
 				continue // injected by another injector (the old one): nothing to replace it with safely
 			}
 		}
-		rm, err := render(m, data)
+		rm, err := in.render(m, data)
 		if err != nil {
 			if m.FailurePolicy == config.Ignore {
 				rep.Warnings = append(rep.Warnings, Warning{Mutation: m.Name, Message: "not injected (failurePolicy Ignore): " + err.withoutMutation()})

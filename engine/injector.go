@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"crypto/sha256"
+
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
 	"github.com/sidecar-injector/sidecar-injector/engine/config"
@@ -10,7 +12,8 @@ import (
 // immutable and safe for concurrent use; to change the configuration, load
 // a new Injector.
 type Injector struct {
-	cfg *config.Config
+	cfg           *config.Config
+	staticDigests map[*config.Definition][sha256.Size]byte
 }
 
 // Load reads config documents in any of the three forms (native
@@ -22,7 +25,7 @@ func Load(sources ...config.Source) (*Injector, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Injector{cfg: cfg}, nil
+	return &Injector{cfg: cfg, staticDigests: staticDigests(cfg)}, nil
 }
 
 // LoadFiles loads config files and folders (a mounted ConfigMap, with its

@@ -66,10 +66,11 @@ func (d *podData) get() (*corev1.Pod, error) {
 
 // render renders every definition a mutation injects, and the mounts its
 // annotationConfig reads from the pod.
-func render(m *config.Mutation, data *podData) (*rendered, *MutationError) {
+func (in *Injector) render(m *config.Mutation, data *podData) (*rendered, *MutationError) {
 	r := &rendered{mutation: m}
 	h := sha256.New()
 	writeSettings(h, m)
+	var buf []byte
 	lists := []struct {
 		defs []*config.Definition
 		out  *[]*yaml.Node
@@ -94,7 +95,12 @@ func render(m *config.Mutation, data *podData) (*rendered, *MutationError) {
 			if err != nil {
 				return nil, &MutationError{Mutation: m.Name, Sidecar: def.Name, Err: err}
 			}
-			writeNode(h, n)
+			if digest, ok := in.staticDigests[def]; ok {
+				h.Write(digest[:])
+			} else {
+				buf = appendNode(buf[:0], n)
+				h.Write(buf)
+			}
 			*l.out = append(*l.out, n)
 		}
 	}
@@ -114,8 +120,8 @@ func render(m *config.Mutation, data *podData) (*rendered, *MutationError) {
 		for _, name := range append(append([]string(nil), ac.ContainerRefs...), ac.InitContainerRefs...) {
 			for _, mount := range mounts {
 				r.annotationMounts[name] = append(r.annotationMounts[name], mount)
-				h.Write([]byte(name))
-				writeNode(h, mount)
+				buf = appendNode(append(buf[:0], name...), mount)
+				h.Write(buf)
 			}
 		}
 	}
@@ -148,16 +154,35 @@ func writeSettings(h hash.Hash, m *config.Mutation) {
 	h.Write([]byte(strconv.FormatBool(m.NativeSidecars) + strconv.FormatBool(m.ImplementsSidecarLifecycle)))
 }
 
-// writeNode feeds a node's data, unambiguously delimited, to a hash.
-func writeNode(h hash.Hash, n *yaml.Node) {
-	var b [1]byte
-	b[0] = byte(n.Kind)
-	h.Write(b[:])
-	h.Write([]byte(n.Tag))
-	h.Write([]byte(strconv.Itoa(len(n.Value))))
-	h.Write([]byte(n.Value))
-	h.Write([]byte(strconv.Itoa(len(n.Content))))
+// appendNode appends a node's data, unambiguously delimited, for hashing.
+func appendNode(b []byte, n *yaml.Node) []byte {
+	b = append(b, byte(n.Kind))
+	b = strconv.AppendInt(b, int64(len(n.Tag)), 10)
+	b = append(b, n.Tag...)
+	b = strconv.AppendInt(b, int64(len(n.Value)), 10)
+	b = append(b, ':')
+	b = append(b, n.Value...)
+	b = strconv.AppendInt(b, int64(len(n.Content)), 10)
 	for _, c := range n.Content {
-		writeNode(h, c)
+		b = appendNode(b, c)
 	}
+	return b
+}
+
+// staticDigests hashes every definition that renders the same for every
+// pod, once.
+func staticDigests(cfg *config.Config) map[*config.Definition][sha256.Size]byte {
+	out := map[*config.Definition][sha256.Size]byte{}
+	for _, m := range cfg.Mutations {
+		for _, list := range [][]*config.Definition{m.BeforePodInitContainers, m.InitContainers, m.Containers, m.Volumes, m.VolumeMounts, m.ImagePullSecrets} {
+			for _, def := range list {
+				if _, done := out[def]; done || def.Templated() {
+					continue
+				}
+				n, _ := def.Render(nil)
+				out[def] = sha256.Sum256(appendNode(nil, n))
+			}
+		}
+	}
+	return out
 }

@@ -40,7 +40,8 @@ func Marshal(n *yaml.Node) ([]byte, error) {
 //     else is an error).
 //   - !!null: null.
 func Encode(buf []byte, n *yaml.Node) ([]byte, error) {
-	out, err := encodeNode(buf, n, 0)
+	var e encoder
+	out, err := e.node(buf, n, 0)
 	if err != nil {
 		return buf, err
 	}
@@ -64,20 +65,39 @@ func encodeErrorf(n *yaml.Node, format string, args ...any) error {
 	return &EncodeError{Line: n.Line, Column: n.Column, Msg: fmt.Sprintf(format, args...)}
 }
 
-var errTooDeep = errors.New("jsonnode: nesting deeper than MaxDepth (or an alias cycle)")
+var (
+	errTooDeep        = errors.New("jsonnode: nesting deeper than MaxDepth (or an alias cycle)")
+	errTooManyAliases = errors.New("jsonnode: aliases expand to more than 1048576 nodes")
+)
 
-func encodeNode(b []byte, n *yaml.Node, depth int) ([]byte, error) {
+// maxAliasExpansion bounds the nodes written through aliases and merge keys,
+// which YAML can nest to expand exponentially ("billion laughs").
+const maxAliasExpansion = 1 << 20
+
+// encoder holds the state of one Encode call.
+type encoder struct {
+	aliasDepth int // > 0 while writing the target of an alias
+	expanded   int // nodes written through aliases or merged in
+}
+
+func (e *encoder) node(b []byte, n *yaml.Node, depth int) ([]byte, error) {
 	if n == nil {
 		return append(b, "null"...), nil
 	}
 	if depth > MaxDepth {
 		return b, errTooDeep
 	}
+	if e.aliasDepth > 0 {
+		e.expanded++
+		if e.expanded > maxAliasExpansion {
+			return b, errTooManyAliases
+		}
+	}
 	switch n.Kind {
 	case yaml.ScalarNode:
 		return encodeScalar(b, n)
 	case yaml.MappingNode:
-		return encodeMapping(b, n, depth)
+		return e.mapping(b, n, depth)
 	case yaml.SequenceNode:
 		b = append(b, '[')
 		for i, c := range n.Content {
@@ -85,7 +105,7 @@ func encodeNode(b []byte, n *yaml.Node, depth int) ([]byte, error) {
 				b = append(b, ',')
 			}
 			var err error
-			if b, err = encodeNode(b, c, depth+1); err != nil {
+			if b, err = e.node(b, c, depth+1); err != nil {
 				return b, err
 			}
 		}
@@ -94,12 +114,15 @@ func encodeNode(b []byte, n *yaml.Node, depth int) ([]byte, error) {
 		if len(n.Content) == 0 {
 			return append(b, "null"...), nil
 		}
-		return encodeNode(b, n.Content[0], depth+1)
+		return e.node(b, n.Content[0], depth+1)
 	case yaml.AliasNode:
 		if n.Alias == nil {
 			return b, encodeErrorf(n, "alias *%s refers to no node", n.Value)
 		}
-		return encodeNode(b, n.Alias, depth+1)
+		e.aliasDepth++
+		b, err := e.node(b, n.Alias, depth+1)
+		e.aliasDepth--
+		return b, err
 	case 0:
 		if n.IsZero() {
 			return append(b, "null"...), nil
@@ -127,10 +150,10 @@ func isMergeKey(k *yaml.Node) bool {
 	return k.Kind == yaml.ScalarNode && k.Value == "<<" && k.ShortTag() == tagMerge
 }
 
-func encodeMapping(b []byte, n *yaml.Node, depth int) ([]byte, error) {
+func (e *encoder) mapping(b []byte, n *yaml.Node, depth int) ([]byte, error) {
 	for i := 0; i < len(n.Content); i += 2 {
 		if isMergeKey(resolveAlias(n.Content[i])) {
-			return encodeMergingMapping(b, n, depth)
+			return e.mergingMapping(b, n, depth)
 		}
 	}
 	if len(n.Content)%2 != 0 {
@@ -146,7 +169,7 @@ func encodeMapping(b []byte, n *yaml.Node, depth int) ([]byte, error) {
 			return b, err
 		}
 		b = append(b, ':')
-		if b, err = encodeNode(b, n.Content[i+1], depth+1); err != nil {
+		if b, err = e.node(b, n.Content[i+1], depth+1); err != nil {
 			return b, err
 		}
 	}
@@ -164,7 +187,7 @@ func encodeKey(b []byte, k *yaml.Node) ([]byte, error) {
 // encodeMergingMapping encodes a mapping that has merge keys: the pairs of
 // the merged mappings are written where the merge key stands, except those
 // whose key the mapping itself has or an earlier merged mapping gave.
-func encodeMergingMapping(b []byte, n *yaml.Node, depth int) ([]byte, error) {
+func (e *encoder) mergingMapping(b []byte, n *yaml.Node, depth int) ([]byte, error) {
 	if len(n.Content)%2 != 0 {
 		return b, encodeErrorf(n, "mapping node has an odd number of children")
 	}
@@ -191,13 +214,13 @@ func encodeMergingMapping(b []byte, n *yaml.Node, depth int) ([]byte, error) {
 			first = false
 			b = appendString(b, k.Value)
 			b = append(b, ':')
-			if b, err = encodeNode(b, v, depth+1); err != nil {
+			if b, err = e.node(b, v, depth+1); err != nil {
 				return b, err
 			}
 			continue
 		}
 		var pairs []*yaml.Node
-		if pairs, err = mergedPairs(nil, v, depth+1); err != nil {
+		if pairs, err = e.mergedPairs(nil, v, depth+1); err != nil {
 			return b, err
 		}
 		for j := 0; j < len(pairs); j += 2 {
@@ -212,7 +235,7 @@ func encodeMergingMapping(b []byte, n *yaml.Node, depth int) ([]byte, error) {
 			first = false
 			b = appendString(b, key)
 			b = append(b, ':')
-			if b, err = encodeNode(b, pairs[j+1], depth+1); err != nil {
+			if b, err = e.node(b, pairs[j+1], depth+1); err != nil {
 				return b, err
 			}
 		}
@@ -223,13 +246,16 @@ func encodeMergingMapping(b []byte, n *yaml.Node, depth int) ([]byte, error) {
 // mergedPairs appends the key and value nodes that the value of a merge key
 // contributes: a mapping's pairs (its own merges expanded), or those of each
 // mapping of a sequence, in order.
-func mergedPairs(pairs []*yaml.Node, v *yaml.Node, depth int) ([]*yaml.Node, error) {
+func (e *encoder) mergedPairs(pairs []*yaml.Node, v *yaml.Node, depth int) ([]*yaml.Node, error) {
 	if depth > MaxDepth {
 		return pairs, errTooDeep
 	}
 	v = resolveAlias(v)
 	if v == nil {
 		return pairs, errors.New("jsonnode: merge key without a value")
+	}
+	if e.expanded += len(v.Content); e.expanded > maxAliasExpansion {
+		return pairs, errTooManyAliases
 	}
 	switch v.Kind {
 	case yaml.MappingNode:
@@ -252,7 +278,7 @@ func mergedPairs(pairs []*yaml.Node, v *yaml.Node, depth int) ([]*yaml.Node, err
 		}
 		var err error
 		for _, m := range nested {
-			if pairs, err = mergedPairs(pairs, m, depth+1); err != nil {
+			if pairs, err = e.mergedPairs(pairs, m, depth+1); err != nil {
 				return pairs, err
 			}
 		}
@@ -263,7 +289,7 @@ func mergedPairs(pairs []*yaml.Node, v *yaml.Node, depth int) ([]*yaml.Node, err
 				return pairs, encodeErrorf(m, "merge key value must be a mapping or a sequence of mappings")
 			}
 			var err error
-			if pairs, err = mergedPairs(pairs, m, depth+1); err != nil {
+			if pairs, err = e.mergedPairs(pairs, m, depth+1); err != nil {
 				return pairs, err
 			}
 		}

@@ -1,0 +1,269 @@
+package typednode
+
+import (
+	"encoding"
+	"encoding/json"
+	"reflect"
+	"sort"
+	"strings"
+	"sync"
+)
+
+// planKind says how a Go type is decoded.
+type planKind uint8
+
+const (
+	kindUnsupported planKind = iota
+	kindJSONUnmarshaler
+	kindTextUnmarshaler
+	kindString
+	kindBool
+	kindInt
+	kindUint
+	kindFloat
+	kindBytes
+	kindEmptyInterface
+	kindPointer
+	kindSlice
+	kindStringSlice // []string exactly: decoded without reflection per element
+	kindArray
+	kindMap
+	kindStringMap // map[string]string exactly: labels, annotations
+	kindStruct
+)
+
+// plan is how to decode one Go type, worked out once per type.
+type plan struct {
+	kind planKind
+	typ  reflect.Type
+	elem *plan // of pointers, slices, arrays and map values
+
+	// Structs.
+	fields []field
+	byName map[string]int // field name -> index in fields
+}
+
+// field is a struct field as decoding sees it: a name and how to reach it
+// through embedded structs.
+type field struct {
+	name  string
+	index []int // for reflect's FieldByIndex, through inlined structs
+	plan  *plan
+}
+
+var (
+	jsonUnmarshalerType = reflect.TypeFor[json.Unmarshaler]()
+	textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()
+	stringSliceType     = reflect.TypeFor[[]string]()
+	stringMapType       = reflect.TypeFor[map[string]string]()
+)
+
+// plans caches a *plan per reflect.Type. Plans are immutable once stored.
+var plans sync.Map
+
+func planFor(t reflect.Type) *plan {
+	if p, ok := plans.Load(t); ok {
+		return p.(*plan)
+	}
+	building := make(map[reflect.Type]*plan)
+	p := buildPlan(t, building)
+	// Publish only complete plans. Two goroutines may build the same type;
+	// either result is correct.
+	for t, bp := range building {
+		plans.LoadOrStore(t, bp)
+	}
+	return p
+}
+
+// buildPlan works out the plan of t. building holds the plans under
+// construction, so that a recursive type refers to its own plan.
+func buildPlan(t reflect.Type, building map[reflect.Type]*plan) *plan {
+	if p, ok := plans.Load(t); ok {
+		return p.(*plan)
+	}
+	if p, ok := building[t]; ok {
+		return p
+	}
+	p := &plan{typ: t}
+	building[t] = p
+	if t.Kind() != reflect.Pointer && t.Kind() != reflect.Interface {
+		if reflect.PointerTo(t).Implements(jsonUnmarshalerType) {
+			p.kind = kindJSONUnmarshaler
+			return p
+		}
+		if reflect.PointerTo(t).Implements(textUnmarshalerType) {
+			p.kind = kindTextUnmarshaler
+			return p
+		}
+	}
+	switch t.Kind() {
+	case reflect.String:
+		p.kind = kindString
+	case reflect.Bool:
+		p.kind = kindBool
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		p.kind = kindInt
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr:
+		p.kind = kindUint
+	case reflect.Float32, reflect.Float64:
+		p.kind = kindFloat
+	case reflect.Interface:
+		if t.NumMethod() == 0 {
+			p.kind = kindEmptyInterface
+		}
+	case reflect.Pointer:
+		p.kind = kindPointer
+		p.elem = buildPlan(t.Elem(), building)
+	case reflect.Slice:
+		p.elem = buildPlan(t.Elem(), building)
+		switch {
+		case t == stringSliceType:
+			p.kind = kindStringSlice
+		case t.Elem().Kind() == reflect.Uint8 && p.elem.kind == kindUint:
+			p.kind = kindBytes
+		default:
+			p.kind = kindSlice
+		}
+	case reflect.Array:
+		p.kind = kindArray
+		p.elem = buildPlan(t.Elem(), building)
+	case reflect.Map:
+		if t.Key().Kind() == reflect.String {
+			p.kind = kindMap
+			if t == stringMapType {
+				p.kind = kindStringMap
+			}
+			p.elem = buildPlan(t.Elem(), building)
+		}
+	case reflect.Struct:
+		p.kind = kindStruct
+		p.fields = structFields(t, building)
+		p.byName = make(map[string]int, len(p.fields))
+		for i, f := range p.fields {
+			p.byName[f.name] = i
+		}
+	}
+	return p
+}
+
+// structFields lists the fields of struct type t that decoding can set, by
+// encoding/json's rules: embedded structs without a tag name are inlined; of
+// several fields with the same name, the least deeply embedded wins, then a
+// tagged one; a tie leaves the name out.
+func structFields(t reflect.Type, building map[reflect.Type]*plan) []field {
+	type candidate struct {
+		field
+		depth  int
+		tagged bool
+		typ    reflect.Type
+	}
+	type level struct {
+		typ   reflect.Type
+		index []int
+	}
+	var candidates []candidate
+	visited := map[reflect.Type]bool{}
+	current := []level{{typ: t}}
+	for depth := 0; len(current) > 0; depth++ {
+		var next []level
+		for _, l := range current {
+			if visited[l.typ] {
+				continue
+			}
+			visited[l.typ] = true
+			for i := 0; i < l.typ.NumField(); i++ {
+				sf := l.typ.Field(i)
+				ft := sf.Type
+				if sf.Anonymous && ft.Kind() == reflect.Pointer {
+					ft = ft.Elem()
+				}
+				if sf.Anonymous {
+					if !sf.IsExported() && ft.Kind() != reflect.Struct {
+						continue
+					}
+				} else if !sf.IsExported() {
+					continue
+				}
+				tag := sf.Tag.Get("json")
+				if tag == "-" {
+					continue
+				}
+				name, _, _ := strings.Cut(tag, ",")
+				if !validTagName(name) {
+					name = ""
+				}
+				index := append(append(make([]int, 0, len(l.index)+1), l.index...), i)
+				if name == "" && sf.Anonymous && ft.Kind() == reflect.Struct {
+					// Inlined. An unexported embedded pointer could
+					// not be allocated, so its fields are out of reach.
+					if !sf.IsExported() && sf.Type.Kind() == reflect.Pointer {
+						continue
+					}
+					next = append(next, level{typ: ft, index: index})
+					continue
+				}
+				c := candidate{field: field{name: name, index: index}, depth: depth, tagged: name != "", typ: sf.Type}
+				if c.name == "" {
+					c.name = sf.Name
+				}
+				candidates = append(candidates, c)
+			}
+		}
+		current = next
+	}
+
+	// Pick the dominant field of each name.
+	sort.SliceStable(candidates, func(i, j int) bool {
+		a, b := candidates[i], candidates[j]
+		if a.name != b.name {
+			return a.name < b.name
+		}
+		if a.depth != b.depth {
+			return a.depth < b.depth
+		}
+		return a.tagged && !b.tagged
+	})
+	var fields []field
+	for i := 0; i < len(candidates); {
+		j := i + 1
+		for j < len(candidates) && candidates[j].name == candidates[i].name {
+			j++
+		}
+		group := candidates[i:j]
+		i = j
+		if len(group) > 1 && group[1].depth == group[0].depth && group[1].tagged == group[0].tagged {
+			continue // ambiguous
+		}
+		fields = append(fields, group[0].field)
+		fields[len(fields)-1].plan = buildPlan(group[0].typ, building)
+	}
+	// Declaration order reads best in suggestions and keeps iteration
+	// deterministic.
+	sort.Slice(fields, func(i, j int) bool {
+		a, b := fields[i].index, fields[j].index
+		for k := 0; k < len(a) && k < len(b); k++ {
+			if a[k] != b[k] {
+				return a[k] < b[k]
+			}
+		}
+		return len(a) < len(b)
+	})
+	return fields
+}
+
+// validTagName reports whether encoding/json would use name from a tag.
+func validTagName(name string) bool {
+	if name == "" {
+		return false
+	}
+	for _, c := range name {
+		switch {
+		case strings.ContainsRune("!#$%&()*+-./:;<=>?@[]^_{|}~ ", c):
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9':
+		case c > 0x7f && c != 0xFFFD:
+		default:
+			return false
+		}
+	}
+	return true
+}
