@@ -139,7 +139,7 @@ func TestFnKustomizeConfigMapGolden(t *testing.T) {
 
 // A bad config stops kustomize with the config error's message: the
 // unknown field with its nearest valid name, and the missing sidecar.
-func TestFnKustomizeBadConfig(t *testing.T) {
+func TestFnKustomizeBadConfigGolden(t *testing.T) {
 	r := fnKustomizeBuild(t, "e2e/testdata/fn/kustomize-bad-config")
 	if r.Err == nil {
 		t.Fatalf("kustomize build succeeded on a bad config:\n%s", r.Stdout)

@@ -27,6 +27,10 @@ func TestGolden(t *testing.T) {
 		t.Fatalf("no cases in testdata/golden (%v)", err)
 	}
 	for _, dir := range cases {
+		dir, err := filepath.Abs(dir) // runCase changes into the folder
+		if err != nil {
+			t.Fatal(err)
+		}
 		t.Run(filepath.Base(dir), func(t *testing.T) {
 			stdout, stderr := runCase(t, dir)
 			checkGolden(t, filepath.Join(dir, "expected.out"), stdout)
