@@ -3,6 +3,7 @@ package jsonnode
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"reflect"
@@ -135,6 +136,22 @@ func TestMarshalErrors(t *testing.T) {
 		}
 		if string(got) != "prefix" {
 			t.Errorf("%s: Encode on error returned %q, want the buffer unchanged", tt.name, got)
+		}
+	}
+}
+
+func TestMarshalExpansionLimit(t *testing.T) {
+	var laughs, merges strings.Builder
+	laughs.WriteString("a0: &a0 [x]\n")
+	merges.WriteString("m0: &m0 {k: v}\n")
+	for i := 1; i <= 25; i++ {
+		fmt.Fprintf(&laughs, "a%d: &a%d [*a%d, *a%d]\n", i, i, i-1, i-1)
+		fmt.Fprintf(&merges, "m%d: &m%d {<<: [*m%d, *m%d]}\n", i, i, i-1, i-1)
+	}
+	for name, src := range map[string]string{"aliases": laughs.String(), "merge keys": merges.String()} {
+		_, err := Marshal(parseYAML(t, src))
+		if err == nil || err.Error() != "jsonnode: aliases expand to more than 1048576 nodes" {
+			t.Errorf("%s: %v", name, err)
 		}
 	}
 }

@@ -2,6 +2,7 @@ package typednode
 
 import (
 	"encoding/json"
+	"fmt"
 	"math"
 	"os"
 	"reflect"
@@ -333,10 +334,10 @@ func TestDecodeDuplicateKeys(t *testing.T) {
 func TestDecodeFieldRules(t *testing.T) {
 	type Inner struct {
 		A string `json:"a"`
-		B string `json:"b"`
+		B string // untagged in both, so that go vet accepts the clash
 	}
 	type Other struct {
-		B string `json:"b"`
+		B string
 		C string `json:"c"`
 	}
 	type PtrEmbedded struct {
@@ -363,17 +364,17 @@ func TestDecodeFieldRules(t *testing.T) {
 	if diff := cmp.Diff(want, got, cmp.AllowUnexported(target{})); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}
-	// "b" is ambiguous between Inner and Other at the same depth: like
+	// "B" is ambiguous between Inner and Other at the same depth: like
 	// encoding/json, neither gets it.
-	err := Decode(parse(t, "b: 2\nskipped: s\nprivate: p"), &got, Options{Strict: true})
-	wantErr := `line 1, column 1: unknown field "b"` + "\n" +
+	err := Decode(parse(t, "B: 2\nskipped: s\nprivate: p"), &got, Options{Strict: true})
+	wantErr := `line 1, column 1: unknown field "B"` + "\n" +
 		`line 2, column 1: unknown field "skipped"` + "\n" +
 		`line 3, column 1: unknown field "private"`
 	if err == nil || err.Error() != wantErr {
 		t.Errorf("error:\n%v\nwant:\n%s", err, wantErr)
 	}
 	var viaJSON target
-	if err := json.Unmarshal([]byte(`{"b":"2"}`), &viaJSON); err != nil || viaJSON.Inner.B != "" || viaJSON.Other.B != "" {
+	if err := json.Unmarshal([]byte(`{"B":"2"}`), &viaJSON); err != nil || viaJSON.Inner.B != "" || viaJSON.Other.B != "" {
 		t.Errorf("encoding/json sets an ambiguous field: %+v %v", viaJSON, err)
 	}
 }
@@ -512,6 +513,19 @@ func TestDecodeLimits(t *testing.T) {
 	err := Decode(parse(t, b.String()), &v, Options{})
 	if err == nil || !strings.Contains(err.Error(), "aliases expand to more than 1048576 nodes") {
 		t.Errorf("billion laughs: %v", err)
+	}
+
+	// Merge keys that double at each level.
+	b.Reset()
+	b.WriteString("m0: &m0 {k: v}\n")
+	for i := 1; i <= 25; i++ {
+		fmt.Fprintf(&b, "m%d: &m%d {<<: [*m%d, *m%d]}\n", i, i, i-1, i-1)
+	}
+	b.WriteString("spec: {<<: *m25}\n")
+	var pod corev1.Pod
+	err = Decode(parse(t, b.String()), &pod, Options{})
+	if err == nil || !strings.Contains(err.Error(), "aliases expand to more than 1048576 nodes") {
+		t.Errorf("merge bomb: %v", err)
 	}
 
 	// An alias cycle in a node built by hand.
