@@ -17,22 +17,31 @@ var ErrNoFunctionConfig = errors.New("no functionConfig: give the function a Sid
 	"or a ConfigMap whose data holds sidecarconfig.yaml and mutationconfig.yaml " +
 	"(kustomize: the transformer's config; kpt: configPath or --fn-config)")
 
-// orchestratorAnnotations are added to a functionConfig by kustomize and kpt,
-// not by the user. They are dropped before the config reaches the engine so
-// that the engine sees the text the user wrote: its error line numbers then
-// match the user's file.
-var orchestratorAnnotations = []string{
-	kioutil.PathAnnotation,
-	kioutil.IndexAnnotation,
-	kioutil.IdAnnotation,
-	kioutil.SeqIndentAnnotation,
+// Annotations that kustomize and kpt add to a functionConfig, never written
+// by the user (the function annotation and local-config are the user's, and
+// stay): everything under the internal prefix (path, index, id, seqindent,
+// package-path, ...) and the legacy path, index and id. They are dropped
+// before the config reaches the engine so that the engine sees the text the
+// user wrote: with kpt's configPath its error line numbers then match the
+// user's file.
+const internalAnnotationPrefix = "internal.config.kubernetes.io/"
+
+var legacyOrchestratorAnnotations = []string{
 	kioutil.LegacyPathAnnotation,
 	kioutil.LegacyIndexAnnotation,
 	kioutil.LegacyIdAnnotation,
-	"config.kubernetes.io/function",
-	"config.k8s.io/function",
-	"config.kubernetes.io/local-config",
-	"kustomize.config.k8s.io/id",
+}
+
+func isOrchestratorAnnotation(key string) bool {
+	if strings.HasPrefix(key, internalAnnotationPrefix) {
+		return true
+	}
+	for _, a := range legacyOrchestratorAnnotations {
+		if key == a {
+			return true
+		}
+	}
+	return false
 }
 
 // ConfigSource turns a ResourceList's functionConfig into an engine config
@@ -52,9 +61,9 @@ func ConfigSource(fc *yaml.RNode) (config.Source, error) {
 	clean := fc.Copy()
 	annotations := clean.GetAnnotations()
 	dropped := false
-	for _, a := range orchestratorAnnotations {
-		if _, ok := annotations[a]; ok {
-			delete(annotations, a)
+	for key := range annotations {
+		if isOrchestratorAnnotation(key) {
+			delete(annotations, key)
 			dropped = true
 		}
 	}

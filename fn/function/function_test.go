@@ -21,10 +21,10 @@ func TestConfigSource(t *testing.T) {
 		wantErr  string
 	}{
 		{
-			name:     "kustomize transformer: the function annotation is dropped",
-			fc:       "apiVersion: sidecar-injector.dev/v1alpha1\nkind: SidecarInjector\nmetadata:\n  name: platform\n  annotations:\n    config.kubernetes.io/function: |\n      exec:\n        path: ./fn\n    config.kubernetes.io/local-config: \"true\"\nspec: {}\n",
+			name:     "kustomize transformer: the user's function annotation stays, kustomize's id goes",
+			fc:       "apiVersion: sidecar-injector.dev/v1alpha1\nkind: SidecarInjector\nmetadata:\n  name: platform\n  annotations:\n    config.kubernetes.io/function: |\n      exec:\n        path: ./fn\n    config.k8s.io/id: \"1\"\n    config.kubernetes.io/local-config: \"true\"\nspec: {}\n",
 			wantName: "functionConfig SidecarInjector/platform",
-			wantData: "apiVersion: sidecar-injector.dev/v1alpha1\nkind: SidecarInjector\nmetadata:\n  name: platform\nspec: {}\n",
+			wantData: "apiVersion: sidecar-injector.dev/v1alpha1\nkind: SidecarInjector\nmetadata:\n  name: platform\n  annotations:\n    config.kubernetes.io/function: |\n      exec:\n        path: ./fn\n    config.kubernetes.io/local-config: \"true\"\nspec: {}\n",
 		},
 		{
 			name:     "kpt configPath: named by its file, the user's own annotations kept",
