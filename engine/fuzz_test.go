@@ -1,6 +1,7 @@
 package engine_test
 
 import (
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"testing"
@@ -40,6 +41,9 @@ func FuzzInject(f *testing.F) {
 			return
 		}
 		before := containerNames(node)
+		for name := range injectedNames(node) {
+			delete(before, name) // injected before: the function may replace it
+		}
 		for _, i := range append([]*engine.Injector{inj}, values(all)...) {
 			for _, upgrade := range []bool{false, true} {
 				i.Inject(node, engine.Options{Namespace: "fuzz", Upgrade: upgrade})
@@ -67,6 +71,43 @@ func containerNames(n *yaml.RNode) map[string]bool {
 					for _, c := range v.Content {
 						if nm := yaml.NewRNode(c).Field("name"); nm != nil && nm.Value != nil {
 							names[k.Value+"/"+yaml.GetValue(nm.Value)] = true
+						}
+					}
+				}
+			}
+		}
+		for _, c := range y.Content {
+			walk(c)
+		}
+	}
+	walk(n.YNode())
+	return names
+}
+
+// injectedNames lists the containers that a record annotation anywhere in
+// the resource says the injector added.
+func injectedNames(n *yaml.RNode) map[string]bool {
+	names := map[string]bool{}
+	var walk func(*yaml.Node)
+	walk = func(y *yaml.Node) {
+		if y.Kind == yaml.MappingNode {
+			for i := 0; i+1 < len(y.Content); i += 2 {
+				if y.Content[i].Value != engine.RecordAnnotation {
+					continue
+				}
+				var rec struct {
+					Mutations []struct {
+						InitContainers []string `json:"initContainers"`
+						Containers     []string `json:"containers"`
+					} `json:"mutations"`
+				}
+				if json.Unmarshal([]byte(y.Content[i+1].Value), &rec) == nil {
+					for _, m := range rec.Mutations {
+						for _, c := range m.InitContainers {
+							names["initContainers/"+c] = true
+						}
+						for _, c := range m.Containers {
+							names["containers/"+c] = true
 						}
 					}
 				}

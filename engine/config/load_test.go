@@ -12,7 +12,7 @@ import (
 // compat is the old injector's corpus, beside the project's checkout.
 const compat = "../../../shared/compat/salesforce"
 
-func compatFile(t *testing.T, name string) config.Source {
+func compatFile(t testing.TB, name string) config.Source {
 	t.Helper()
 	data, err := os.ReadFile(filepath.Join(compat, name))
 	if err != nil {
