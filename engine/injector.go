@@ -38,6 +38,11 @@ func LoadFiles(paths ...string) (*Injector, error) {
 	return Load(sources...)
 }
 
+// Warnings are problems of the configuration that did not stop it from
+// loading: what the old injector accepted but cannot work, such as a
+// mutation naming a sidecar that does not exist. Show them to the user.
+func (in *Injector) Warnings() []*config.Problem { return in.cfg.Warnings }
+
 // Config returns the loaded configuration (read only).
 func (in *Injector) Config() *config.Config { return in.cfg }
 
