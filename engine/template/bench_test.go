@@ -68,3 +68,12 @@ func BenchmarkClone(b *testing.B) {
 		tm.newInstance()
 	}
 }
+
+func BenchmarkParse(b *testing.B) {
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Parse("small", "aws-iam-{% .Spec.ServiceAccountName %}"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

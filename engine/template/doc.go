@@ -13,6 +13,12 @@
 // injector: .Name, .Namespace, .Annotations, .Labels (ObjectMeta's fields are
 // promoted), .Spec.ServiceAccountName, and the rest of the pod.
 //
+// Templates read the pod's fields; they cannot call the Go methods of its
+// types, which text/template would otherwise allow: some change the pod
+// (Unmarshal, UnmarshalJSON, Quantity's RoundUp), and .Marshal followed by
+// .Unmarshal in a loop doubles it each time. Naming one (for example
+// {% .Marshal %}) fails at [Parse].
+//
 // A missing map key gives the empty string (missingkey=zero): both
 // {% index .Annotations "absent" %} and {% .Annotations.absent %} render
 // as "". A value that is missing altogether (for example a key absent from
@@ -78,8 +84,8 @@
 //     execution. A range over an integer literal above MaxSteps is refused at
 //     parse. A defined template that calls itself (directly or not) is
 //     refused at parse, so template nesting is bounded by the template.
-//   - Time: at most Timeout (1 s) of wall time, checked every 8 steps and
-//     every 32 writes of output. This check really stops the work: rendering
+//   - Time: at most Timeout (1 s) of wall time, checked at every step and
+//     every eighth write of output. This check really stops the work: rendering
 //     runs in the caller's goroutine and returns an error; nothing is left
 //     running.
 //   - Values: a function refuses to make a string longer than MaxOutput
@@ -89,9 +95,14 @@
 //     allocate. Every value given to a function whose parameters are not
 //     plain strings or numbers, and every non-scalar value printed, is first
 //     measured as if written out (shared parts counted each time they are
-//     reached) and refused beyond MaxOutput units or 100 levels of nesting.
-//     This stops a list that doubles itself in a loop, or a dict that
-//     contains itself, before anything formats, copies or serializes it.
+//     reached, each element weighted by its depth so that indented output
+//     stays proportional) and refused beyond MaxOutput units or 100 levels of
+//     nesting. This stops a list that doubles itself in a loop, or a dict
+//     that contains itself, before anything formats, copies or serializes it
+//     (formatting a cyclic value would otherwise overflow the stack and kill
+//     the process). printf and join, whose output can be the product of
+//     their inputs' sizes (a width of 999999 per verb, an argument printed
+//     again and again with %[1]s, a long separator), check a bound first.
 //
 // All these errors match [ErrLimit].
 //
@@ -123,9 +134,13 @@
 // # Cost
 //
 // text/template binds functions when it parses; annotation and label must
-// read the pod being rendered, so each concurrent execution uses its own
-// copy of the template, taken from a pool (a copy is made only when the
-// pool is empty). Rendering a scalar such as aws-iam-{% .Spec.ServiceAccountName %}
-// costs about what text/template itself costs, plus one reading of the
-// clock.
+// read the pod being rendered, and the step counter is per execution, so
+// each concurrent execution uses its own copy of the template, taken from a
+// pool (a copy is made only when the pool is empty, and carries only the
+// functions the template names: about 1 KiB). Rendering a scalar such as
+// aws-iam-{% .Spec.ServiceAccountName %} costs what text/template itself
+// costs plus one reading of the clock. At parse, an action whose value is
+// statically a string or a number (a field of the pod, index of a pod map,
+// a function returning a string) is printed directly; other actions go
+// through the measuring step described above.
 package template

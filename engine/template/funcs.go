@@ -301,14 +301,6 @@ func buildFuncMap(lim Limits) ttemplate.FuncMap {
 	return fm
 }
 
-// internalFuncs are added after parsing, so that templates cannot name them.
-func internalFuncs(lim Limits) ttemplate.FuncMap {
-	return ttemplate.FuncMap{
-		stepFunc: func() (string, error) { return "", nil }, // bound per execution
-		outFunc:  func(v any) (string, error) { return printable(v, lim.MaxOutput) },
-	}
-}
-
 // lookupKey implements annotation and label.
 func lookupKey(what string, m map[string]string, key string, def []string) (string, error) {
 	if len(def) > 1 {

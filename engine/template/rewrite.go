@@ -23,8 +23,10 @@ var podType = reflect.TypeFor[corev1.Pod]()
 //     the output function, which measures it before formatting;
 //   - a range over an integer literal above MaxSteps is refused;
 //   - a defined template that calls itself, directly or not, is refused.
-func rewrite(t *ttemplate.Template, lim Limits) *Error {
-	r := &rewriter{lim: lim, funcs: map[string]reflect.Type{}, calls: map[string][]call{}}
+//
+// It returns the names of the functions the template uses.
+func rewrite(t *ttemplate.Template, lim Limits) (map[string]bool, *Error) {
+	r := &rewriter{lim: lim, funcs: map[string]reflect.Type{}, calls: map[string][]call{}, used: map[string]bool{}}
 	for _, tt := range t.Templates() {
 		if tt.Tree == nil || tt.Tree.Root == nil {
 			continue
@@ -34,14 +36,17 @@ func rewrite(t *ttemplate.Template, lim Limits) *Error {
 		r.name = tt.Name()
 		r.list(tt.Tree.Root, main, main)
 		if r.err != nil {
-			return r.err
+			return nil, r.err
 		}
 		if !main {
 			root := tt.Tree.Root
 			root.Nodes = append([]parse.Node{r.stepNode(root.Pos)}, root.Nodes...)
 		}
 	}
-	return r.checkRecursion()
+	if err := r.checkRecursion(); err != nil {
+		return nil, err
+	}
+	return r.used, nil
 }
 
 type call struct {
@@ -56,6 +61,7 @@ type rewriter struct {
 	name  string
 	funcs map[string]reflect.Type
 	calls map[string][]call // template name -> templates it calls
+	used  map[string]bool   // functions named
 	err   *Error
 }
 
@@ -144,6 +150,8 @@ func (r *rewriter) arg(n parse.Node) {
 		names = n.Field
 	case *parse.PipeNode:
 		r.pipe(n)
+	case *parse.IdentifierNode:
+		r.used[n.Ident] = true
 	}
 	for _, name := range names {
 		if podMethods()[name] {

@@ -7,6 +7,7 @@ import (
 	"strings"
 	"sync"
 	ttemplate "text/template"
+	"text/template/parse"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -28,7 +29,7 @@ type Limits struct {
 	MaxOutput int
 	// Timeout caps the wall time of one execution (default 1 s). It is
 	// checked at every loop iteration, every call of a defined template and
-	// every write of output.
+	// every eighth write of output.
 	Timeout time.Duration
 	// MaxSteps caps the loop iterations (all range loops together) plus the
 	// calls of defined templates of one execution (default 100000). It also
@@ -92,6 +93,7 @@ type Template struct {
 	name   string
 	limits Limits
 	base   *ttemplate.Template
+	pod    bool      // whether it uses annotation or label
 	pool   sync.Pool // of *instance
 }
 
@@ -112,22 +114,44 @@ func Parse(name, text string) (*Template, error) {
 // ParseWithLimits parses text as a template that renders within limits.
 func ParseWithLimits(name, text string, limits Limits) (*Template, error) {
 	lim := limits.withDefaults()
-	base, err := ttemplate.New(internalName).
-		Delims(LeftDelim, RightDelim).
-		Option("missingkey=zero").
-		Funcs(funcMap(lim)).
-		Parse(text)
+	// Parse against the shared function map; the template then gets only
+	// the functions it names, which keeps it and its copies small.
+	trees, err := parse.Parse(internalName, text, LeftDelim, RightDelim, funcMap(lim), builtinNames)
 	if err != nil {
 		return nil, parseError(name, err)
 	}
-	base.Funcs(internalFuncs(lim))
-	if err := rewrite(base, lim); err != nil {
-		err.Name = name
-		return nil, err
+	base := ttemplate.New(internalName).Delims(LeftDelim, RightDelim).Option("missingkey=zero")
+	for n, tree := range trees {
+		if _, err := base.AddParseTree(n, tree); err != nil {
+			return nil, parseError(name, err)
+		}
 	}
-	t := &Template{name: name, limits: lim, base: base}
+	used, rerr := rewrite(base, lim)
+	if rerr != nil {
+		rerr.Name = name
+		return nil, rerr
+	}
+	fm := ttemplate.FuncMap{
+		stepFunc: func() (string, error) { return "", nil }, // bound per execution
+		outFunc:  func(v any) (string, error) { return printable(v, lim.MaxOutput) },
+	}
+	all := funcMap(lim)
+	for n := range used {
+		if fn, ok := all[n]; ok {
+			fm[n] = fn
+		}
+	}
+	base.Funcs(fm)
+	t := &Template{name: name, limits: lim, base: base, pod: used["annotation"] || used["label"]}
 	t.pool.New = t.newInstance
 	return t, nil
+}
+
+// builtinNames are text/template's built-in functions, for parse.Parse.
+var builtinNames = map[string]any{
+	"and": true, "call": true, "html": true, "index": true, "slice": true, "js": true,
+	"len": true, "not": true, "or": true, "print": true, "printf": true, "println": true,
+	"urlquery": true, "eq": true, "ge": true, "gt": true, "le": true, "lt": true, "ne": true,
 }
 
 // Name returns the name given to Parse.
@@ -165,7 +189,7 @@ func (o *output) Write(p []byte) (int, error) {
 	if len(o.buf)+len(p) > o.max {
 		return 0, limitf("template output exceeds %d bytes", o.max)
 	}
-	if o.writes++; o.writes%32 == 0 {
+	if o.writes++; o.writes%8 == 0 {
 		if err := o.st.checkTime(); err != nil {
 			return 0, err
 		}
@@ -186,10 +210,7 @@ func (s *state) step() (string, error) {
 	if s.steps > s.maxSteps {
 		return "", limitf("template exceeds %d steps (loop iterations and template calls)", s.maxSteps)
 	}
-	if s.steps%8 == 0 {
-		return "", s.checkTime()
-	}
-	return "", nil
+	return "", s.checkTime()
 }
 
 func (t *Template) newInstance() any {
@@ -199,15 +220,16 @@ func (t *Template) newInstance() any {
 	}
 	st := &state{maxSteps: t.limits.MaxSteps, timeout: t.limits.Timeout}
 	st.out = output{max: t.limits.MaxOutput, st: st}
-	c.Funcs(ttemplate.FuncMap{
-		"annotation": func(key string, def ...string) (string, error) {
+	fm := ttemplate.FuncMap{stepFunc: st.step}
+	if t.pod {
+		fm["annotation"] = func(key string, def ...string) (string, error) {
 			return lookupKey("annotation", st.pod.Annotations, key, def)
-		},
-		"label": func(key string, def ...string) (string, error) {
+		}
+		fm["label"] = func(key string, def ...string) (string, error) {
 			return lookupKey("label", st.pod.Labels, key, def)
-		},
-		stepFunc: st.step,
-	})
+		}
+	}
+	c.Funcs(fm)
 	return &instance{tmpl: c, st: st}
 }
 
