@@ -26,8 +26,11 @@ func Marshal(n *yaml.Node) ([]byte, error) {
 // mappings over later ones. Duplicate keys are written as they are.
 //
 // A scalar is encoded by its tag, as yaml.v3 reports it with
-// [yaml.Node.ShortTag] (so an untagged plain scalar resolves as YAML 1.2 core
-// schema, and an untagged quoted one is a string):
+// [yaml.Node.ShortTag]. yaml.v3's parser stores the resolved short tag in
+// every node it makes (!!str for quoted scalars, !!int for a plain 42); nodes
+// built by hand often leave Tag empty, and then a plain scalar resolves as
+// yaml.v3 resolves it (42 is an int, true a bool, ~ a null) while a quoted,
+// literal or folded one is a string:
 //
 //   - !!str, !!binary, !!timestamp and tags outside the core schema: a JSON
 //     string of the text.

@@ -669,7 +669,7 @@ func (d *decoder) intValue(n *yaml.Node, v reflect.Value) {
 	case nil:
 		v.SetInt(i)
 	case strconv.ErrRange:
-		d.problem(n, "value %s overflows %s", n.Value, v.Type())
+		d.problem(n, "value %s is out of range for %s", n.Value, v.Type())
 	default:
 		d.problem(n, "expected an integer, found %s", describe(n))
 	}
@@ -715,7 +715,7 @@ func (d *decoder) uintValue(n *yaml.Node, v reflect.Value) {
 	case nil:
 		v.SetUint(u)
 	case strconv.ErrRange:
-		d.problem(n, "value %s overflows %s", n.Value, v.Type())
+		d.problem(n, "value %s is out of range for %s", n.Value, v.Type())
 	default:
 		d.problem(n, "expected a non-negative integer, found %s", describe(n))
 	}
@@ -809,7 +809,7 @@ func (d *decoder) floatValue(n *yaml.Node, v reflect.Value) {
 	case nil:
 		v.SetFloat(f)
 	case strconv.ErrRange:
-		d.problem(n, "value %s overflows %s", n.Value, v.Type())
+		d.problem(n, "value %s is out of range for %s", n.Value, v.Type())
 	default:
 		d.problem(n, "expected a number, found %s", describe(n))
 	}

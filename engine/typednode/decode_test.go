@@ -416,9 +416,9 @@ func TestDecodeErrors(t *testing.T) {
 		{"fraction into integer", "ports:\n- containerPort: 80.5\n", newContainer, false,
 			`line 2, column 18: ports[0].containerPort: expected an integer, found "80.5"`},
 		{"overflow", "ports:\n- containerPort: 2147483648\n", newContainer, false,
-			`line 2, column 18: ports[0].containerPort: value 2147483648 overflows int32`},
+			`line 2, column 18: ports[0].containerPort: value 2147483648 is out of range for int32`},
 		{"quoted overflow", "ports:\n- containerPort: \"99999999999999999999\"\n", newContainer, false,
-			`line 2, column 18: ports[0].containerPort: value 99999999999999999999 overflows int32`},
+			`line 2, column 18: ports[0].containerPort: value 99999999999999999999 is out of range for int32`},
 		{"boolean expected", "stdin: maybe\n", newContainer, false,
 			`line 1, column 8: stdin: expected a boolean (true or false), found "maybe"`},
 		{"quantity", "resources:\n  limits:\n    cpu: lots\n", newContainer, false,
@@ -440,6 +440,16 @@ func TestDecodeErrors(t *testing.T) {
 			`line 3, column 10: resources.limits.cpu: !!float ".inf" has no JSON encoding`},
 		{"unsupported type", "C: 1\n", func() any { return new(struct{ C chan int }) }, false,
 			`line 1, column 4: C: cannot decode into Go type chan int`},
+		{"number expected", "F: [1]\nG: abc\n", func() any { return new(struct{ F, G float64 }) }, false,
+			"line 1, column 4: F: expected a number, found a sequence\n" +
+				`line 2, column 4: G: expected a number, found "abc"`},
+		{"float32 overflow", "F: 1e300\n", func() any { return new(struct{ F float32 }) }, false,
+			`line 1, column 4: F: value 1e300 is out of range for float32`},
+		{"negative into unsigned", "U: -1\nV: \"-2\"\n", func() any { return new(struct{ U, V uint }) }, false,
+			"line 1, column 4: U: value -1 is out of range for uint\n" +
+				`line 2, column 4: V: expected a non-negative integer, found "-2"`},
+		{"non-empty interface", "S: x\n", func() any { return new(struct{ S fmt.Stringer }) }, false,
+			`line 1, column 4: S: cannot decode into Go type fmt.Stringer`},
 		{"all problems at once", "name: [a]\nimagee: x\nports:\n- containerPort: x\n  protocol: [TCP]\nstdin: 3\n", newContainer, true,
 			"line 1, column 7: name: expected a string, found a sequence\n" +
 				"line 2, column 1: unknown field \"imagee\" (did you mean \"image\"?)\n" +
@@ -486,6 +496,14 @@ func TestDecodeArguments(t *testing.T) {
 		if err == nil || !strings.HasPrefix(err.Error(), "typednode: Decode needs a non-nil pointer") {
 			t.Errorf("Decode into %T: %v", out, err)
 		}
+	}
+	dangling := &yaml.Node{Kind: yaml.MappingNode, Content: []*yaml.Node{
+		{Kind: yaml.ScalarNode, Value: "name", Line: 1, Column: 1},
+		{Kind: yaml.AliasNode, Value: "nowhere", Line: 1, Column: 7},
+	}}
+	err := Decode(dangling, &c, Options{})
+	if want := "line 1, column 7: name: alias *nowhere refers to no node"; err == nil || err.Error() != want {
+		t.Errorf("dangling alias: %v, want %s", err, want)
 	}
 	if err := Decode(nil, &c, Options{}); err != nil {
 		t.Errorf("Decode(nil): %v", err)
