@@ -126,3 +126,60 @@ func decode(t *testing.T, b []byte) any {
 	}
 	return v
 }
+
+// TestSnapshotIsIndependent changes the original in every way the engine
+// may (values, appended children, replaced children) and checks that the
+// snapshot still encodes as the original did.
+func TestSnapshotIsIndependent(t *testing.T) {
+	data := read(t, "testdata/sidecar-appended", "before.json")
+	n, err := jsonnode.Decode(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap := Snapshot(n)
+	spec := n.Content[1]
+	containers := spec.Content[1]
+	containers.Content[0].Content[3].Value = "changed"
+	containers.Content = append(containers.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: "x"})
+	spec.Content[3] = &yaml.Node{Kind: yaml.SequenceNode}
+	got, err := jsonnode.Marshal(snap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff(decode(t, data), decode(t, got)); diff != "" {
+		t.Errorf("snapshot changed with the original (-want +got):\n%s", diff)
+	}
+	if ops := Diff(snap, n); len(ops) != 3 {
+		t.Errorf("Diff(snapshot, changed) = %+v, want 3 operations", ops)
+	}
+}
+
+func BenchmarkSnapshot(b *testing.B) {
+	data, err := os.ReadFile("../loadgen/testdata/bench-review.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	n, err := jsonnode.Decode(data)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		Snapshot(n)
+	}
+}
+
+func BenchmarkCopyYNode(b *testing.B) {
+	data, err := os.ReadFile("../loadgen/testdata/bench-review.json")
+	if err != nil {
+		b.Fatal(err)
+	}
+	n, err := jsonnode.Decode(data)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		yaml.CopyYNode(n)
+	}
+}

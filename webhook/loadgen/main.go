@@ -1,0 +1,239 @@
+// Command loadgen is the webhook's load benchmark. It starts the real
+// webhook and the no-op webhook (the same server stack admitting
+// everything unchanged) on loopback with a throw-away certificate, sends
+// both the same AdmissionReview from the same number of concurrent
+// clients in alternating rounds, and prints throughput and latency with
+// the webhook's figures as ratios to the no-op's, measured in the same run.
+//
+//	loadgen -webhook bin/sidecar-injector-webhook -noop bin/webhook-noop \
+//	    -config A.yaml -config B.yaml -review review.json
+//
+// The rounds alternate so that drift on a shared machine (other builds,
+// thermal limits) falls on both sides alike.
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"flag"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/sidecar-injector/sidecar-injector/webhook/internal/load"
+	"github.com/sidecar-injector/sidecar-injector/webhook/internal/testcert"
+)
+
+type stringList []string
+
+func (s *stringList) String() string     { return strings.Join(*s, ",") }
+func (s *stringList) Set(v string) error { *s = append(*s, v); return nil }
+
+func main() {
+	if err := run(); err != nil {
+		fmt.Fprintln(os.Stderr, "loadgen:", err)
+		os.Exit(1)
+	}
+}
+
+func run() error {
+	var configs stringList
+	webhookBin := flag.String("webhook", "bin/sidecar-injector-webhook", "the webhook binary")
+	noopBin := flag.String("noop", "bin/webhook-noop", "the no-op webhook binary (the floor)")
+	flag.Var(&configs, "config", "webhook config file or folder (repeat)")
+	reviewFile := flag.String("review", "webhook/loadgen/testdata/bench-review.json", "the AdmissionReview to send")
+	clients := flag.Int("clients", 32, "concurrent clients")
+	rounds := flag.Int("rounds", 3, "rounds per server, alternating")
+	roundTime := flag.Duration("round", 5*time.Second, "length of one round")
+	warmup := flag.Duration("warmup", 2*time.Second, "warm-up per server before the rounds")
+	minThroughput := flag.Float64("goal-throughput", 0.6, "goal: webhook throughput at least this times the no-op's")
+	maxP99 := flag.Float64("goal-p99", 2.0, "goal: webhook p99 latency at most this times the no-op's")
+	flag.Parse()
+	if len(configs) == 0 {
+		return errors.New("-config is required")
+	}
+	review, err := os.ReadFile(*reviewFile)
+	if err != nil {
+		return err
+	}
+
+	dir, err := os.MkdirTemp("", "webhook-loadgen-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	certs, err := testcert.Write(dir, 1)
+	if err != nil {
+		return err
+	}
+	tlsFlags := []string{"--tls-cert-file", certs.Cert, "--tls-key-file", certs.Key, "--bind-address", "127.0.0.1"}
+
+	var args []string
+	for _, c := range configs {
+		args = append(args, "--config", c)
+	}
+	webhook, err := startServer("webhook", *webhookBin, append(append(args, tlsFlags...), "--shutdown-delay", "0s"), certs)
+	if err != nil {
+		return err
+	}
+	defer webhook.stop()
+	noop, err := startServer("no-op", *noopBin, tlsFlags, certs)
+	if err != nil {
+		return err
+	}
+	defer noop.stop()
+
+	// Both must answer what they are for before anything is measured.
+	webhook.check = func(status int, body []byte) error {
+		if status != 200 || !bytes.Contains(body, []byte(`"allowed":true`)) || !bytes.Contains(body, []byte(`"patch":`)) {
+			return fmt.Errorf("webhook did not inject: status %d: %.300s", status, body)
+		}
+		return nil
+	}
+	noop.check = func(status int, body []byte) error {
+		if status != 200 || !bytes.Contains(body, []byte(`"allowed":true`)) {
+			return fmt.Errorf("no-op did not admit: status %d: %.300s", status, body)
+		}
+		return nil
+	}
+
+	fmt.Printf("webhook load run: %d clients, %d alternating rounds of %v per server, review %s (%d bytes)\n",
+		*clients, *rounds, *roundTime, *reviewFile, len(review))
+	for _, s := range []*server{noop, webhook} {
+		if _, err := s.load(review, *clients, *warmup); err != nil {
+			return fmt.Errorf("warm-up of %s: %w", s.name, err)
+		}
+	}
+	for i := range *rounds {
+		for _, s := range []*server{noop, webhook} {
+			r, err := s.load(review, *clients, *roundTime)
+			if err != nil {
+				return fmt.Errorf("round %d of %s: %w", i+1, s.name, err)
+			}
+			fmt.Printf("  round %d %-8s %v\n", i+1, s.name, r)
+		}
+	}
+
+	n, w := noop.total(), webhook.total()
+	tRatio := w.Throughput() / n.Throughput()
+	p99Ratio := float64(w.Percentile(99)) / float64(n.Percentile(99))
+	fmt.Printf("\n%-8s %12s %12s %12s %12s\n", "server", "req/s", "p50", "p99", "failed")
+	for _, s := range []struct {
+		name string
+		r    *load.Result
+	}{{"no-op", n}, {"webhook", w}} {
+		fmt.Printf("%-8s %12.0f %12v %12v %12d\n", s.name, s.r.Throughput(), s.r.Percentile(50).Round(time.Microsecond), s.r.Percentile(99).Round(time.Microsecond), s.r.Failed)
+	}
+	fmt.Printf("\nratio webhook/no-op: throughput %.2fx (goal >= %.2fx: %s), p99 latency %.2fx (goal <= %.2fx: %s), p50 latency %.2fx\n",
+		tRatio, *minThroughput, verdict(tRatio >= *minThroughput),
+		p99Ratio, *maxP99, verdict(p99Ratio <= *maxP99),
+		float64(w.Percentile(50))/float64(n.Percentile(50)))
+	if n.Failed+w.Failed > 0 {
+		return fmt.Errorf("%d requests failed; first errors: %q %q", n.Failed+w.Failed, n.Errors, w.Errors)
+	}
+	return nil
+}
+
+func verdict(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "NOT MET"
+}
+
+// server is one webhook process under test.
+type server struct {
+	name    string
+	cmd     *exec.Cmd
+	url     string
+	client  *http.Client
+	check   func(int, []byte) error
+	results []*load.Result
+}
+
+func startServer(name, bin string, args []string, certs *testcert.Files) (*server, error) {
+	port, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	mport, err := freePort()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(bin, append(args, "--port", strconv.Itoa(port), "--metrics-port", strconv.Itoa(mport))...)
+	cmd.Stderr = os.Stderr
+	if err := cmd.Start(); err != nil {
+		return nil, fmt.Errorf("starting %s: %w", name, err)
+	}
+	s := &server{
+		name: name, cmd: cmd, url: fmt.Sprintf("https://127.0.0.1:%d", port),
+		client: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
+			TLSClientConfig:     &tls.Config{RootCAs: certs.Pool, ServerName: "localhost"},
+			MaxIdleConnsPerHost: 256,
+		}},
+	}
+	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(50 * time.Millisecond) {
+		if resp, err := s.client.Get(s.url + "/readyz"); err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return s, nil
+			}
+		}
+		if time.Now().After(deadline) {
+			s.stop()
+			return nil, fmt.Errorf("%s not ready within 15s", name)
+		}
+	}
+}
+
+func (s *server) load(review []byte, clients int, d time.Duration) (*load.Result, error) {
+	r, err := load.Run(context.Background(), load.Options{
+		URL: s.url + "/mutate", Body: review, Client: s.client, Check: s.check,
+		Clients: clients, MaxRequests: 1 << 30, Duration: d,
+	})
+	if err != nil {
+		return nil, err
+	}
+	if r.Failed > 0 || r.Refused > 0 {
+		return nil, fmt.Errorf("%v; first errors: %q", r, r.Errors)
+	}
+	s.results = append(s.results, r)
+	return r, nil
+}
+
+// total merges the measured rounds (the warm-up excluded).
+func (s *server) total() *load.Result {
+	t := &load.Result{}
+	for _, r := range s.results[1:] {
+		t.Sent += r.Sent
+		t.Succeeded += r.Succeeded
+		t.Failed += r.Failed
+		t.Elapsed += r.Elapsed
+		t.Latencies = append(t.Latencies, r.Latencies...)
+	}
+	slices.Sort(t.Latencies)
+	return t
+}
+
+func (s *server) stop() {
+	_ = s.cmd.Process.Signal(syscall.SIGTERM)
+	_ = s.cmd.Wait()
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
