@@ -27,7 +27,10 @@ var podType = reflect.TypeFor[corev1.Pod]()
 // It returns the names of the functions the template uses.
 func rewrite(t *ttemplate.Template, lim Limits) (map[string]bool, *Error) {
 	r := &rewriter{lim: lim, funcs: map[string]reflect.Type{}, calls: map[string][]call{}, used: map[string]bool{}}
-	for _, tt := range t.Templates() {
+	tmpls := t.Templates()
+	// In the order of the text, so that the first error reported is stable.
+	sort.Slice(tmpls, func(i, j int) bool { return rootPos(tmpls[i]) < rootPos(tmpls[j]) })
+	for _, tt := range tmpls {
 		if tt.Tree == nil || tt.Tree.Root == nil {
 			continue
 		}
@@ -47,6 +50,13 @@ func rewrite(t *ttemplate.Template, lim Limits) (map[string]bool, *Error) {
 		return nil, err
 	}
 	return r.used, nil
+}
+
+func rootPos(t *ttemplate.Template) parse.Pos {
+	if t.Tree == nil || t.Tree.Root == nil {
+		return -1
+	}
+	return t.Tree.Root.Pos
 }
 
 type call struct {

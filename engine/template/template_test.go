@@ -265,3 +265,14 @@ func TestHasActions(t *testing.T) {
 		}
 	}
 }
+
+// With several mistakes, the first in the text is reported, every time.
+func TestParseErrorStable(t *testing.T) {
+	text := "{% define \"a\" %}{% .Marshal %}{% end %}\n{% define \"b\" %}{% .Unmarshal %}{% end %}\n{% define \"c\" %}{% .Size %}{% end %}"
+	for range 20 {
+		_, err := Parse("s", text)
+		if err == nil || !strings.HasPrefix(err.Error(), `line 1: method "Marshal"`) {
+			t.Fatalf("got %v", err)
+		}
+	}
+}
