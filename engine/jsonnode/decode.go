@@ -60,6 +60,7 @@ func Decode(data []byte) (*yaml.Node, error) {
 	estimate := colons + bytes.Count(data, []byte{','}) + bytes.Count(data, []byte{'['}) + bytes.Count(data, []byte{'{'}) + 1
 	p.nodes = make([]yaml.Node, 0, estimate)
 	p.contents = make([]*yaml.Node, 0, estimate)
+	p.children = make([]*yaml.Node, 0, min(estimate, 256))
 	p.skipSpace()
 	n, err := p.value()
 	if err != nil {
