@@ -106,9 +106,8 @@ func funcMap(lim Limits) ttemplate.FuncMap {
 	if fm, ok := funcsCache.Load(lim); ok {
 		return fm.(ttemplate.FuncMap)
 	}
-	fm := buildFuncMap(lim)
-	funcsCache.Store(lim, fm)
-	return fm
+	fm, _ := funcsCache.LoadOrStore(lim, buildFuncMap(lim))
+	return fm.(ttemplate.FuncMap)
 }
 
 func buildFuncMap(lim Limits) ttemplate.FuncMap {

@@ -99,7 +99,7 @@ type Template struct {
 
 // internalName is the name given to text/template, so that its messages
 // can be taken apart reliably whatever the user's name.
-const internalName = "t"
+const internalName = "sidecar-injector-template"
 
 // HasActions reports whether text holds an action delimiter, that is
 // whether it needs to be parsed as a template at all.
