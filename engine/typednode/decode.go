@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"github.com/sidecar-injector/sidecar-injector/engine/internal/suggest"
 	"math"
 	"reflect"
 	"strconv"
@@ -501,55 +502,11 @@ func fieldByIndex(v reflect.Value, index []int) reflect.Value {
 }
 
 func (d *decoder) unknownField(k *yaml.Node, name string, p *plan) {
-	if suggestion := nearest(name, p.fields); suggestion != "" {
-		d.problem(k, "unknown field %q (did you mean %q?)", name, suggestion)
-		return
+	names := make([]string, len(p.fields))
+	for i, f := range p.fields {
+		names[i] = f.name
 	}
-	d.problem(k, "unknown field %q", name)
-}
-
-// nearest returns the field name closest to name, when it is close enough to
-// be a likely typo.
-func nearest(name string, fields []field) string {
-	best, bestDist := "", math.MaxInt
-	for _, f := range fields {
-		if strings.EqualFold(f.name, name) {
-			return f.name
-		}
-		if dist := editDistance(name, f.name); dist < bestDist {
-			best, bestDist = f.name, dist
-		}
-	}
-	if bestDist <= min(len(name)/3, 3) {
-		return best
-	}
-	return ""
-}
-
-// editDistance counts the insertions, deletions, substitutions and swaps of
-// adjacent bytes that turn a into b (optimal string alignment distance).
-func editDistance(a, b string) int {
-	prev2 := make([]int, len(b)+1)
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
-				cur[j] = min(cur[j], prev2[j-2]+1)
-			}
-		}
-		prev2, prev, cur = prev, cur, prev2
-	}
-	return prev[len(b)]
+	d.problem(k, "unknown field %q%s", name, suggest.DidYouMean(name, names))
 }
 
 // duplicates tracks the keys of one mapping decoded into a Go map, in strict

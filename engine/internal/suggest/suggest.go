@@ -4,29 +4,32 @@ package suggest
 
 import "strings"
 
-// Closest returns the candidate nearest to name by edit distance (case
-// folded), or "" when none is close enough to be a plausible typo.
+// Closest returns the candidate the user most likely meant by name, or ""
+// when none is close enough to be a plausible slip: a candidate equal but
+// for case, one that name extends (annotationTriggerForContainers), or the
+// nearest by edit distance within a third of the name's length.
 func Closest(name string, candidates []string) string {
-	best, bestDist := "", -1
 	lname := strings.ToLower(name)
-	// A name that extends a valid one (annotationTriggerForContainers) most
-	// likely meant it, however many letters were added.
+	prefix := ""
 	for _, c := range candidates {
-		if lc := strings.ToLower(c); len(lc) >= 4 && strings.HasPrefix(lname, lc) && len(c) > len(best) {
-			best = c
+		lc := strings.ToLower(c)
+		if lc == lname {
+			return c
+		}
+		if len(lc) >= 4 && strings.HasPrefix(lname, lc) && len(c) > len(prefix) {
+			prefix = c
 		}
 	}
-	if best != "" {
-		return best
+	if prefix != "" {
+		return prefix
 	}
+	best, bestDist := "", -1
 	for _, c := range candidates {
-		d := distance(lname, strings.ToLower(c))
-		if bestDist < 0 || d < bestDist {
+		if d := distance(name, c); bestDist < 0 || d < bestDist {
 			best, bestDist = c, d
 		}
 	}
-	// A suggestion that changes more than a third of the name is noise.
-	if bestDist < 0 || bestDist > max(2, len(name)/3) {
+	if bestDist < 0 || bestDist > min(len(name)/3, 3) {
 		return ""
 	}
 	return best
@@ -41,8 +44,10 @@ func DidYouMean(name string, candidates []string) string {
 	return ""
 }
 
-// distance is the Levenshtein distance between a and b.
+// distance counts the insertions, deletions, substitutions and swaps of
+// adjacent bytes that turn a into b (optimal string alignment distance).
 func distance(a, b string) int {
+	prev2 := make([]int, len(b)+1)
 	prev := make([]int, len(b)+1)
 	cur := make([]int, len(b)+1)
 	for j := range prev {
@@ -56,8 +61,11 @@ func distance(a, b string) int {
 				cost = 0
 			}
 			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+			if i > 1 && j > 1 && a[i-1] == b[j-2] && a[i-2] == b[j-1] {
+				cur[j] = min(cur[j], prev2[j-2]+1)
+			}
 		}
-		prev, cur = cur, prev
+		prev2, prev, cur = prev, cur, prev2
 	}
 	return prev[len(b)]
 }
