@@ -2,6 +2,7 @@ package engine
 
 import (
 	"fmt"
+	"github.com/sidecar-injector/sidecar-injector/engine/internal/yamlnode"
 	"slices"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -170,8 +171,8 @@ func apply(p *podTemplate, rm *rendered, rep *Report) recordedMutation {
 	// its own: the user's, and those of earlier mutations.
 	if len(rm.volumeMounts) > 0 {
 		for _, list := range []string{"initContainers", "containers"} {
-			for _, c := range items(field(spec, list)) {
-				name := stringField(c, "name")
+			for _, c := range yamlnode.Items(yamlnode.Field(spec, list)) {
+				name := yamlnode.String(c, "name")
 				if added := addMounts(c, rm.volumeMounts); len(added) > 0 {
 					if done.Mounts == nil {
 						done.Mounts = map[string][]string{}
@@ -183,10 +184,10 @@ func apply(p *podTemplate, rm *rendered, rep *Report) recordedMutation {
 	}
 
 	taken := func(name string) bool {
-		return indexByName(field(spec, "initContainers"), "name", name) >= 0 || indexByName(field(spec, "containers"), "name", name) >= 0
+		return yamlnode.IndexByKey(yamlnode.Field(spec, "initContainers"), "name", name) >= 0 || yamlnode.IndexByKey(yamlnode.Field(spec, "containers"), "name", name) >= 0
 	}
 	withAnnotationMounts := func(c *yaml.Node) *yaml.Node {
-		if mounts := rm.annotationMounts[stringField(c, "name")]; len(mounts) > 0 {
+		if mounts := rm.annotationMounts[yamlnode.String(c, "name")]; len(mounts) > 0 {
 			addMounts(c, mounts)
 		}
 		return c
@@ -195,23 +196,23 @@ func apply(p *podTemplate, rm *rendered, rep *Report) recordedMutation {
 	// Init containers listed before the pod's own go first, in config order.
 	at := 0
 	for _, c := range rm.before {
-		name := stringField(c, "name")
+		name := yamlnode.String(c, "name")
 		if taken(name) {
 			warn("init container %q is already in the pod: the pod's own definition wins, the sidecar's is not injected", name)
 			continue
 		}
-		seq := ensureField(spec, "initContainers", yaml.SequenceNode)
+		seq := yamlnode.Ensure(spec, "initContainers", yaml.SequenceNode)
 		seq.Content = slices.Insert(seq.Content, at, withAnnotationMounts(c))
 		at++
 		done.InitContainers = append(done.InitContainers, name)
 	}
 	for _, c := range rm.initContainers {
-		name := stringField(c, "name")
+		name := yamlnode.String(c, "name")
 		if taken(name) {
 			warn("init container %q is already in the pod: the pod's own definition wins, the sidecar's is not injected", name)
 			continue
 		}
-		seq := ensureField(spec, "initContainers", yaml.SequenceNode)
+		seq := yamlnode.Ensure(spec, "initContainers", yaml.SequenceNode)
 		seq.Content = append(seq.Content, withAnnotationMounts(c))
 		done.InitContainers = append(done.InitContainers, name)
 	}
@@ -223,41 +224,41 @@ func apply(p *podTemplate, rm *rendered, rep *Report) recordedMutation {
 			definitionNames(rm.containers), restartPolicyOf(p), LifecycleMountPath)
 	} else {
 		for _, c := range rm.containers {
-			name := stringField(c, "name")
+			name := yamlnode.String(c, "name")
 			if taken(name) {
 				warn("container %q is already in the pod: the pod's own definition wins, the sidecar's is not injected", name)
 				continue
 			}
 			withAnnotationMounts(c)
 			if m.NativeSidecars {
-				setField(c, "restartPolicy", newString("Always"))
-				seq := ensureField(spec, "initContainers", yaml.SequenceNode)
+				yamlnode.Set(c, "restartPolicy", yamlnode.NewString("Always"))
+				seq := yamlnode.Ensure(spec, "initContainers", yaml.SequenceNode)
 				seq.Content = append(seq.Content, c)
 				done.InitContainers = append(done.InitContainers, name)
 				continue
 			}
-			seq := ensureField(spec, "containers", yaml.SequenceNode)
+			seq := yamlnode.Ensure(spec, "containers", yaml.SequenceNode)
 			seq.Content = append(seq.Content, c)
 			done.Containers = append(done.Containers, name)
 		}
 	}
 
 	if lifecycle && len(done.Containers) > 0 {
-		if indexByName(field(spec, "volumes"), "name", LifecycleVolume) < 0 {
+		if yamlnode.IndexByKey(yamlnode.Field(spec, "volumes"), "name", LifecycleVolume) < 0 {
 			vol := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Content: []*yaml.Node{
-				newString("name"), newString(LifecycleVolume),
-				newString("emptyDir"), newCollection(yaml.MappingNode),
+				yamlnode.NewString("name"), yamlnode.NewString(LifecycleVolume),
+				yamlnode.NewString("emptyDir"), yamlnode.NewCollection(yaml.MappingNode),
 			}}
-			seq := ensureField(spec, "volumes", yaml.SequenceNode)
+			seq := yamlnode.Ensure(spec, "volumes", yaml.SequenceNode)
 			seq.Content = append(seq.Content, vol)
 			done.Volumes = append(done.Volumes, LifecycleVolume)
 		}
 		mount := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Content: []*yaml.Node{
-			newString("name"), newString(LifecycleVolume),
-			newString("mountPath"), newString(LifecycleMountPath),
+			yamlnode.NewString("name"), yamlnode.NewString(LifecycleVolume),
+			yamlnode.NewString("mountPath"), yamlnode.NewString(LifecycleMountPath),
 		}}
-		for _, c := range items(field(spec, "containers")) {
-			name := stringField(c, "name")
+		for _, c := range yamlnode.Items(yamlnode.Field(spec, "containers")) {
+			name := yamlnode.String(c, "name")
 			if added := addMounts(c, []*yaml.Node{copyTree(mount)}); len(added) > 0 && !slices.Contains(done.Containers, name) {
 				if done.Mounts == nil {
 					done.Mounts = map[string][]string{}
@@ -268,20 +269,20 @@ func apply(p *podTemplate, rm *rendered, rep *Report) recordedMutation {
 	}
 
 	for _, v := range rm.volumes {
-		name := stringField(v, "name")
-		if indexByName(field(spec, "volumes"), "name", name) >= 0 {
+		name := yamlnode.String(v, "name")
+		if yamlnode.IndexByKey(yamlnode.Field(spec, "volumes"), "name", name) >= 0 {
 			continue // the pod's own volume, or one an earlier mutation added
 		}
-		seq := ensureField(spec, "volumes", yaml.SequenceNode)
+		seq := yamlnode.Ensure(spec, "volumes", yaml.SequenceNode)
 		seq.Content = append(seq.Content, v)
 		done.Volumes = append(done.Volumes, name)
 	}
 	for _, s := range rm.imagePullSecrets {
-		name := stringField(s, "name")
-		if indexByName(field(spec, "imagePullSecrets"), "name", name) >= 0 {
+		name := yamlnode.String(s, "name")
+		if yamlnode.IndexByKey(yamlnode.Field(spec, "imagePullSecrets"), "name", name) >= 0 {
 			continue
 		}
-		seq := ensureField(spec, "imagePullSecrets", yaml.SequenceNode)
+		seq := yamlnode.Ensure(spec, "imagePullSecrets", yaml.SequenceNode)
 		seq.Content = append(seq.Content, s)
 		done.ImagePullSecrets = append(done.ImagePullSecrets, name)
 	}
@@ -293,15 +294,15 @@ func apply(p *podTemplate, rm *rendered, rep *Report) recordedMutation {
 // volume c already mounted before this call or whose path c already has:
 // the pod wins. It returns the paths it added.
 func addMounts(c *yaml.Node, mounts []*yaml.Node) []string {
-	existing := items(field(c, "volumeMounts"))
+	existing := yamlnode.Items(yamlnode.Field(c, "volumeMounts"))
 	var added []string
 	for _, mount := range mounts {
-		name, path := stringField(mount, "name"), stringField(mount, "mountPath")
-		if indexByName(&yaml.Node{Kind: yaml.SequenceNode, Content: existing}, "name", name) >= 0 ||
-			indexByName(field(c, "volumeMounts"), "mountPath", path) >= 0 {
+		name, path := yamlnode.String(mount, "name"), yamlnode.String(mount, "mountPath")
+		if yamlnode.IndexByKey(&yaml.Node{Kind: yaml.SequenceNode, Content: existing}, "name", name) >= 0 ||
+			yamlnode.IndexByKey(yamlnode.Field(c, "volumeMounts"), "mountPath", path) >= 0 {
 			continue
 		}
-		seq := ensureField(c, "volumeMounts", yaml.SequenceNode)
+		seq := yamlnode.Ensure(c, "volumeMounts", yaml.SequenceNode)
 		seq.Content = append(seq.Content, copyTree(mount))
 		added = append(added, path)
 	}
@@ -311,25 +312,25 @@ func addMounts(c *yaml.Node, mounts []*yaml.Node) []string {
 // setAnnotation sets a pod annotation, creating metadata and annotations
 // as needed.
 func setAnnotation(p *podTemplate, key, value string) {
-	meta := field(p.template, "metadata")
+	meta := yamlnode.Field(p.template, "metadata")
 	if meta == nil {
-		meta = newCollection(yaml.MappingNode)
-		p.template.Content = append([]*yaml.Node{newString("metadata"), meta}, p.template.Content...)
+		meta = yamlnode.NewCollection(yaml.MappingNode)
+		p.template.Content = append([]*yaml.Node{yamlnode.NewString("metadata"), meta}, p.template.Content...)
 	}
-	annotations := ensureField(meta, "annotations", yaml.MappingNode)
-	setField(annotations, key, newString(value))
+	annotations := yamlnode.Ensure(meta, "annotations", yaml.MappingNode)
+	yamlnode.Set(annotations, key, yamlnode.NewString(value))
 }
 
 func definitionNames(nodes []*yaml.Node) []string {
 	names := make([]string, 0, len(nodes))
 	for _, n := range nodes {
-		names = append(names, stringField(n, "name"))
+		names = append(names, yamlnode.String(n, "name"))
 	}
 	return names
 }
 
 func restartPolicyOf(p *podTemplate) string {
-	if rp := stringField(p.spec(), "restartPolicy"); rp != "" {
+	if rp := yamlnode.String(p.spec(), "restartPolicy"); rp != "" {
 		return rp
 	}
 	return "unset in a " + p.kind

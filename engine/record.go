@@ -3,6 +3,7 @@ package engine
 import (
 	"encoding/json"
 	"fmt"
+	"github.com/sidecar-injector/sidecar-injector/engine/internal/yamlnode"
 	"slices"
 
 	"sigs.k8s.io/kustomize/kyaml/yaml"
@@ -70,16 +71,16 @@ func strip(p *podTemplate, r *record, statusKeys []string) {
 	spec := p.spec()
 	for _, m := range r.Mutations {
 		for _, list := range []string{"initContainers", "containers"} {
-			removeNamed(field(spec, list), "name", m.InitContainers, m.Containers)
+			removeNamed(yamlnode.Field(spec, list), "name", m.InitContainers, m.Containers)
 		}
-		removeNamed(field(spec, "volumes"), "name", m.Volumes)
-		removeNamed(field(spec, "imagePullSecrets"), "name", m.ImagePullSecrets)
+		removeNamed(yamlnode.Field(spec, "volumes"), "name", m.Volumes)
+		removeNamed(yamlnode.Field(spec, "imagePullSecrets"), "name", m.ImagePullSecrets)
 		for container, paths := range m.Mounts {
 			for _, list := range []string{"initContainers", "containers"} {
-				seq := field(spec, list)
-				if i := indexByName(seq, "name", container); i >= 0 {
+				seq := yamlnode.Field(spec, list)
+				if i := yamlnode.IndexByKey(seq, "name", container); i >= 0 {
 					c := seq.Content[i]
-					removeNamed(field(c, "volumeMounts"), "mountPath", paths)
+					removeNamed(yamlnode.Field(c, "volumeMounts"), "mountPath", paths)
 					dropIfEmpty(c, "volumeMounts")
 				}
 			}
@@ -88,15 +89,15 @@ func strip(p *podTemplate, r *record, statusKeys []string) {
 	for _, list := range []string{"initContainers", "volumes", "imagePullSecrets"} {
 		dropIfEmpty(spec, list)
 	}
-	annotations := field(p.meta(), "annotations")
+	annotations := yamlnode.Field(p.meta(), "annotations")
 	for _, k := range statusKeys {
-		if v := field(annotations, k); v != nil && v.Value == statusInjected {
-			removeField(annotations, k)
+		if v := yamlnode.Field(annotations, k); v != nil && v.Value == statusInjected {
+			yamlnode.Remove(annotations, k)
 		}
 	}
-	removeField(annotations, RecordAnnotation)
+	yamlnode.Remove(annotations, RecordAnnotation)
 	if annotations != nil && len(annotations.Content) == 0 {
-		removeField(p.meta(), "annotations")
+		yamlnode.Remove(p.meta(), "annotations")
 	}
 }
 
@@ -106,7 +107,7 @@ func removeNamed(seq *yaml.Node, key string, lists ...[]string) {
 		return
 	}
 	seq.Content = slices.DeleteFunc(seq.Content, func(it *yaml.Node) bool {
-		v := stringField(it, key)
+		v := yamlnode.String(it, key)
 		for _, l := range lists {
 			if slices.Contains(l, v) {
 				return true
@@ -119,7 +120,7 @@ func removeNamed(seq *yaml.Node, key string, lists ...[]string) {
 // dropIfEmpty deletes a list field that injection created and strip
 // emptied.
 func dropIfEmpty(m *yaml.Node, key string) {
-	if v := field(m, key); v != nil && v.Kind == yaml.SequenceNode && len(v.Content) == 0 {
-		removeField(m, key)
+	if v := yamlnode.Field(m, key); v != nil && v.Kind == yaml.SequenceNode && len(v.Content) == 0 {
+		yamlnode.Remove(m, key)
 	}
 }

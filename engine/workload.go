@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"github.com/sidecar-injector/sidecar-injector/engine/internal/yamlnode"
 	"strings"
 
 	"sigs.k8s.io/kustomize/kyaml/yaml"
@@ -24,8 +25,8 @@ type podTemplate struct {
 	namespace string
 }
 
-func (p *podTemplate) meta() *yaml.Node { return field(p.template, "metadata") }
-func (p *podTemplate) spec() *yaml.Node { return field(p.template, "spec") }
+func (p *podTemplate) meta() *yaml.Node { return yamlnode.Field(p.template, "metadata") }
+func (p *podTemplate) spec() *yaml.Node { return yamlnode.Field(p.template, "spec") }
 
 // builtinWorkloads maps group/kind to the path of the pod template.
 var builtinWorkloads = map[string][]string{
@@ -48,15 +49,15 @@ func findPodTemplate(r *yaml.Node, kinds []config.WorkloadKind) (*podTemplate, b
 	if r == nil || r.Kind != yaml.MappingNode {
 		return nil, false
 	}
-	kind := stringField(r, "kind")
-	group, _, _ := strings.Cut(stringField(r, "apiVersion"), "/")
-	if !strings.Contains(stringField(r, "apiVersion"), "/") {
+	kind := yamlnode.String(r, "kind")
+	group, _, _ := strings.Cut(yamlnode.String(r, "apiVersion"), "/")
+	if !strings.Contains(yamlnode.String(r, "apiVersion"), "/") {
 		group = ""
 	}
-	meta := field(r, "metadata")
-	p := &podTemplate{kind: kind, namespace: stringField(meta, "namespace")}
+	meta := yamlnode.Field(r, "metadata")
+	p := &podTemplate{kind: kind, namespace: yamlnode.String(meta, "namespace")}
 	if group == "" && kind == "Pod" {
-		if field(r, "spec") == nil {
+		if yamlnode.Field(r, "spec") == nil {
 			return nil, false
 		}
 		p.template = r
@@ -74,8 +75,8 @@ func findPodTemplate(r *yaml.Node, kinds []config.WorkloadKind) (*podTemplate, b
 	if !ok {
 		return nil, false
 	}
-	t := fieldPath(r, path...)
-	if t == nil || t.Kind != yaml.MappingNode || field(t, "spec") == nil {
+	t := yamlnode.Path(r, path...)
+	if t == nil || t.Kind != yaml.MappingNode || yamlnode.Field(t, "spec") == nil {
 		return nil, false
 	}
 	p.template, p.owner = t, meta
@@ -86,7 +87,7 @@ func findPodTemplate(r *yaml.Node, kinds []config.WorkloadKind) (*podTemplate, b
 // shortLived reports whether the pod runs to completion, so that sidecar
 // containers would keep it from ever finishing.
 func (p *podTemplate) shortLived() bool {
-	switch stringField(p.spec(), "restartPolicy") {
+	switch yamlnode.String(p.spec(), "restartPolicy") {
 	case "Never", "OnFailure":
 		return true
 	case "":
@@ -97,7 +98,7 @@ func (p *podTemplate) shortLived() bool {
 
 // annotation returns a pod annotation and whether it is set.
 func annotation(meta *yaml.Node, key string) (string, bool) {
-	v := field(field(meta, "annotations"), key)
+	v := yamlnode.Field(yamlnode.Field(meta, "annotations"), key)
 	if v == nil || v.Kind != yaml.ScalarNode {
 		return "", false
 	}

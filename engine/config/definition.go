@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"github.com/sidecar-injector/sidecar-injector/engine/internal/yamlnode"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -120,7 +121,7 @@ func (d *Definition) parseRendered(out string) (*yaml.Node, error) {
 	if err != nil {
 		return nil, err
 	}
-	if name := scalarField(n, "name"); name != d.Name {
+	if name := yamlnode.String(n, "name"); name != d.Name {
 		return nil, fmt.Errorf("the rendered definition is named %q, not %q", name, d.Name)
 	}
 	return n, nil

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/sidecar-injector/sidecar-injector/engine/internal/yamlnode"
 	"io"
 	"slices"
 	"strings"
@@ -135,7 +136,7 @@ func (l *loader) loadDoc(d *doc) {
 		d.problem(l, d.root, "a config document must be a mapping, found %s", describe(d.root))
 		return
 	}
-	apiVersion, kind := scalarField(d.root, "apiVersion"), scalarField(d.root, "kind")
+	apiVersion, kind := yamlnode.String(d.root, "apiVersion"), yamlnode.String(d.root, "kind")
 	switch {
 	case apiVersion == "" && kind == "":
 		l.loadOldForm(d, d.root)
@@ -203,7 +204,7 @@ func (l *loader) loadConfigMap(d *doc) {
 		d.problem(l, d.root, "ConfigMap has no data: expected keys %s and %s", ConfigMapSidecarKey, ConfigMapMutationKey)
 		return
 	}
-	name := scalarField(fields["metadata"], "name")
+	name := yamlnode.String(fields["metadata"], "name")
 	entries := l.fields(d, data, []string{ConfigMapSidecarKey, ConfigMapMutationKey}, "data.")
 	for _, key := range []string{ConfigMapSidecarKey, ConfigMapMutationKey} {
 		v := entries[key]
@@ -285,12 +286,12 @@ func (l *loader) loadWorkloadKinds(d *doc, n *yaml.Node) {
 				wk.Group = "" // "v1": the core group
 			}
 		}
-		wk.Kind = scalarField(item, "kind")
+		wk.Kind = yamlnode.String(item, "kind")
 		if wk.Kind == "" {
 			d.problem(l, item, "%s.kind is required", path)
 			continue
 		}
-		p := scalarField(item, "podTemplatePath")
+		p := yamlnode.String(item, "podTemplatePath")
 		if p == "" {
 			d.problem(l, item, "%s.podTemplatePath is required, for example spec.template", path)
 			continue
@@ -302,19 +303,6 @@ func (l *loader) loadWorkloadKinds(d *doc, n *yaml.Node) {
 		}
 		l.workloads = append(l.workloads, wk)
 	}
-}
-
-// scalarField returns the value of a scalar field of mapping m, or "".
-func scalarField(m *yaml.Node, key string) string {
-	if m == nil || m.Kind != yaml.MappingNode {
-		return ""
-	}
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value == key && m.Content[i+1].Kind == yaml.ScalarNode && m.Content[i+1].Tag != "!!null" {
-			return m.Content[i+1].Value
-		}
-	}
-	return ""
 }
 
 // describe names a node's kind for error messages.

@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"github.com/sidecar-injector/sidecar-injector/engine/internal/yamlnode"
 	"slices"
 	"strings"
 
@@ -123,7 +124,7 @@ func (l *loader) resolveMutation(pm pendingMutation, seen map[string]Position) *
 		d.problem(l, n, "mutation has no name")
 		label = "mutation"
 	} else if first, ok := seen[s.Name]; ok {
-		d.problem(l, fieldNode(n, "name"), "mutation %q is defined twice: first at %s", s.Name, first)
+		d.problem(l, yamlnode.Field(n, "name"), "mutation %q is defined twice: first at %s", s.Name, first)
 	} else {
 		seen[s.Name] = pos
 	}
@@ -153,11 +154,11 @@ func (l *loader) resolveMutation(pm pendingMutation, seen map[string]Position) *
 	case Ignore:
 		m.FailurePolicy = Ignore
 	default:
-		d.problem(l, fieldNode(n, "failurePolicy"), "%s: failurePolicy %q is not Fail or Ignore", label, s.FailurePolicy)
+		d.problem(l, yamlnode.Field(n, "failurePolicy"), "%s: failurePolicy %q is not Fail or Ignore", label, s.FailurePolicy)
 	}
 	resolve := func(kind Kind, field string, names []string) []*Definition {
 		var out []*Definition
-		list := fieldNode(n, field)
+		list := yamlnode.Field(n, field)
 		for i, name := range names {
 			defs := l.sidecars.Lookup(kind, name)
 			if len(defs) == 0 {
@@ -184,7 +185,7 @@ func (l *loader) resolveMutation(pm pendingMutation, seen map[string]Position) *
 	m.VolumeMounts = resolve(VolumeMount, "volumeMounts", s.VolumeMounts)
 	m.ImagePullSecrets = resolve(ImagePullSecret, "imagePullSecrets", s.ImagePullSecrets)
 	if s.AnnotationConfig != nil {
-		acNode := fieldNode(fieldNode(n, "annotationConfig"), "volumeMounts")
+		acNode := yamlnode.Field(yamlnode.Field(n, "annotationConfig"), "volumeMounts")
 		for i, vm := range s.AnnotationConfig.VolumeMounts {
 			at := acNode
 			if acNode != nil && i < len(acNode.Content) {

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"github.com/sidecar-injector/sidecar-injector/engine/internal/yamlnode"
 	"strings"
 
 	"sigs.k8s.io/kustomize/kyaml/yaml"
@@ -30,7 +31,7 @@ func (l *loader) loadDefinition(d *doc, kind Kind, item *yaml.Node, path string)
 		d.problem(l, item, "%s must be a mapping, found %s", path, describe(item))
 		return
 	}
-	nameNode := fieldNode(item, "name")
+	nameNode := yamlnode.Field(item, "name")
 	if nameNode == nil || nameNode.Kind != yaml.ScalarNode || nameNode.Value == "" || nameNode.Tag == "!!null" {
 		d.problem(l, item, "%s has no name: every %s needs one, since mutations refer to it by name", path, kind)
 		return
@@ -42,7 +43,7 @@ func (l *loader) loadDefinition(d *doc, kind Kind, item *yaml.Node, path string)
 	name := nameNode.Value
 	pos := Position{File: d.file, Line: item.Line + d.lineOffset}
 	if kind == VolumeMount {
-		mountPath := scalarField(item, "mountPath")
+		mountPath := yamlnode.String(item, "mountPath")
 		key := [2]string{name, mountPath}
 		if l.mounts == nil {
 			l.mounts = map[[2]string]Position{}
@@ -115,17 +116,4 @@ func (d *doc) itemText(item *yaml.Node) string {
 		b.WriteByte('\n')
 	}
 	return strings.TrimRight(b.String(), "\n") + "\n"
-}
-
-// fieldNode returns the value node of a key of mapping m, or nil.
-func fieldNode(m *yaml.Node, key string) *yaml.Node {
-	if m == nil || m.Kind != yaml.MappingNode {
-		return nil
-	}
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i].Value == key {
-			return m.Content[i+1]
-		}
-	}
-	return nil
 }
