@@ -55,10 +55,12 @@
 //
 // Changed from sprig: keys returns sorted keys and values follows sorted
 // keys (sprig follows Go's random map order); repeat, until, untilStep, seq,
-// indent, nindent, wrapWith, replace and the regexReplaceAll family refuse,
-// before allocating, a result above the limits; uniq refuses lists longer
-// than 2048 elements (it is quadratic); fromJson fails on invalid JSON
-// instead of returning nothing.
+// indent, nindent, wrapWith, replace, join, the regexReplaceAll family and
+// text/template's printf refuse, before building it, a result that could
+// exceed the limits; uniq refuses lists longer than 2048 elements (it is
+// quadratic); fromJson fails on invalid JSON instead of returning nothing.
+// YAML is read and written by sigs.k8s.io/yaml, as Kubernetes and Helm do
+// (so toYaml quotes "y", "yes", "on"...).
 //
 // Added:
 //
