@@ -16,8 +16,10 @@
 # controller-runtime's envtest finds kube-apiserver, etcd and kubectl in
 # $KUBEBUILDER_ASSETS; `make test` sets it to the folder.
 
-ENVTEST_K8S_VERSION  := v1.37.2
-ENVTEST_ETCD_VERSION := $(shell awk '$$1 == "require" && $$2 == "go.etcd.io/etcd/server/v3" { print $$3 }' hack/etcd/go.mod)
+# The versions are the ones the wrappers' go.mod files require.
+envtest_required = $(shell awk '/^[[:space:]]*\/\//{ next } { for (i = 1; i < NF; i++) if ($$i == "$(1)") { print $$(i+1); exit } }' $(2))
+ENVTEST_K8S_VERSION  := $(call envtest_required,k8s.io/kubernetes,hack/kube-apiserver/go.mod)
+ENVTEST_ETCD_VERSION := $(call envtest_required,go.etcd.io/etcd/server/v3,hack/etcd/go.mod)
 ENVTEST_CACHE        ?= $(HOME)/.cache/sidecar-injector/envtest/$(ENVTEST_K8S_VERSION)-etcd-$(ENVTEST_ETCD_VERSION)
 
 # kube-apiserver reports its version from these link-time variables (in both
@@ -55,6 +57,7 @@ define envtest_build
 	fi; \
 	echo "envtest: building $(1) from $(2) into $(ENVTEST_CACHE) (several minutes the first time)"; \
 	start=$$(date +%s); \
+	rm -f "$(ENVTEST_CACHE)/.$(1).tmp."*; \
 	tmp="$(ENVTEST_CACHE)/.$(1).tmp.$$$$"; trap 'rm -f "$$tmp"' EXIT; \
 	BUILD_DATE=$$(cd $(2) && $(GO) list -mod=readonly -m -f '{{.Time.UTC.Format "2006-01-02T15:04:05Z"}}' k8s.io/kubernetes 2>/dev/null || true); \
 	(cd $(2) && CGO_ENABLED=0 $(GO) build -mod=readonly -trimpath -ldflags "$(3)" -o "$$tmp" .); \
@@ -84,7 +87,7 @@ envtest-etcd:
 	$(call envtest_build,etcd,hack/etcd,$(ENVTEST_ETCD_LDFLAGS))
 
 .PHONY: envtest-print
-envtest-print: ## print the envtest assets folder (export KUBEBUILDER_ASSETS=$$(make -s envtest-print))
+envtest-print: ## print the envtest assets folder (export KUBEBUILDER_ASSETS=$(make -s envtest-print))
 	@echo "$(ENVTEST_CACHE)"
 
 .PHONY: envtest-clean

@@ -37,8 +37,10 @@ func TestCluster(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		js, _ := json.Marshal(v)
+		t.Logf("/version: %s", js)
 		if v.GitVersion != "v1.37.2" || v.Major != "1" || v.Minor != "37" {
-			t.Errorf("/version = %+v, want v1.37.2 (major 1, minor 37)", v)
+			t.Errorf("/version = %s, want v1.37.2 (major 1, minor 37)", js)
 		}
 	})
 
