@@ -7,11 +7,9 @@ import (
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/apis/meta/v1/unstructured"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
-	"k8s.io/client-go/dynamic"
 	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
 	sigsyaml "sigs.k8s.io/yaml"
 
@@ -56,17 +54,8 @@ func toObject(t *testing.T, n *kyaml.RNode) *unstructured.Unstructured {
 // request instead of being dropped.
 func createObject(t *testing.T, c *cluster.Cluster, namespace string, obj *unstructured.Unstructured) (*unstructured.Unstructured, error) {
 	t.Helper()
-	gvr, ok := resources[obj.GetKind()]
-	if !ok {
-		t.Fatalf("no API resource known for kind %s", obj.GetKind())
-	}
-	client, err := dynamic.NewForConfig(c.Config)
-	if err != nil {
-		t.Fatal(err)
-	}
-	obj = obj.DeepCopy()
-	obj.SetNamespace(namespace)
-	return client.Resource(gvr).Namespace(namespace).Create(t.Context(), obj, metav1.CreateOptions{FieldValidation: "Strict"})
+	stored, _, err := createWithWarnings(t, c, namespace, obj)
+	return stored, err
 }
 
 // controllerPod is a pod a workload's controller would create, named for
