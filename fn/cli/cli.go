@@ -11,9 +11,9 @@ import (
 	"strings"
 
 	"sigs.k8s.io/kustomize/kyaml/fn/framework"
-	"sigs.k8s.io/kustomize/kyaml/kio"
 
 	"github.com/sidecar-injector/sidecar-injector/fn/function"
+	"github.com/sidecar-injector/sidecar-injector/fn/krmio"
 )
 
 // Exit statuses.
@@ -48,15 +48,16 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	return runStandalone(positional[0], positional[1:], stdin, stdout, stderr)
 }
 
-// runFunction is the KRM function mode: ResourceList in, ResourceList out.
+// runFunction is the KRM function mode: ResourceList in, ResourceList out,
+// through kyaml's framework types with krmio's streaming writer (see its
+// package doc for why).
 // The output carries every item (changed or not) and the results; errors and
 // warnings are also printed on stderr, because kustomize does not show a
 // function's results.
 func runFunction(stdin io.Reader, stdout, stderr io.Writer) int {
 	out := bufio.NewWriterSize(stdout, 64<<10)
-	rw := &kio.ByteReadWriter{Reader: stdin, Writer: out, KeepReaderAnnotations: true}
 	var results framework.Results
-	err := framework.Execute(recordResults{function.Processor{}, &results}, rw)
+	err := krmio.Execute(recordResults{function.Processor{}, &results}, stdin, out)
 	if ferr := out.Flush(); ferr != nil && err == nil {
 		err = fmt.Errorf("writing the ResourceList: %w", ferr)
 	}
