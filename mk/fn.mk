@@ -102,7 +102,7 @@ fn-image: fn-podman ## build the function image from Dockerfile.fn with podman a
 
 TEST_DEPS  += fn-kustomize fn-image
 TEST_ENV   += SIDECAR_FN_BIN="$(BIN)/sidecar-injector-fn" SIDECAR_FN_KUSTOMIZE="$(FN_KUSTOMIZE)" \
-              SIDECAR_FN_IMAGE="$(FN_IMAGE)" SIDECAR_FN_DOCKER_SHIM="$(FN_DOCKER_SHIM)" \
+              SIDECAR_FN_IMAGE="$(FN_IMAGE)" \
               CONTAINERS_CONF="$(FN_CONTAINERS_CONF)"
 BENCH_DEPS += fn-identity
 BENCH_RUNS += $(MAKE) --no-print-directory fn-bench || exit 1;
