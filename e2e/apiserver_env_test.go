@@ -228,6 +228,12 @@ func (s servingCert) tlsConfig(t *testing.T) *tls.Config {
 	return &tls.Config{RootCAs: pool, MinVersion: tls.VersionTLS12}
 }
 
+// client is an HTTP client that trusts the CA only.
+func (s servingCert) client(t *testing.T) *http.Client {
+	t.Helper()
+	return &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{TLSClientConfig: s.tlsConfig(t)}}
+}
+
 func writeFile(t *testing.T, path string, data []byte) {
 	t.Helper()
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
@@ -266,7 +272,6 @@ type webhookProcess struct {
 // ends. On failure of t its output is logged.
 func startWebhook(t *testing.T, configs []string, extra ...string) *webhookProcess {
 	t.Helper()
-	bin := webhookBinary(t)
 	cert := newServingCert(t)
 	ports := freePorts(t, 2)
 	port, metricsPort := ports[0], ports[1]
@@ -282,7 +287,15 @@ func startWebhook(t *testing.T, configs []string, extra ...string) *webhookProce
 	for _, c := range configs {
 		args = append(args, "--config", c)
 	}
-	args = append(args, extra...)
+	return runWebhook(t, cert, port, metricsPort, append(args, extra...))
+}
+
+// runWebhook runs the webhook binary with args, which must make it serve
+// cert on 127.0.0.1:port and its metrics on metricsPort, and waits for it
+// as startWebhook does.
+func runWebhook(t *testing.T, cert servingCert, port, metricsPort int, args []string) *webhookProcess {
+	t.Helper()
+	bin := webhookBinary(t)
 	w := &webhookProcess{
 		URL:        fmt.Sprintf("https://127.0.0.1:%d/mutate", port),
 		CABundle:   cert.CAPEM,
@@ -306,7 +319,7 @@ func startWebhook(t *testing.T, configs []string, extra ...string) *webhookProce
 		}
 	})
 
-	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{TLSClientConfig: cert.tlsConfig(t)}}
+	client := cert.client(t)
 	readyz := fmt.Sprintf("https://127.0.0.1:%d/readyz", port)
 	err := wait.PollUntilContextTimeout(t.Context(), 50*time.Millisecond, 30*time.Second, true, func(ctx context.Context) (bool, error) {
 		select {
