@@ -7,7 +7,9 @@
 // `kustomize build`. The two binaries run alternately, each run a fresh
 // process; the figures are medians of wall time and of peak resident memory
 // (the kernel's rusage, read through GNU time), and the result is each median as a ratio of the
-// identity's. Before measuring, the function's output is checked (every item
+// identity's. With -identity-krmio it also measures, for reference, the
+// identity function with the function's own writer (fn/krmio), which tells
+// the writer's gain from the cost of injection. Before measuring, the function's output is checked (every item
 // back, the triggered half injected), so a broken function cannot look fast.
 //
 //	bench-fn -fn bin/sidecar-injector-fn -identity bin/krm-identity-fn \
@@ -32,15 +34,17 @@ import (
 )
 
 type options struct {
-	fn, identity, config, trigger string
-	workloads, runs, smallRuns    int
-	goal                          float64
+	fn, identity, identityKrmio string
+	config, trigger             string
+	workloads, runs, smallRuns  int
+	goal                        float64
 }
 
 func main() {
 	var o options
 	flag.StringVar(&o.fn, "fn", "bin/sidecar-injector-fn", "the function under test")
 	flag.StringVar(&o.identity, "identity", "bin/krm-identity-fn", "the identity function (the floor)")
+	flag.StringVar(&o.identityKrmio, "identity-krmio", "", "optional: the identity function with the function's writer (fn/krmio), shown for reference")
 	flag.StringVar(&o.config, "config", "", "the functionConfig file (required)")
 	flag.StringVar(&o.trigger, "trigger", "", "the trigger annotation of a mutation in the config, e.g. logging.example.com/inject (required)")
 	flag.IntVar(&o.workloads, "workloads", 10000, "workloads in the large ResourceList; half are triggered")
@@ -88,13 +92,19 @@ func run(o options, out io.Writer) error {
 		if err := checkOutput(o.fn, input, o.trigger, sc.workloads); err != nil {
 			return fmt.Errorf("%s: the function's output is wrong, not measuring it: %w", sc.name, err)
 		}
-		var id, fn []sample
+		var id, idk, fn []sample
 		for i := 0; i < sc.runs; i++ {
 			s, err := measure(o.identity, input)
 			if err != nil {
 				return err
 			}
 			id = append(id, s)
+			if o.identityKrmio != "" {
+				if s, err = measure(o.identityKrmio, input); err != nil {
+					return err
+				}
+				idk = append(idk, s)
+			}
 			if s, err = measure(o.fn, input); err != nil {
 				return err
 			}
@@ -104,9 +114,16 @@ func run(o options, out io.Writer) error {
 		idRSS, fnRSS := median(id, rssOf), median(fn, rssOf)
 		fmt.Fprintf(out, "\n%s, %d runs each:\n", sc.name, sc.runs)
 		fmt.Fprintf(out, "  %-12s %14s %22s %8s\n", "", "identity", "sidecar-injector-fn", "ratio")
-		missed += row(out, "wall time", time.Duration(idWall).Round(time.Millisecond).String(),
-			time.Duration(fnWall).Round(time.Millisecond).String(), fnWall/idWall, o.goal)
+		missed += row(out, "wall time", ms(idWall), ms(fnWall), fnWall/idWall, o.goal)
 		missed += row(out, "peak memory", mib(idRSS), mib(fnRSS), fnRSS/idRSS, o.goal)
+		if len(idk) > 0 {
+			// For reference only, not the goal: the same floor with the
+			// function's writer, so that the writer's gain and the cost of
+			// injection can be told apart.
+			kWall, kRSS := median(idk, wallOf), median(idk, rssOf)
+			fmt.Fprintf(out, "  reference: identity with fn/krmio's writer: %s (fn %.2fx), %s (fn %.2fx)\n",
+				ms(kWall), fnWall/kWall, mib(kRSS), fnRSS/kRSS)
+		}
 	}
 	if missed > 0 {
 		fmt.Fprintf(out, "\nGOAL MISSED on %d figure(s) (marked above)\n", missed)
@@ -141,6 +158,8 @@ func median(ss []sample, f func(sample) float64) float64 {
 	sort.Float64s(v)
 	return v[len(v)/2]
 }
+
+func ms(d float64) string { return time.Duration(d).Round(time.Millisecond).String() }
 
 func mib(b float64) string { return fmt.Sprintf("%.1f MiB", b/(1<<20)) }
 
