@@ -469,6 +469,19 @@ type hook struct {
 	route    string
 	ignore   bool // failurePolicy Ignore instead of Fail
 	reinvoke bool // reinvocationPolicy IfNeeded instead of Never
+	// rules default to CREATE of pods; reviewVersions to [v1].
+	rules          []admissionregistrationv1.RuleWithOperations
+	reviewVersions []string
+}
+
+// createRule is CREATE of the resources of one API group and version.
+func createRule(group, version string, resources ...string) admissionregistrationv1.RuleWithOperations {
+	return admissionregistrationv1.RuleWithOperations{
+		Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Create},
+		Rule: admissionregistrationv1.Rule{
+			APIGroups: []string{group}, APIVersions: []string{version}, Resources: resources,
+		},
+	}
 }
 
 func (h hook) webhook() admissionregistrationv1.MutatingWebhook {
@@ -483,27 +496,30 @@ func (h hook) webhook() admissionregistrationv1.MutatingWebhook {
 	}
 	timeout := int32(10)
 	url := h.url
+	rules := h.rules
+	if rules == nil {
+		rules = []admissionregistrationv1.RuleWithOperations{createRule("", "v1", "pods")}
+	}
+	versions := h.reviewVersions
+	if versions == nil {
+		versions = []string{"v1"}
+	}
 	return admissionregistrationv1.MutatingWebhook{
-		Name:         h.name,
-		ClientConfig: admissionregistrationv1.WebhookClientConfig{URL: &url, CABundle: h.caBundle},
-		Rules: []admissionregistrationv1.RuleWithOperations{{
-			Operations: []admissionregistrationv1.OperationType{admissionregistrationv1.Create},
-			Rule: admissionregistrationv1.Rule{
-				APIGroups: []string{""}, APIVersions: []string{"v1"}, Resources: []string{"pods"},
-			},
-		}},
+		Name:                    h.name,
+		ClientConfig:            admissionregistrationv1.WebhookClientConfig{URL: &url, CABundle: h.caBundle},
+		Rules:                   rules,
 		ObjectSelector:          &metav1.LabelSelector{MatchLabels: map[string]string{routeLabel: h.route}},
 		SideEffects:             &none,
 		FailurePolicy:           &failure,
 		ReinvocationPolicy:      &reinvoke,
 		TimeoutSeconds:          &timeout,
-		AdmissionReviewVersions: []string{"v1"},
+		AdmissionReviewVersions: versions,
 	}
 }
 
 // registerWebhooks stores a MutatingWebhookConfiguration named name with
 // the hooks and deletes it when t ends. The API server takes it into
-// account a moment later: wait with waitForWebhook.
+// account a moment later: wait with waitForInjection.
 func registerWebhooks(t *testing.T, c *cluster.Cluster, name string, hooks ...hook) {
 	t.Helper()
 	mwc := &admissionregistrationv1.MutatingWebhookConfiguration{ObjectMeta: metav1.ObjectMeta{Name: name}}
