@@ -50,10 +50,9 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 
 // runFunction is the KRM function mode: ResourceList in, ResourceList out,
 // through kyaml's framework types with krmio's streaming writer (see its
-// package doc for why).
-// The output carries every item (changed or not) and the results; errors and
-// warnings are also printed on stderr, because kustomize does not show a
-// function's results.
+// package doc for why). The output carries every item, changed or not, and
+// the results. Errors and warnings are also printed on stderr, because
+// kustomize does not show a function's results.
 func runFunction(stdin io.Reader, stdout, stderr io.Writer) int {
 	out := bufio.NewWriterSize(stdout, 64<<10)
 	var results framework.Results
@@ -72,7 +71,7 @@ func runFunction(stdin io.Reader, stdout, stderr io.Writer) int {
 }
 
 // recordResults keeps the processor's results for the caller, since
-// framework.Execute only writes them into the output ResourceList.
+// Execute only writes them into the output ResourceList.
 type recordResults struct {
 	framework.ResourceListProcessor
 	results *framework.Results

@@ -17,8 +17,8 @@ var update = flag.Bool("update", false, "rewrite the expected.* files of testdat
 //
 //	args           the command line, one argument per line (absent or empty: KRM function mode)
 //	stdin.yaml     stdin (absent: empty)
-//	expected.out   stdout
-//	expected.err   stderr, then "exit status N"
+//	expected.stdout   stdout
+//	expected.stderr   stderr, then "exit status N"
 //
 // Refresh with `go test ./fn/... -update` and review the diff.
 func TestGolden(t *testing.T) {
@@ -33,8 +33,8 @@ func TestGolden(t *testing.T) {
 		}
 		t.Run(filepath.Base(dir), func(t *testing.T) {
 			stdout, stderr := runCase(t, dir)
-			checkGolden(t, filepath.Join(dir, "expected.out"), stdout)
-			checkGolden(t, filepath.Join(dir, "expected.err"), stderr)
+			checkGolden(t, filepath.Join(dir, "expected.stdout"), stdout)
+			checkGolden(t, filepath.Join(dir, "expected.stderr"), stderr)
 		})
 	}
 }

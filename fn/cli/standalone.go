@@ -43,7 +43,9 @@ func runStandalone(configPath string, files []string, stdin io.Reader, stdout, s
 			fmt.Fprintf(stderr, "error: %v\n", err)
 			return ExitError
 		}
-		nodes, err := (&kio.ByteReader{Reader: bytes.NewReader(data), OmitReaderAnnotations: true}).Read()
+		// PreserveSeqIndent keeps each file's list indentation style (the
+		// writer clears the reader's annotations that carry it).
+		nodes, err := (&kio.ByteReader{Reader: bytes.NewReader(data), PreserveSeqIndent: true}).Read()
 		if err != nil {
 			fmt.Fprintf(stderr, "error: %s: %v\n", name, err)
 			return ExitError

@@ -22,7 +22,7 @@ func corpus(t *testing.T) []string {
 	for _, glob := range []string{
 		filepath.Join("testdata", "*.yaml"),
 		filepath.Join("..", "cli", "testdata", "golden", "krm-*", "stdin.yaml"),
-		filepath.Join("..", "cli", "testdata", "golden", "krm-*", "expected.out"),
+		filepath.Join("..", "cli", "testdata", "golden", "krm-*", "expected.stdout"),
 	} {
 		m, err := filepath.Glob(glob)
 		if err != nil {
