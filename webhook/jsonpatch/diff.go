@@ -1,17 +1,19 @@
-// Package jsonpatch computes the JSON patch (RFC 6902) that turns one node
-// tree into another, for the webhook's answer to the API server.
+// Package jsonpatch computes the JSON patch (RFC 6902) that turns a node
+// tree as it was into the same tree after it was changed in place, for the
+// webhook's answer to the API server.
 //
-// The webhook keeps a copy of the pod before the engine mutates it and
-// compares it with the result. The patch is minimal in the way that matters
-// for review and for the API server: it adds what is new and replaces what
-// changed, and never removes and re-adds an element that is still there.
-// List elements are matched by their "name" field when they have one (the
-// pod's containers, volumes, mounts, env), else by value, so an injected
-// container or mount becomes one "add" and the pod's own containers are only
-// touched where something was added inside them.
+// The webhook takes a [Snapshot] of the pod before the engine mutates it
+// and diffs the result against it. The patch is minimal in the way that
+// matters for review and for the API server: it adds what is new and
+// replaces what changed, and never removes and re-adds an element that is
+// still there. List elements are matched by their "name" field when they
+// have one (the pod's containers, volumes, mounts, env), else by value, so
+// an injected container or mount becomes one "add" and the pod's own
+// containers are only touched where something was added inside them.
 package jsonpatch
 
 import (
+	"hash/maphash"
 	"strconv"
 	"strings"
 
@@ -35,20 +37,21 @@ type Operation struct {
 	Value *yaml.Node
 }
 
-// Diff returns the operations that turn before into after, in the order they
-// must be applied. Neither tree is modified; the returned operations share
-// nodes of after.
-func Diff(before, after *yaml.Node) []Operation {
-	d := differ{}
-	d.diff(resolve(before), resolve(after))
+// Diff returns the operations that turn the tree before was taken of into
+// after, in the order they must be applied. after is not modified; the
+// returned operations share its nodes.
+func Diff(before *Snapshot, after *yaml.Node) []Operation {
+	d := differ{s: before}
+	d.diff(0, resolve(after))
 	return d.ops
 }
 
-// differ accumulates operations while walking two trees. path holds the
-// escaped reference tokens of the current location; a pointer string is
-// built only when an operation is emitted, so unchanged subtrees cost no
-// allocation.
+// differ accumulates operations while walking the snapshot and the tree
+// together. path holds the escaped reference tokens of the current
+// location; a pointer string is built only when an operation is emitted,
+// so unchanged subtrees cost no allocation.
 type differ struct {
+	s    *Snapshot
 	path []string
 	ops  []Operation
 }
@@ -64,74 +67,116 @@ func (d *differ) emit(op Op, last string, value *yaml.Node) {
 	d.ops = append(d.ops, Operation{Op: op, Path: b.String(), Value: value})
 }
 
-// diff compares a and b found at d.path.
-func (d *differ) diff(a, b *yaml.Node) {
+// diff compares snapshot node bi with a, found at d.path.
+func (d *differ) diff(bi int32, a *yaml.Node) {
+	b := &d.s.nodes[bi]
 	switch {
-	case a.Kind != b.Kind:
-		d.replaceHere(b)
+	case a.Kind != b.kind:
+		d.replaceHere(a)
 	case a.Kind == yaml.MappingNode:
-		d.diffMap(a, b)
+		d.diffMap(b, a)
 	case a.Kind == yaml.SequenceNode:
-		d.diffSeq(a, b)
+		d.diffSeq(b, a)
 	default:
-		if !scalarEqual(a, b) {
-			d.replaceHere(b)
+		if d.s.scalarHash(a) != b.hash {
+			d.replaceHere(a)
 		}
 	}
 }
 
 // replaceHere replaces the value at d.path (the whole document when the
 // path is empty).
-func (d *differ) replaceHere(b *yaml.Node) {
+func (d *differ) replaceHere(a *yaml.Node) {
 	if len(d.path) == 0 {
-		d.ops = append(d.ops, Operation{Op: Replace, Path: "", Value: b})
+		d.ops = append(d.ops, Operation{Op: Replace, Path: "", Value: a})
 		return
 	}
 	last := d.path[len(d.path)-1]
 	d.path = d.path[:len(d.path)-1]
-	d.emit(Replace, last, b)
+	d.emit(Replace, last, a)
 	d.path = append(d.path, last)
 }
 
-func (d *differ) diffMap(a, b *yaml.Node) {
-	for i := 0; i+1 < len(b.Content); i += 2 {
-		key := b.Content[i].Value
-		bv := resolve(b.Content[i+1])
-		av := lookup(a, key)
-		if av == nil {
-			d.emit(Add, escape(key), bv)
+func (d *differ) diffMap(b *snapNode, a *yaml.Node) {
+	matched := 0
+	for i := 0; i+1 < len(a.Content); i += 2 {
+		key := a.Content[i].Value
+		av := resolve(a.Content[i+1])
+		bi := d.findKey(b, key)
+		if bi < 0 {
+			d.emit(Add, escape(key), av)
 			continue
 		}
+		matched++
 		d.path = append(d.path, escape(key))
-		d.diff(av, bv)
+		d.diff(bi, av)
 		d.path = d.path[:len(d.path)-1]
 	}
-	for i := 0; i+1 < len(a.Content); i += 2 {
-		if key := a.Content[i].Value; lookup(b, key) == nil {
+	if matched == int(b.count) {
+		return
+	}
+	for c := b.first; c < b.first+b.count; c++ {
+		if key := d.s.key(&d.s.nodes[c]); lookup(a, key) == nil {
 			d.emit(Remove, escape(key), nil)
 		}
 	}
+}
+
+// findKey returns the index of the value under key in snapshot mapping b,
+// or -1.
+func (d *differ) findKey(b *snapNode, key string) int32 {
+	h := hashString(d.s, key)
+	for c := b.first; c < b.first+b.count; c++ {
+		n := &d.s.nodes[c]
+		if n.key == h && d.s.key(n) == key {
+			return c
+		}
+	}
+	return -1
+}
+
+// ident says which list element a node is: its "name" when it has one,
+// else its whole value.
+type ident struct {
+	named bool
+	hash  uint64
+}
+
+func (d *differ) snapIdent(n *snapNode) ident {
+	if n.hasName {
+		return ident{true, n.name}
+	}
+	return ident{false, n.hash}
+}
+
+func (d *differ) treeIdent(n *yaml.Node) ident {
+	n = resolve(n)
+	if n.Kind == yaml.MappingNode {
+		if name := lookup(n, "name"); name != nil && name.Kind == yaml.ScalarNode {
+			return ident{true, hashString(d.s, name.Value)}
+		}
+	}
+	return ident{false, d.s.treeHash(n)}
 }
 
 // diffSeq aligns the two lists (common prefix and suffix first, a longest
 // common subsequence for the rest) and walks the alignment left to right,
 // so that each operation's index is the element's position at the moment
 // the operation applies.
-func (d *differ) diffSeq(a, b *yaml.Node) {
-	as, bs := a.Content, b.Content
-	pre := 0
-	for pre < len(as) && pre < len(bs) && same(as[pre], bs[pre]) {
-		pre++
+func (d *differ) diffSeq(b *snapNode, a *yaml.Node) {
+	as := make([]ident, b.count)
+	for i := range as {
+		as[i] = d.snapIdent(&d.s.nodes[b.first+int32(i)])
 	}
-	suf := 0
-	for suf < len(as)-pre && suf < len(bs)-pre && same(as[len(as)-1-suf], bs[len(bs)-1-suf]) {
-		suf++
+	bs := make([]ident, len(a.Content))
+	for i, c := range a.Content {
+		bs[i] = d.treeIdent(c)
 	}
 
 	pos, length := 0, len(as) // position in, and length of, the list being patched
 	keep := func(ai, bi int) {
 		d.path = append(d.path, strconv.Itoa(pos))
-		d.diff(resolve(as[ai]), resolve(bs[bi]))
+		d.diff(b.first+int32(ai), resolve(a.Content[bi]))
 		d.path = d.path[:len(d.path)-1]
 		pos++
 	}
@@ -140,7 +185,7 @@ func (d *differ) diffSeq(a, b *yaml.Node) {
 		if pos == length {
 			idx = "-"
 		}
-		d.emit(Add, idx, resolve(bs[bi]))
+		d.emit(Add, idx, resolve(a.Content[bi]))
 		pos++
 		length++
 	}
@@ -148,22 +193,15 @@ func (d *differ) diffSeq(a, b *yaml.Node) {
 		d.emit(Remove, strconv.Itoa(pos), nil)
 		length--
 	}
-
-	for i := 0; i < pre; i++ {
-		keep(i, i)
-	}
-	for _, step := range align(as[pre:len(as)-suf], bs[pre:len(bs)-suf]) {
+	for _, step := range align(as, bs) {
 		switch step.kind {
 		case stepKeep:
-			keep(pre+step.a, pre+step.b)
+			keep(step.a, step.b)
 		case stepInsert:
-			insert(pre + step.b)
+			insert(step.b)
 		case stepRemove:
 			remove()
 		}
-	}
-	for i := suf; i > 0; i-- {
-		keep(len(as)-i, len(bs)-i)
 	}
 }
 
@@ -181,108 +219,75 @@ type step struct {
 }
 
 // align returns an edit script from as to bs that keeps a longest common
-// subsequence of matching elements. Injection leaves the middle part either
-// empty on one side (pure inserts) or tiny, so the quadratic table is small.
-func align(as, bs []*yaml.Node) []step {
-	steps := make([]step, 0, len(as)+len(bs))
-	if len(as) == 0 || len(bs) == 0 {
-		for i := range as {
-			steps = append(steps, step{kind: stepRemove, a: i})
-		}
-		for j := range bs {
-			steps = append(steps, step{kind: stepInsert, b: j})
-		}
-		return steps
+// subsequence of the same elements. The common prefix and suffix are
+// matched first; injection leaves the middle either empty on one side
+// (pure inserts) or tiny, so the quadratic table stays small.
+func align(as, bs []ident) []step {
+	steps := make([]step, 0, max(len(as), len(bs)))
+	pre := 0
+	for pre < len(as) && pre < len(bs) && as[pre] == bs[pre] {
+		steps = append(steps, step{kind: stepKeep, a: pre, b: pre})
+		pre++
 	}
-	// lcs[i][j] is the LCS length of as[i:] and bs[j:].
-	n, m := len(as), len(bs)
-	lcs := make([]int, (n+1)*(m+1))
-	at := func(i, j int) *int { return &lcs[i*(m+1)+j] }
-	for i := n - 1; i >= 0; i-- {
-		for j := m - 1; j >= 0; j-- {
-			switch {
-			case same(as[i], bs[j]):
-				*at(i, j) = *at(i+1, j+1) + 1
-			case *at(i+1, j) >= *at(i, j+1):
-				*at(i, j) = *at(i+1, j)
-			default:
-				*at(i, j) = *at(i, j+1)
+	suf := 0
+	for suf < len(as)-pre && suf < len(bs)-pre && as[len(as)-1-suf] == bs[len(bs)-1-suf] {
+		suf++
+	}
+	ma, mb := as[pre:len(as)-suf], bs[pre:len(bs)-suf]
+	n, m := len(ma), len(mb)
+	switch {
+	case n == 0:
+		for j := range mb {
+			steps = append(steps, step{kind: stepInsert, b: pre + j})
+		}
+	case m == 0:
+		for i := range ma {
+			steps = append(steps, step{kind: stepRemove, a: pre + i})
+		}
+	default:
+		// lcs[i*(m+1)+j] is the LCS length of ma[i:] and mb[j:].
+		lcs := make([]int, (n+1)*(m+1))
+		at := func(i, j int) int { return lcs[i*(m+1)+j] }
+		for i := n - 1; i >= 0; i-- {
+			for j := m - 1; j >= 0; j-- {
+				switch {
+				case ma[i] == mb[j]:
+					lcs[i*(m+1)+j] = at(i+1, j+1) + 1
+				default:
+					lcs[i*(m+1)+j] = max(at(i+1, j), at(i, j+1))
+				}
 			}
 		}
-	}
-	i, j := 0, 0
-	for i < n && j < m {
-		switch {
-		case same(as[i], bs[j]):
-			steps = append(steps, step{kind: stepKeep, a: i, b: j})
-			i++
-			j++
-		case *at(i+1, j) >= *at(i, j+1):
-			steps = append(steps, step{kind: stepRemove, a: i})
-			i++
-		default:
-			steps = append(steps, step{kind: stepInsert, b: j})
-			j++
+		i, j := 0, 0
+		for i < n && j < m {
+			switch {
+			case ma[i] == mb[j]:
+				steps = append(steps, step{kind: stepKeep, a: pre + i, b: pre + j})
+				i++
+				j++
+			case at(i+1, j) >= at(i, j+1):
+				steps = append(steps, step{kind: stepRemove, a: pre + i})
+				i++
+			default:
+				steps = append(steps, step{kind: stepInsert, b: pre + j})
+				j++
+			}
+		}
+		for ; i < n; i++ {
+			steps = append(steps, step{kind: stepRemove, a: pre + i})
+		}
+		for ; j < m; j++ {
+			steps = append(steps, step{kind: stepInsert, b: pre + j})
 		}
 	}
-	for ; i < n; i++ {
-		steps = append(steps, step{kind: stepRemove, a: i})
-	}
-	for ; j < m; j++ {
-		steps = append(steps, step{kind: stepInsert, b: j})
+	for k := suf; k > 0; k-- {
+		steps = append(steps, step{kind: stepKeep, a: len(as) - k, b: len(bs) - k})
 	}
 	return steps
 }
 
-// same reports whether two list elements are the same element, possibly
-// changed: mappings with a "name" are the same when their names are equal;
-// anything else when it is equal.
-func same(a, b *yaml.Node) bool {
-	a, b = resolve(a), resolve(b)
-	if a.Kind == yaml.MappingNode && b.Kind == yaml.MappingNode {
-		an, bn := lookup(a, "name"), lookup(b, "name")
-		if an != nil || bn != nil {
-			return an != nil && bn != nil && an.Kind == yaml.ScalarNode && bn.Kind == yaml.ScalarNode && an.Value == bn.Value
-		}
-	}
-	return equal(a, b)
-}
-
-// equal reports whether two trees denote the same JSON value (key order
-// aside).
-func equal(a, b *yaml.Node) bool {
-	a, b = resolve(a), resolve(b)
-	if a.Kind != b.Kind || len(a.Content) != len(b.Content) {
-		return false
-	}
-	switch a.Kind {
-	case yaml.MappingNode:
-		for i := 0; i+1 < len(a.Content); i += 2 {
-			bv := lookup(b, a.Content[i].Value)
-			if bv == nil || !equal(a.Content[i+1], bv) {
-				return false
-			}
-		}
-		return true
-	case yaml.SequenceNode:
-		for i := range a.Content {
-			if !equal(a.Content[i], b.Content[i]) {
-				return false
-			}
-		}
-		return true
-	default:
-		return scalarEqual(a, b)
-	}
-}
-
-// scalarEqual compares text and type: "1" (a string) and 1 (a number)
-// differ in JSON.
-func scalarEqual(a, b *yaml.Node) bool {
-	if a.Value != b.Value {
-		return false
-	}
-	return a.Tag == b.Tag || a.ShortTag() == b.ShortTag()
+func hashString(s *Snapshot, v string) uint64 {
+	return maphash.String(s.seed, v)
 }
 
 // lookup returns the value of key in mapping m, or nil.

@@ -86,7 +86,7 @@ func (h *Handler) handle(req *admission.Request) admission.Response {
 	}
 
 	// The engine mutates in place; the copy is what the patch starts from.
-	before := jsonpatch.Snapshot(node)
+	before := jsonpatch.Take(node)
 	report := h.Injector().Inject(yaml.NewRNode(node), engine.Options{Namespace: req.Namespace})
 	h.count(report)
 
