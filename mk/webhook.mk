@@ -48,6 +48,7 @@ webhook-demo: fn-kustomize ## print the webhook's deploy manifests (kustomize bu
 	@echo '$$ kustomize build examples/webhook'
 	@"$(FN_KUSTOMIZE)" build examples/webhook
 
-TEST_ENV   += SIDECAR_WEBHOOK_BIN="$(WEBHOOK_BIN)"
+TEST_DEPS  += webhook-image
+TEST_ENV   += SIDECAR_WEBHOOK_BIN="$(WEBHOOK_BIN)" SIDECAR_WEBHOOK_IMAGE="$(WEBHOOK_IMAGE)"
 BENCH_DEPS += webhook-loadgen
 BENCH_RUNS += $(MAKE) --no-print-directory webhook-bench || exit 1;
