@@ -6,33 +6,32 @@ import "strings"
 
 // Closest returns the candidate the user most likely meant by name, or ""
 // when none is close enough to be a plausible slip: a candidate equal but
-// for case, one that name extends (annotationTriggerForContainers), or the
-// nearest by edit distance within a third of the name's length.
+// for case, else the nearest by edit distance within a third of the name's
+// length, else the longest one that name extends
+// (annotationTriggerForContainers).
 func Closest(name string, candidates []string) string {
 	lname := strings.ToLower(name)
-	prefix := ""
-	for _, c := range candidates {
-		lc := strings.ToLower(c)
-		if lc == lname {
-			return c
-		}
-		if len(lc) >= 4 && strings.HasPrefix(lname, lc) && len(c) > len(prefix) {
-			prefix = c
-		}
-	}
-	if prefix != "" {
-		return prefix
-	}
 	best, bestDist := "", -1
 	for _, c := range candidates {
+		if strings.ToLower(c) == lname {
+			return c
+		}
 		if d := distance(name, c); bestDist < 0 || d < bestDist {
 			best, bestDist = c, d
 		}
 	}
-	if bestDist < 0 || bestDist > min(len(name)/3, 3) {
-		return ""
+	if bestDist >= 0 && bestDist <= min(len(name)/3, 3) {
+		return best
 	}
-	return best
+	// No near miss: a name that extends a valid one
+	// (annotationTriggerForContainers) most likely meant it.
+	prefix := ""
+	for _, c := range candidates {
+		if lc := strings.ToLower(c); len(lc) >= 4 && strings.HasPrefix(lname, lc) && len(c) > len(prefix) {
+			prefix = c
+		}
+	}
+	return prefix
 }
 
 // DidYouMean is Closest phrased for an error message: ` (did you mean

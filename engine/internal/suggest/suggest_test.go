@@ -3,7 +3,7 @@ package suggest
 import "testing"
 
 func TestDidYouMean(t *testing.T) {
-	fields := []string{"name", "annotationNamespace", "annotationTrigger", "initContainers", "containers"}
+	fields := []string{"name", "annotationNamespace", "annotationTrigger", "initContainers", "containers", "image", "imagePullPolicy"}
 	tests := []struct {
 		name string
 		want string
@@ -13,6 +13,8 @@ func TestDidYouMean(t *testing.T) {
 		{"Containers", ` (did you mean "containers"?)`},
 		{"nmae", ` (did you mean "name"?)`},
 		{"completelyDifferent", ""},
+		{"imagePullPolicey", ` (did you mean "imagePullPolicy"?)`},
+		{"imagee", ` (did you mean "image"?)`},
 	}
 	for _, tt := range tests {
 		if got := DidYouMean(tt.name, fields); got != tt.want {
