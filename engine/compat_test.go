@@ -82,6 +82,11 @@ func TestCompatSalesforceAdmissionReview(t *testing.T) {
 			if !ok {
 				continue // the pod's own volume: the old injector did not re-add it
 			}
+			// The old injector serialized Go structs, so every container it
+			// added carries "resources": {}; this one writes sidecars as
+			// their config does. The API server stores both alike.
+			dropEmpty(obj, "resources")
+			dropEmpty(want, "resources")
 			if !reflect.DeepEqual(obj, want) {
 				gotJSON, _ := json.Marshal(obj)
 				wantJSON, _ := json.Marshal(want)
@@ -100,6 +105,12 @@ func TestCompatSalesforceAdmissionReview(t *testing.T) {
 	}
 	if _, ok := annotations[engine.RecordAnnotation]; !ok {
 		t.Errorf("no %s record annotation", engine.RecordAnnotation)
+	}
+}
+
+func dropEmpty(obj map[string]any, key string) {
+	if m, ok := obj[key].(map[string]any); ok && len(m) == 0 {
+		delete(obj, key)
 	}
 }
 

@@ -60,7 +60,6 @@ spec:
 	//   env:
 	//   - name: APP
 	//     value: web
-	//   resources: {}
 }
 
 func ExampleReport_Err() {

@@ -3,6 +3,7 @@ package config
 import (
 	"fmt"
 	"github.com/sidecar-injector/sidecar-injector/engine/internal/yamlnode"
+	"slices"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
@@ -121,6 +122,7 @@ func (d *Definition) parseRendered(out string) (*yaml.Node, error) {
 	if err != nil {
 		return nil, err
 	}
+	followSource(n, doc.Content[0])
 	if name := yamlnode.String(n, "name"); name != d.Name {
 		return nil, fmt.Errorf("the rendered definition is named %q, not %q", name, d.Name)
 	}
@@ -155,6 +157,7 @@ func compile(kind Kind, name string, pos Position, item *yaml.Node, text string,
 		if err != nil {
 			return nil, []*Problem{{Message: err.Error()}}
 		}
+		followSource(n, item)
 		d.canonical, d.nodes = n, countNodes(n)
 		return d, nil
 	}
@@ -235,6 +238,7 @@ func (d *Definition) compileFields(item *yaml.Node, text string, tokens []int, p
 	if !ok || found != len(tokens) {
 		return
 	}
+	followSource(canonical, item)
 	d.canonical, d.scalars, d.nodes = canonical, scalars, countNodes(canonical)
 }
 
@@ -260,6 +264,58 @@ func sameShapeWithProbe(kind Kind, canonical *yaml.Node, text string, ph *placeh
 		return false
 	}
 	return sameShape(canonical, probed)
+}
+
+// followSource puts the fields of canonical (the Kubernetes type's
+// serialization: values normalized, fields in the Go type's order) back in
+// the order the author wrote them in source, and drops the empty mappings
+// the serialization adds (resources: {}), so that an injected sidecar reads
+// like its config in a reviewed manifest. The API server stores the same
+// pod either way.
+func followSource(canonical, source *yaml.Node) {
+	if source.Kind == yaml.AliasNode && source.Alias != nil {
+		source = source.Alias
+	}
+	switch canonical.Kind {
+	case yaml.SequenceNode:
+		if source.Kind == yaml.SequenceNode && len(source.Content) == len(canonical.Content) {
+			for i := range canonical.Content {
+				followSource(canonical.Content[i], source.Content[i])
+			}
+		}
+	case yaml.MappingNode:
+		if source.Kind != yaml.MappingNode {
+			return
+		}
+		type pair struct {
+			k, v *yaml.Node
+			at   int
+		}
+		pairs := make([]pair, 0, len(canonical.Content)/2)
+		for i := 0; i+1 < len(canonical.Content); i += 2 {
+			k, v := canonical.Content[i], canonical.Content[i+1]
+			at := -1
+			for j := 0; j+1 < len(source.Content); j += 2 {
+				if source.Content[j].Value == k.Value {
+					at = j
+					followSource(v, source.Content[j+1])
+					break
+				}
+			}
+			if at < 0 {
+				if v.Kind == yaml.MappingNode && len(v.Content) == 0 {
+					continue // added by serialization, not written by the author
+				}
+				at = len(source.Content) + i
+			}
+			pairs = append(pairs, pair{k, v, at})
+		}
+		slices.SortStableFunc(pairs, func(a, b pair) int { return a.at - b.at })
+		canonical.Content = canonical.Content[:0]
+		for _, p := range pairs {
+			canonical.Content = append(canonical.Content, p.k, p.v)
+		}
+	}
 }
 
 func sameShape(a, b *yaml.Node) bool {
