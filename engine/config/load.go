@@ -51,6 +51,7 @@ type loader struct {
 	warnings    problems
 	sidecars    Sidecars
 	names       [numKinds]map[string]Position // first definition of each name, for duplicates
+	broken      [numKinds][]string            // definitions that failed to compile
 	mounts      map[[2]string]Position        // volume mounts by volume name and path
 	mutations   []pendingMutation
 	ignore      []string

@@ -161,6 +161,9 @@ func (l *loader) resolveMutation(pm pendingMutation, seen map[string]Position) *
 		list := yamlnode.Field(n, field)
 		for i, name := range names {
 			defs := l.sidecars.Lookup(kind, name)
+			if len(defs) == 0 && slices.Contains(l.broken[kind], name) {
+				continue
+			}
 			if len(defs) == 0 {
 				at := list
 				if list != nil && i < len(list.Content) {
@@ -236,7 +239,7 @@ func (l *loader) definedHint(kind Kind, name string) string {
 			return fmt.Sprintf(" (there is a %s of that name: list it under %s)", other, other.Field())
 		}
 	}
-	var names []string
+	names := slices.Clone(l.broken[kind])
 	for n := range l.sidecars.byKind[kind] {
 		names = append(names, n)
 	}

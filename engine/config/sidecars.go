@@ -76,6 +76,9 @@ func (l *loader) loadDefinition(d *doc, kind Kind, item *yaml.Node, path string)
 	}
 	if def != nil {
 		l.sidecars.add(def)
+	} else {
+		// Reported above; mutations naming it need no second message.
+		l.broken[kind] = append(l.broken[kind], name)
 	}
 }
 
