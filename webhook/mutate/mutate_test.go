@@ -38,6 +38,8 @@ func TestHandle(t *testing.T) {
 			contains: []string{`"name":"keymaker-client"`, `"name":"madkub-refresher"`, `"keymaker.k8s-integration.sfdc.com/status":"injected"`}},
 		{review: "pod-logging.json", config: own, allowed: true, patched: true, audit: "logging",
 			contains: []string{`"name":"log-shipper"`, `{"name":"logs","mountPath":"/logs"}`}},
+		{review: "pod-dry-run.json", config: own, allowed: true, patched: true, audit: "logging",
+			contains: []string{`"name":"log-shipper"`}},
 		{review: "pod-no-annotations.json", config: own, allowed: true},
 		{review: "pod-namespace-from-request.json", config: own, allowed: true, patched: true, audit: "namespaced",
 			contains: []string{`"--namespace=team-b"`}},
