@@ -57,6 +57,7 @@ func run() error {
 	warmup := flag.Duration("warmup", 2*time.Second, "warm-up per server before the rounds")
 	minThroughput := flag.Float64("goal-throughput", 0.6, "goal: webhook throughput at least this times the no-op's")
 	maxP99 := flag.Float64("goal-p99", 2.0, "goal: webhook p99 latency at most this times the no-op's")
+	gogc := flag.String("gogc", "400", "GOGC for both servers, as examples/webhook's Deployment sets it (empty: inherit)")
 	flag.Parse()
 	if len(configs) == 0 {
 		return errors.New("-config is required")
@@ -81,12 +82,16 @@ func run() error {
 	for _, c := range configs {
 		args = append(args, "--config", c)
 	}
-	webhook, err := startServer("webhook", *webhookBin, append(append(args, tlsFlags...), "--shutdown-delay", "0s"), certs)
+	var env []string
+	if *gogc != "" {
+		env = []string{"GOGC=" + *gogc}
+	}
+	webhook, err := startServer("webhook", *webhookBin, append(append(args, tlsFlags...), "--shutdown-delay", "0s"), env, certs)
 	if err != nil {
 		return err
 	}
 	defer webhook.stop()
-	noop, err := startServer("no-op", *noopBin, tlsFlags, certs)
+	noop, err := startServer("no-op", *noopBin, tlsFlags, env, certs)
 	if err != nil {
 		return err
 	}
@@ -106,8 +111,8 @@ func run() error {
 		return nil
 	}
 
-	fmt.Printf("webhook load run: %d clients, %d alternating rounds of %v per server, review %s (%d bytes)\n",
-		*clients, *rounds, *roundTime, *reviewFile, len(review))
+	fmt.Printf("webhook load run: %d clients, %d alternating rounds of %v per server, review %s (%d bytes), servers with GOGC=%s\n",
+		*clients, *rounds, *roundTime, *reviewFile, len(review), *gogc)
 	for _, s := range []*server{noop, webhook} {
 		if _, err := s.load(review, *clients, *warmup); err != nil {
 			return fmt.Errorf("warm-up of %s: %w", s.name, err)
@@ -126,13 +131,14 @@ func run() error {
 	n, w := noop.total(), webhook.total()
 	tRatio := w.Throughput() / n.Throughput()
 	p99Ratio := float64(w.Percentile(99)) / float64(n.Percentile(99))
-	fmt.Printf("\n%-8s %12s %12s %12s %12s %16s\n", "server", "req/s", "p50", "p99", "failed", "server CPU/req")
+	fmt.Printf("\n%-8s %10s %10s %10s %8s %16s %16s\n", "server", "req/s", "p50", "p99", "failed", "server CPU/req", "loadgen CPU/req")
 	for _, s := range []struct {
 		srv *server
 		r   *load.Result
 	}{{noop, n}, {webhook, w}} {
-		fmt.Printf("%-8s %12.0f %12v %12v %12d %16v\n", s.srv.name, s.r.Throughput(), s.r.Percentile(50).Round(time.Microsecond),
-			s.r.Percentile(99).Round(time.Microsecond), s.r.Failed, s.srv.cpuPerRequest().Round(time.Microsecond))
+		fmt.Printf("%-8s %10.0f %10v %10v %8d %16v %16v\n", s.srv.name, s.r.Throughput(), s.r.Percentile(50).Round(time.Microsecond),
+			s.r.Percentile(99).Round(time.Microsecond), s.r.Failed,
+			s.srv.cpuPerRequest(s.srv.cpu).Round(time.Microsecond), s.srv.cpuPerRequest(s.srv.clientCPU).Round(time.Microsecond))
 	}
 	fmt.Printf("\nratio webhook/no-op: throughput %.2fx (goal >= %.2fx: %s), p99 latency %.2fx (goal <= %.2fx: %s), p50 latency %.2fx\n",
 		tRatio, *minThroughput, verdict(tRatio >= *minThroughput),
@@ -160,9 +166,11 @@ type server struct {
 	check   func(int, []byte) error
 	results []*load.Result
 	cpu     []time.Duration // the server's CPU time in each round
+	// clientCPU is the load generator's own CPU time in each round.
+	clientCPU []time.Duration
 }
 
-func startServer(name, bin string, args []string, certs *testcert.Files) (*server, error) {
+func startServer(name, bin string, args, env []string, certs *testcert.Files) (*server, error) {
 	port, err := freePort()
 	if err != nil {
 		return nil, err
@@ -173,6 +181,7 @@ func startServer(name, bin string, args []string, certs *testcert.Files) (*serve
 	}
 	cmd := exec.Command(bin, append(args, "--port", strconv.Itoa(port), "--metrics-port", strconv.Itoa(mport))...)
 	cmd.Stderr = os.Stderr
+	cmd.Env = append(os.Environ(), env...)
 	if err := cmd.Start(); err != nil {
 		return nil, fmt.Errorf("starting %s: %w", name, err)
 	}
@@ -198,7 +207,7 @@ func startServer(name, bin string, args []string, certs *testcert.Files) (*serve
 }
 
 func (s *server) load(review []byte, clients int, d time.Duration) (*load.Result, error) {
-	cpu0 := processCPU(s.cmd.Process.Pid)
+	cpu0, self0 := processCPU(s.cmd.Process.Pid), processCPU(os.Getpid())
 	r, err := load.Run(context.Background(), load.Options{
 		URL: s.url + "/mutate", Body: review, Client: s.client, Check: s.check,
 		Clients: clients, MaxRequests: 1 << 30, Duration: d,
@@ -211,17 +220,18 @@ func (s *server) load(review []byte, clients int, d time.Duration) (*load.Result
 	}
 	s.results = append(s.results, r)
 	s.cpu = append(s.cpu, processCPU(s.cmd.Process.Pid)-cpu0)
+	s.clientCPU = append(s.clientCPU, processCPU(os.Getpid())-self0)
 	return r, nil
 }
 
-// cpuPerRequest is the server process's own CPU time per successful
-// request over the measured rounds: what the server costs, without the
-// load generator's share of the machine.
-func (s *server) cpuPerRequest() time.Duration {
+// cpuPerRequest is a process's CPU time per successful request over the
+// measured rounds, from s.cpu (the server's own: what it costs, without the
+// load generator's share of the machine) or s.clientCPU.
+func (s *server) cpuPerRequest(rounds []time.Duration) time.Duration {
 	var cpu time.Duration
 	var n int
 	for i, r := range s.results[1:] {
-		cpu += s.cpu[i+1]
+		cpu += rounds[i+1]
 		n += r.Succeeded
 	}
 	if n == 0 || cpu <= 0 {
