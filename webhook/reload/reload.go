@@ -129,9 +129,8 @@ func (w *Watcher[T]) refused(err error) error {
 	return err
 }
 
-// Run watches for changes until ctx ends. It returns nil then, or an error
-// when no watch could be set up at all (polling alone still runs in that
-// case until ctx ends, and the error is only logged).
+// Run watches for changes until ctx ends, then returns nil. When a folder
+// cannot be watched it is logged, and polling alone finds its changes.
 func (w *Watcher[T]) Run(ctx context.Context) error {
 	events := make(<-chan fsnotify.Event)
 	errs := make(<-chan error)
