@@ -47,23 +47,25 @@ func Diff(before *Snapshot, after *yaml.Node) []Operation {
 }
 
 // differ accumulates operations while walking the snapshot and the tree
-// together. path holds the escaped reference tokens of the current
-// location; a pointer string is built only when an operation is emitted,
-// so unchanged subtrees cost no allocation.
+// together. path holds the reference tokens of the current location,
+// unescaped; the pointer string is built (and escaped) only when an
+// operation is emitted, so unchanged subtrees cost no allocation.
 type differ struct {
-	s    *Snapshot
-	path []string
-	ops  []Operation
+	s     *Snapshot
+	path  []string
+	ops   []Operation
+	ids   []ident // scratch for diffSeq, used as a stack
+	steps []step  // scratch for align, used as a stack
 }
 
 func (d *differ) emit(op Op, last string, value *yaml.Node) {
 	var b strings.Builder
 	for _, t := range d.path {
 		b.WriteByte('/')
-		b.WriteString(t)
+		writeEscaped(&b, t)
 	}
 	b.WriteByte('/')
-	b.WriteString(last)
+	writeEscaped(&b, last)
 	d.ops = append(d.ops, Operation{Op: op, Path: b.String(), Value: value})
 }
 
@@ -104,11 +106,11 @@ func (d *differ) diffMap(b *snapNode, a *yaml.Node) {
 		av := resolve(a.Content[i+1])
 		bi := d.findKey(b, key)
 		if bi < 0 {
-			d.emit(Add, escape(key), av)
+			d.emit(Add, key, av)
 			continue
 		}
 		matched++
-		d.path = append(d.path, escape(key))
+		d.path = append(d.path, key)
 		d.diff(bi, av)
 		d.path = d.path[:len(d.path)-1]
 	}
@@ -117,7 +119,7 @@ func (d *differ) diffMap(b *snapNode, a *yaml.Node) {
 	}
 	for c := b.first; c < b.first+b.count; c++ {
 		if key := d.s.key(&d.s.nodes[c]); lookup(a, key) == nil {
-			d.emit(Remove, escape(key), nil)
+			d.emit(Remove, key, nil)
 		}
 	}
 }
@@ -125,10 +127,9 @@ func (d *differ) diffMap(b *snapNode, a *yaml.Node) {
 // findKey returns the index of the value under key in snapshot mapping b,
 // or -1.
 func (d *differ) findKey(b *snapNode, key string) int32 {
-	h := hashString(d.s, key)
 	for c := b.first; c < b.first+b.count; c++ {
 		n := &d.s.nodes[c]
-		if n.key == h && d.s.key(n) == key {
+		if int(n.keyLen) == len(key) && string(d.s.keys[n.keyOff:n.keyOff+n.keyLen]) == key {
 			return c
 		}
 	}
@@ -164,14 +165,17 @@ func (d *differ) treeIdent(n *yaml.Node) ident {
 // so that each operation's index is the element's position at the moment
 // the operation applies.
 func (d *differ) diffSeq(b *snapNode, a *yaml.Node) {
-	as := make([]ident, b.count)
-	for i := range as {
-		as[i] = d.snapIdent(&d.s.nodes[b.first+int32(i)])
+	// as and bs live on the scratch stack until this call returns; the
+	// calls below push above them.
+	base := len(d.ids)
+	for i := int32(0); i < b.count; i++ {
+		d.ids = append(d.ids, d.snapIdent(&d.s.nodes[b.first+i]))
 	}
-	bs := make([]ident, len(a.Content))
-	for i, c := range a.Content {
-		bs[i] = d.treeIdent(c)
+	for _, c := range a.Content {
+		d.ids = append(d.ids, d.treeIdent(c))
 	}
+	as, bs := d.ids[base:base+int(b.count)], d.ids[base+int(b.count):]
+	defer func() { d.ids = d.ids[:base] }()
 
 	pos, length := 0, len(as) // position in, and length of, the list being patched
 	keep := func(ai, bi int) {
@@ -193,7 +197,11 @@ func (d *differ) diffSeq(b *snapNode, a *yaml.Node) {
 		d.emit(Remove, strconv.Itoa(pos), nil)
 		length--
 	}
-	for _, step := range align(as, bs) {
+	sbase := len(d.steps)
+	d.steps = align(d.steps, as, bs)
+	steps := d.steps[sbase:]
+	defer func() { d.steps = d.steps[:sbase] }()
+	for _, step := range steps {
 		switch step.kind {
 		case stepKeep:
 			keep(step.a, step.b)
@@ -222,8 +230,9 @@ type step struct {
 // subsequence of the same elements. The common prefix and suffix are
 // matched first; injection leaves the middle either empty on one side
 // (pure inserts) or tiny, so the quadratic table stays small.
-func align(as, bs []ident) []step {
-	steps := make([]step, 0, max(len(as), len(bs)))
+//
+// The steps are appended to steps, which is returned.
+func align(steps []step, as, bs []ident) []step {
 	pre := 0
 	for pre < len(as) && pre < len(bs) && as[pre] == bs[pre] {
 		steps = append(steps, step{kind: stepKeep, a: pre, b: pre})
@@ -315,11 +324,24 @@ func resolve(n *yaml.Node) *yaml.Node {
 	return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null", Value: "null"}
 }
 
-// escape makes a map key a JSON pointer reference token (RFC 6901): "~"
-// becomes "~0" and "/" becomes "~1", in that order.
-func escape(key string) string {
-	if !strings.ContainsAny(key, "~/") {
-		return key
+// writeEscaped writes a map key as a JSON pointer reference token (RFC
+// 6901): "~" becomes "~0" and "/" becomes "~1".
+func writeEscaped(b *strings.Builder, key string) {
+	for i := 0; i < len(key); i++ {
+		switch c := key[i]; c {
+		case '~':
+			b.WriteString("~0")
+		case '/':
+			b.WriteString("~1")
+		default:
+			b.WriteByte(c)
+		}
 	}
-	return strings.ReplaceAll(strings.ReplaceAll(key, "~", "~0"), "/", "~1")
+}
+
+// escape returns key as a JSON pointer reference token.
+func escape(key string) string {
+	var b strings.Builder
+	writeEscaped(&b, key)
+	return b.String()
 }

@@ -117,7 +117,22 @@ func (s *Snapshot) treeHash(n *yaml.Node) uint64 {
 // scalarHash covers text and type: "1" (a string) and 1 (a number) differ
 // in JSON.
 func (s *Snapshot) scalarHash(n *yaml.Node) uint64 {
-	return mix(maphash.String(s.seed, n.Value), maphash.String(s.seed, n.ShortTag()))
+	var tag uint64
+	switch t := n.ShortTag(); t {
+	case "!!str":
+		tag = 1
+	case "!!int":
+		tag = 2
+	case "!!bool":
+		tag = 3
+	case "!!null":
+		tag = 4
+	case "!!float":
+		tag = 5
+	default:
+		tag = maphash.String(s.seed, t)
+	}
+	return mix(maphash.String(s.seed, n.Value), tag)
 }
 
 func (s *Snapshot) key(n *snapNode) string {
