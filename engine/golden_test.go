@@ -8,12 +8,14 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
 	"github.com/sidecar-injector/sidecar-injector/engine"
+	"github.com/sidecar-injector/sidecar-injector/engine/config"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/ with what the code produces now")
@@ -198,4 +200,63 @@ func lineDiff(want, got string) string {
 		}
 	}
 	return b.String()
+}
+
+// TestRecordHashIgnoresFieldOrder: the same config with its keys in another
+// order (as kustomize hands it to the function) records the same hash as
+// the file as written (as the webhook reads it).
+func TestRecordHashIgnoresFieldOrder(t *testing.T) {
+	asWritten := loadCaseConfig(t, "testdata/containers-and-mounts")
+	data, err := os.ReadFile("testdata/containers-and-mounts/config.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	sorted, err := yaml.Parse(string(data))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sortKeys(sorted.YNode())
+	reordered, err := engine.Load(config.Source{Name: "sorted.yaml", Data: []byte(sorted.MustString())})
+	if err != nil {
+		t.Fatal(err)
+	}
+	input, err := os.ReadFile("testdata/containers-and-mounts/input.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	opts := engine.Options{}
+	a, _ := injectStream(t, asWritten, input, opts)
+	b, _ := injectStream(t, reordered, input, opts)
+	recA, recB := recordLines(a), recordLines(b)
+	if len(recA) == 0 || !slices.Equal(recA, recB) {
+		t.Errorf("records differ with the config's keys sorted:\n as written: %v\n sorted:     %v", recA, recB)
+	}
+}
+
+func sortKeys(n *yaml.Node) {
+	if n.Kind == yaml.MappingNode {
+		type pair struct{ k, v *yaml.Node }
+		var pairs []pair
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			pairs = append(pairs, pair{n.Content[i], n.Content[i+1]})
+		}
+		slices.SortFunc(pairs, func(a, b pair) int { return strings.Compare(a.k.Value, b.k.Value) })
+		n.Content = n.Content[:0]
+		for _, p := range pairs {
+			n.Content = append(n.Content, p.k, p.v)
+		}
+	}
+	for _, c := range n.Content {
+		sortKeys(c)
+	}
+}
+
+func recordLines(out []byte) []string {
+	var lines []string
+	for _, l := range strings.Split(string(out), "\n") {
+		if strings.Contains(l, engine.RecordAnnotation+":") {
+			lines = append(lines, strings.TrimSpace(l))
+		}
+	}
+	return lines
 }

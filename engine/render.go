@@ -6,7 +6,9 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash"
+	"slices"
 	"strconv"
+	"strings"
 
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
@@ -155,6 +157,10 @@ func writeSettings(h hash.Hash, m *config.Mutation) {
 }
 
 // appendNode appends a node's data, unambiguously delimited, for hashing.
+// A mapping's pairs go in key order: the hash is of the data, not of the
+// field order the config happened to be written in (kustomize hands the
+// function its config with sorted keys, the webhook reads the file as
+// written, and both must record the same hash).
 func appendNode(b []byte, n *yaml.Node) []byte {
 	b = append(b, byte(n.Kind))
 	b = strconv.AppendInt(b, int64(len(n.Tag)), 10)
@@ -163,10 +169,30 @@ func appendNode(b []byte, n *yaml.Node) []byte {
 	b = append(b, ':')
 	b = append(b, n.Value...)
 	b = strconv.AppendInt(b, int64(len(n.Content)), 10)
+	if n.Kind == yaml.MappingNode && !keysSorted(n) {
+		pairs := make([]int, 0, len(n.Content)/2)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			pairs = append(pairs, i)
+		}
+		slices.SortFunc(pairs, func(x, y int) int { return strings.Compare(n.Content[x].Value, n.Content[y].Value) })
+		for _, i := range pairs {
+			b = appendNode(appendNode(b, n.Content[i]), n.Content[i+1])
+		}
+		return b
+	}
 	for _, c := range n.Content {
 		b = appendNode(b, c)
 	}
 	return b
+}
+
+func keysSorted(m *yaml.Node) bool {
+	for i := 2; i+1 < len(m.Content); i += 2 {
+		if m.Content[i-2].Value > m.Content[i].Value {
+			return false
+		}
+	}
+	return true
 }
 
 // staticDigests hashes every definition that renders the same for every

@@ -222,7 +222,7 @@ func (l *loader) loadConfigMap(d *doc) {
 		if v.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
 			offset = v.Line + d.lineOffset
 		}
-		l.loadSource(Source{Name: fmt.Sprintf("%s (ConfigMap %s, data %s)", d.file, name, key), Data: []byte(d.ph.restore(v.Value))}, offset)
+		l.loadSource(Source{Name: fmt.Sprintf("%s (ConfigMap %s, data %s)", d.file, name, key), Data: []byte(d.ph.restoreValue(v.Value, v.Style))}, offset)
 	}
 }
 

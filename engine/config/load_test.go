@@ -87,6 +87,30 @@ func TestLoadHelmConfigMaps(t *testing.T) {
 	}
 }
 
+// TestLoadConfigMapWithQuotedData: tools that re-serialize a ConfigMap
+// (kustomize, kubectl get -o yaml) may write its data as double-quoted
+// strings, escaping the quotes inside template actions; the data is the
+// same and must load the same.
+func TestLoadConfigMapWithQuotedData(t *testing.T) {
+	literal := compatFile(t, "helm-demo2/configmap.yaml")
+	quoted := config.Source{Name: "quoted.yaml", Data: []byte(`apiVersion: v1
+kind: ConfigMap
+metadata: {name: quoted}
+data:
+  mutationconfig.yaml: "mutationConfigs:\n- name: m\n  annotationNamespace: aws.example.com\n  annotationTrigger: inject\n  volumes: [aws-iam-credentials]\n"
+  sidecarconfig.yaml: "volumes:\n- name: aws-iam-credentials\n  secret:\n    secretName: aws-iam-{% index .Annotations \"aws.k8s-integration.sfdc.com/iam-creds\" %}\n"
+`)}
+	for _, src := range []config.Source{literal, quoted} {
+		cfg, err := config.Load(src)
+		if err != nil {
+			t.Fatalf("%s: %v", src.Name, err)
+		}
+		if defs := cfg.Sidecars.Lookup(config.Volume, "aws-iam-credentials"); len(defs) != 1 || !defs[0].Templated() {
+			t.Errorf("%s: the templated volume did not load as a template", src.Name)
+		}
+	}
+}
+
 func TestLoadBadMutationConfigNamesEachMissingSidecar(t *testing.T) {
 	_, err := config.Load(compatFile(t, "sidecarconfigs.yaml"), compatFile(t, "mutationconfigs_bad.yaml"))
 	if err == nil {

@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"sigs.k8s.io/kustomize/kyaml/yaml"
 	"strings"
 )
 
@@ -105,8 +106,33 @@ func aloneOnLine(before, after string) bool {
 	return true
 }
 
+// restoreValue puts the actions back into the value of a scalar written in
+// the given style. The source held each action as the scalar's quoting
+// escaped it (\" in a double-quoted string, ” in a single-quoted one), and
+// the value must hold it unescaped, as the rest of the value is.
+func (p *placeholders) restoreValue(s string, style yaml.Style) string {
+	unescape := func(text string) string { return text }
+	switch {
+	case style&yaml.DoubleQuotedStyle != 0:
+		unescape = func(text string) string {
+			var v string
+			if yaml.Unmarshal([]byte(`"`+text+`"`), &v) != nil {
+				return text
+			}
+			return v
+		}
+	case style&yaml.SingleQuotedStyle != 0:
+		unescape = func(text string) string { return strings.ReplaceAll(text, "''", "'") }
+	}
+	return p.restoreWith(s, unescape)
+}
+
 // restore puts the actions back into s, a piece of the replaced text.
 func (p *placeholders) restore(s string) string {
+	return p.restoreWith(s, func(text string) string { return text })
+}
+
+func (p *placeholders) restoreWith(s string, unescape func(string) string) string {
 	if len(p.actions) == 0 || !strings.Contains(s, tokenPrefix) {
 		return s
 	}
@@ -129,7 +155,7 @@ func (p *placeholders) restore(s string) string {
 			start = i - 1
 		}
 		out.WriteString(s[:start])
-		out.WriteString(a.text)
+		out.WriteString(unescape(a.text))
 		s = s[i+n:]
 	}
 }
