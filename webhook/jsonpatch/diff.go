@@ -154,7 +154,7 @@ func (d *differ) treeIdent(n *yaml.Node) ident {
 	n = resolve(n)
 	if n.Kind == yaml.MappingNode {
 		if name := lookup(n, "name"); name != nil && name.Kind == yaml.ScalarNode {
-			return ident{true, hashString(d.s, name.Value)}
+			return ident{true, maphash.String(d.s.seed, name.Value)}
 		}
 	}
 	return ident{false, d.s.treeHash(n)}
@@ -295,10 +295,6 @@ func align(steps []step, as, bs []ident) []step {
 	return steps
 }
 
-func hashString(s *Snapshot, v string) uint64 {
-	return maphash.String(s.seed, v)
-}
-
 // lookup returns the value of key in mapping m, or nil.
 func lookup(m *yaml.Node, key string) *yaml.Node {
 	for i := 0; i+1 < len(m.Content); i += 2 {
@@ -337,11 +333,4 @@ func writeEscaped(b *strings.Builder, key string) {
 			b.WriteByte(c)
 		}
 	}
-}
-
-// escape returns key as a JSON pointer reference token.
-func escape(key string) string {
-	var b strings.Builder
-	writeEscaped(&b, key)
-	return b.String()
 }

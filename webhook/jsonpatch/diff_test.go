@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	jsonpatchlib "github.com/evanphx/json-patch/v5"
@@ -90,8 +91,9 @@ func TestEscape(t *testing.T) {
 		"~/":                 "~0~1",
 		"~1 must not be ~01": "~01 must not be ~001",
 	} {
-		if got := escape(in); got != want {
-			t.Errorf("escape(%q) = %q, want %q", in, got, want)
+		var b strings.Builder
+		if writeEscaped(&b, in); b.String() != want {
+			t.Errorf("writeEscaped(%q) = %q, want %q", in, b.String(), want)
 		}
 	}
 }

@@ -8,8 +8,8 @@ import (
 
 // Snapshot is an image of a node tree taken before the tree is changed in
 // place, to diff against afterwards. It keeps, for each node, its kind and
-// hashes (of the whole subtree, of the key it stands under, of its "name"),
-// plus the text of mapping keys; nothing in it is a pointer. A deep copy of
+// hashes (of the whole subtree, of its "name"), plus the text of mapping
+// keys; nothing in it is a pointer. A deep copy of
 // the nodes would do, but costs as much as the engine's injection: a pod is
 // a few hundred nodes full of pointers, and every one of them costs a write
 // barrier and GC scanning under load. A snapshot is two pointer-free
@@ -28,11 +28,11 @@ type snapNode struct {
 	hasName bool   // a mapping with a scalar "name" field
 	hash    uint64 // of the whole subtree
 	name    uint64 // hash of the "name" field's value when hasName
-	key     uint64 // hash of the mapping key this node is the value of
-	keyOff  int32  // that key's text: keys[keyOff : keyOff+keyLen]
-	keyLen  int32
-	first   int32 // index of the first child
-	count   int32 // number of children (of values, for a mapping)
+	// keys[keyOff : keyOff+keyLen] is the mapping key this node is the
+	// value of.
+	keyOff, keyLen int32
+	first          int32 // index of the first child
+	count          int32 // number of children (of values, for a mapping)
 }
 
 // Take returns a snapshot of the tree under n.
@@ -75,7 +75,6 @@ func (s *Snapshot) fill(i int32, n *yaml.Node) uint64 {
 		if kind == yaml.MappingNode {
 			k := children[int(c)*2].Value
 			kh := maphash.String(s.seed, k)
-			s.nodes[ci].key = kh
 			s.nodes[ci].keyOff, s.nodes[ci].keyLen = int32(len(s.keys)), int32(len(k))
 			s.keys = append(s.keys, k...)
 			h = mix(h, kh)
