@@ -141,6 +141,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 		return fmt.Errorf("loading config: %w", err)
 	}
 	m.ConfigLastSuccess.SetToCurrentTime()
+	log.Info("config loaded", "paths", f.configs)
 
 	handler := &mutate.Handler{
 		Injector: func() mutate.Injector { return configs.Current() },
