@@ -34,7 +34,7 @@ func Load(sources ...Source) (*Config, error) {
 		names: [numKinds]map[string]Position{},
 	}
 	for _, src := range sources {
-		l.loadSource(src, 0)
+		l.loadSource(src, 0, false)
 	}
 	cfg := l.resolve()
 	if err := l.problems.err(); err != nil {
@@ -78,7 +78,9 @@ func (d *doc) problem(l *loader, n *yaml.Node, format string, args ...any) {
 	l.problems.add(d.file, line, col, format, args...)
 }
 
-func (l *loader) loadSource(src Source, lineOffset int) {
+// loadSource reads every document of a source. insideConfigMap: the source
+// is a ConfigMap's data value, which holds the old injector's files only.
+func (l *loader) loadSource(src Source, lineOffset int, insideConfigMap bool) {
 	l.sourceCount++
 	text := string(src.Data)
 	if strings.Contains(text, tokenPrefix) {
@@ -110,6 +112,10 @@ func (l *loader) loadSource(src Source, lineOffset int) {
 			continue // an empty document
 		}
 		d := &doc{file: src.Name, lineOffset: lineOffset, root: node.Content[0], lines: lines, ph: ph}
+		if insideConfigMap && d.root.Kind == yaml.MappingNode && (yamlnode.String(d.root, "kind") != "" || yamlnode.String(d.root, "apiVersion") != "") {
+			d.problem(l, d.root, "a ConfigMap's %s and %s hold the old injector's sidecar and mutation files, not a %s document", ConfigMapSidecarKey, ConfigMapMutationKey, yamlnode.String(d.root, "kind"))
+			continue
+		}
 		l.loadDoc(d)
 	}
 }
@@ -222,7 +228,7 @@ func (l *loader) loadConfigMap(d *doc) {
 		if v.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
 			offset = v.Line + d.lineOffset
 		}
-		l.loadSource(Source{Name: fmt.Sprintf("%s (ConfigMap %s, data %s)", d.file, name, key), Data: []byte(d.ph.restoreValue(v.Value, v.Style))}, offset)
+		l.loadSource(Source{Name: fmt.Sprintf("%s (ConfigMap %s, data %s)", d.file, name, key), Data: []byte(d.ph.restoreValue(v.Value, v.Style))}, offset, true)
 	}
 }
 

@@ -222,6 +222,20 @@ containers:
 			want:  []string{`x.yaml:1:1: unsupported config document apps/v1/Deployment`},
 		},
 		{
+			name: "a ConfigMap's data holds the old form only",
+			files: map[string]string{"cm.yaml": `
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: x}
+data:
+  sidecarconfig.yaml: |
+    apiVersion: v1
+    kind: ConfigMap
+    data: {}
+`},
+			want: []string{`cm.yaml (ConfigMap x, data sidecarconfig.yaml):6:1: a ConfigMap's sidecarconfig.yaml and mutationconfig.yaml hold the old injector's sidecar and mutation files, not a ConfigMap document`},
+		},
+		{
 			name:  "invalid YAML",
 			files: map[string]string{"x.yaml": "containers:\n- name: a\n  image: [\n"},
 			want:  []string{`x.yaml: invalid YAML: line`},
