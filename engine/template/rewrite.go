@@ -5,7 +5,6 @@ import (
 	"reflect"
 	"sort"
 	"strings"
-	"sync"
 	ttemplate "text/template"
 	"text/template/parse"
 
@@ -164,52 +163,11 @@ func (r *rewriter) arg(n parse.Node) {
 		r.used[n.Ident] = true
 	}
 	for _, name := range names {
-		if podMethods()[name] {
+		if podMethods[name] {
 			r.fail(n.Position(), r.tree, "method %q cannot be called: templates read the pod's fields, not its Go methods", name)
 		}
 	}
 }
-
-// podMethods are the names of the methods text/template could call on the
-// pod or on a value reached through its fields: some of them change the pod
-// (Unmarshal, UnmarshalJSON, RoundUp...), a template must not. Names that
-// are also field names are left out (Name, Value, Add, Format); on the types
-// that have them as methods, those methods only read.
-var podMethods = sync.OnceValue(func() map[string]bool {
-	methods, fields := map[string]bool{}, map[string]bool{}
-	seen := map[reflect.Type]bool{}
-	var visit func(reflect.Type)
-	visit = func(t reflect.Type) {
-		if seen[t] {
-			return
-		}
-		seen[t] = true
-		for _, tt := range []reflect.Type{t, reflect.PointerTo(t)} {
-			for i := range tt.NumMethod() {
-				methods[tt.Method(i).Name] = true
-			}
-		}
-		switch t.Kind() {
-		case reflect.Struct:
-			for i := range t.NumField() {
-				if f := t.Field(i); f.IsExported() {
-					fields[f.Name] = true
-					visit(f.Type)
-				}
-			}
-		case reflect.Pointer, reflect.Slice, reflect.Array:
-			visit(t.Elem())
-		case reflect.Map:
-			visit(t.Key())
-			visit(t.Elem())
-		}
-	}
-	visit(podType)
-	for name := range fields {
-		delete(methods, name)
-	}
-	return methods
-})
 
 // stepNode is `{% $-step := step %}`: a declaration, so nothing is printed.
 func (r *rewriter) stepNode(pos parse.Pos) *parse.ActionNode {
