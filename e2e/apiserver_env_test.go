@@ -305,6 +305,7 @@ func runWebhook(t *testing.T, cert servingCert, port, metricsPort int, args []st
 	}
 	w.cmd = exec.Command(bin, args...)
 	w.cmd.Stdout, w.cmd.Stderr = w.out, w.out
+	dieWithParent(w.cmd)
 	if err := w.cmd.Start(); err != nil {
 		t.Fatalf("start %s: %v", bin, err)
 	}
