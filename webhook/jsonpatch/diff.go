@@ -13,7 +13,6 @@
 package jsonpatch
 
 import (
-	"hash/maphash"
 	"strconv"
 	"strings"
 
@@ -54,8 +53,8 @@ type differ struct {
 	s     *Snapshot
 	path  []string
 	ops   []Operation
-	ids   []ident // scratch for diffSeq, used as a stack
-	steps []step  // scratch for align, used as a stack
+	names []*yaml.Node // scratch for diffSeq, used as a stack
+	steps []step       // scratch for align, used as a stack
 }
 
 func (d *differ) emit(op Op, last string, value *yaml.Node) {
@@ -80,7 +79,7 @@ func (d *differ) diff(bi int32, a *yaml.Node) {
 	case a.Kind == yaml.SequenceNode:
 		d.diffSeq(b, a)
 	default:
-		if d.s.scalarHash(a) != b.hash {
+		if !d.s.scalarEqual(b, a) {
 			d.replaceHere(a)
 		}
 	}
@@ -104,7 +103,7 @@ func (d *differ) diffMap(b *snapNode, a *yaml.Node) {
 	for i := 0; i+1 < len(a.Content); i += 2 {
 		key := a.Content[i].Value
 		av := resolve(a.Content[i+1])
-		bi := d.findKey(b, key)
+		bi := d.s.findKey(b, key)
 		if bi < 0 {
 			d.emit(Add, key, av)
 			continue
@@ -124,60 +123,32 @@ func (d *differ) diffMap(b *snapNode, a *yaml.Node) {
 	}
 }
 
-// findKey returns the index of the value under key in snapshot mapping b,
-// or -1.
-func (d *differ) findKey(b *snapNode, key string) int32 {
-	for c := b.first; c < b.first+b.count; c++ {
-		n := &d.s.nodes[c]
-		if int(n.keyLen) == len(key) && string(d.s.keys[n.keyOff:n.keyOff+n.keyLen]) == key {
-			return c
-		}
-	}
-	return -1
-}
-
-// ident says which list element a node is: its "name" when it has one,
-// else its whole value.
-type ident struct {
-	named bool
-	hash  uint64
-}
-
-func (d *differ) snapIdent(n *snapNode) ident {
-	if n.hasName {
-		return ident{true, n.name}
-	}
-	return ident{false, n.hash}
-}
-
-func (d *differ) treeIdent(n *yaml.Node) ident {
-	n = resolve(n)
-	if n.Kind == yaml.MappingNode {
-		if name := lookup(n, "name"); name != nil && name.Kind == yaml.ScalarNode {
-			return ident{true, maphash.String(d.s.seed, name.Value)}
-		}
-	}
-	return ident{false, d.s.treeHash(n)}
-}
-
 // diffSeq aligns the two lists (common prefix and suffix first, a longest
 // common subsequence for the rest) and walks the alignment left to right,
 // so that each operation's index is the element's position at the moment
 // the operation applies.
+//
+// Elements are the same element when both are mappings with the same
+// "name", or, when neither has a name, when they are equal.
 func (d *differ) diffSeq(b *snapNode, a *yaml.Node) {
-	// as and bs live on the scratch stack until this call returns; the
-	// calls below push above them.
-	base := len(d.ids)
-	for i := int32(0); i < b.count; i++ {
-		d.ids = append(d.ids, d.snapIdent(&d.s.nodes[b.first+i]))
-	}
+	olds := d.s.nodes[b.first : b.first+b.count]
+	// The names of the new elements live on the scratch stack until this
+	// call returns; the calls below push above them.
+	base := len(d.names)
 	for _, c := range a.Content {
-		d.ids = append(d.ids, d.treeIdent(c))
+		d.names = append(d.names, nameOf(c))
 	}
-	as, bs := d.ids[base:base+int(b.count)], d.ids[base+int(b.count):]
-	defer func() { d.ids = d.ids[:base] }()
+	news := d.names[base:]
+	defer func() { d.names = d.names[:base] }()
+	same := func(i, j int) bool {
+		on, nn := d.s.nameOf(&olds[i]), news[j]
+		if on == nil || nn == nil {
+			return on == nil && nn == nil && d.s.equal(&olds[i], a.Content[j])
+		}
+		return d.s.scalarEqual(on, nn)
+	}
 
-	pos, length := 0, len(as) // position in, and length of, the list being patched
+	pos, length := 0, len(olds) // position in, and length of, the list being patched
 	keep := func(ai, bi int) {
 		d.path = append(d.path, strconv.Itoa(pos))
 		d.diff(b.first+int32(ai), resolve(a.Content[bi]))
@@ -198,7 +169,7 @@ func (d *differ) diffSeq(b *snapNode, a *yaml.Node) {
 		length--
 	}
 	sbase := len(d.steps)
-	d.steps = align(d.steps, as, bs)
+	d.steps = align(d.steps, len(olds), len(a.Content), same)
 	steps := d.steps[sbase:]
 	defer func() { d.steps = d.steps[:sbase] }()
 	for _, step := range steps {
@@ -211,6 +182,18 @@ func (d *differ) diffSeq(b *snapNode, a *yaml.Node) {
 			remove()
 		}
 	}
+}
+
+// nameOf returns the scalar "name" field of a mapping, or nil.
+func nameOf(n *yaml.Node) *yaml.Node {
+	n = resolve(n)
+	if n.Kind != yaml.MappingNode {
+		return nil
+	}
+	if name := lookup(n, "name"); name != nil && name.Kind == yaml.ScalarNode {
+		return name
+	}
+	return nil
 }
 
 type stepKind uint8
@@ -226,51 +209,51 @@ type step struct {
 	a, b int
 }
 
-// align returns an edit script from as to bs that keeps a longest common
-// subsequence of the same elements. The common prefix and suffix are
-// matched first; injection leaves the middle either empty on one side
-// (pure inserts) or tiny, so the quadratic table stays small.
-//
-// The steps are appended to steps, which is returned.
-func align(steps []step, as, bs []ident) []step {
+// align appends to steps an edit script from a list of n elements to one
+// of m that keeps a longest common subsequence of the same elements
+// (same(i, j) says whether old element i is new element j). The common
+// prefix and suffix are matched first; injection leaves the middle either
+// empty on one side (pure inserts) or tiny, so the quadratic table stays
+// small.
+func align(steps []step, n, m int, same func(i, j int) bool) []step {
 	pre := 0
-	for pre < len(as) && pre < len(bs) && as[pre] == bs[pre] {
+	for pre < n && pre < m && same(pre, pre) {
 		steps = append(steps, step{kind: stepKeep, a: pre, b: pre})
 		pre++
 	}
 	suf := 0
-	for suf < len(as)-pre && suf < len(bs)-pre && as[len(as)-1-suf] == bs[len(bs)-1-suf] {
+	for suf < n-pre && suf < m-pre && same(n-1-suf, m-1-suf) {
 		suf++
 	}
-	ma, mb := as[pre:len(as)-suf], bs[pre:len(bs)-suf]
-	n, m := len(ma), len(mb)
+	mn, mm := n-pre-suf, m-pre-suf // the middle's lengths
 	switch {
-	case n == 0:
-		for j := range mb {
+	case mn == 0:
+		for j := range mm {
 			steps = append(steps, step{kind: stepInsert, b: pre + j})
 		}
-	case m == 0:
-		for i := range ma {
+	case mm == 0:
+		for i := range mn {
 			steps = append(steps, step{kind: stepRemove, a: pre + i})
 		}
 	default:
-		// lcs[i*(m+1)+j] is the LCS length of ma[i:] and mb[j:].
-		lcs := make([]int, (n+1)*(m+1))
-		at := func(i, j int) int { return lcs[i*(m+1)+j] }
-		for i := n - 1; i >= 0; i-- {
-			for j := m - 1; j >= 0; j-- {
-				switch {
-				case ma[i] == mb[j]:
-					lcs[i*(m+1)+j] = at(i+1, j+1) + 1
-				default:
-					lcs[i*(m+1)+j] = max(at(i+1, j), at(i, j+1))
+		// lcs[i*(mm+1)+j] is the LCS length of the middles from i and j on.
+		lcs := make([]int, (mn+1)*(mm+1))
+		at := func(i, j int) int { return lcs[i*(mm+1)+j] }
+		match := make([]bool, mn*mm)
+		for i := mn - 1; i >= 0; i-- {
+			for j := mm - 1; j >= 0; j-- {
+				if same(pre+i, pre+j) {
+					match[i*mm+j] = true
+					lcs[i*(mm+1)+j] = at(i+1, j+1) + 1
+				} else {
+					lcs[i*(mm+1)+j] = max(at(i+1, j), at(i, j+1))
 				}
 			}
 		}
 		i, j := 0, 0
-		for i < n && j < m {
+		for i < mn && j < mm {
 			switch {
-			case ma[i] == mb[j]:
+			case match[i*mm+j]:
 				steps = append(steps, step{kind: stepKeep, a: pre + i, b: pre + j})
 				i++
 				j++
@@ -282,15 +265,15 @@ func align(steps []step, as, bs []ident) []step {
 				j++
 			}
 		}
-		for ; i < n; i++ {
+		for ; i < mn; i++ {
 			steps = append(steps, step{kind: stepRemove, a: pre + i})
 		}
-		for ; j < m; j++ {
+		for ; j < mm; j++ {
 			steps = append(steps, step{kind: stepInsert, b: pre + j})
 		}
 	}
 	for k := suf; k > 0; k-- {
-		steps = append(steps, step{kind: stepKeep, a: len(as) - k, b: len(bs) - k})
+		steps = append(steps, step{kind: stepKeep, a: n - k, b: m - k})
 	}
 	return steps
 }

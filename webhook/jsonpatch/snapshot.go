@@ -1,163 +1,163 @@
 package jsonpatch
 
-import (
-	"hash/maphash"
-
-	"sigs.k8s.io/kustomize/kyaml/yaml"
-)
+import "sigs.k8s.io/kustomize/kyaml/yaml"
 
 // Snapshot is an image of a node tree taken before the tree is changed in
-// place, to diff against afterwards. It keeps, for each node, its kind and
-// hashes (of the whole subtree, of its "name"), plus the text of mapping
-// keys; nothing in it is a pointer. A deep copy of
-// the nodes would do, but costs as much as the engine's injection: a pod is
-// a few hundred nodes full of pointers, and every one of them costs a write
-// barrier and GC scanning under load. A snapshot is two pointer-free
-// blocks.
-//
-// Hashes are seeded per snapshot (hash/maphash), so the content of a pod
-// cannot be chosen to make two different values look equal.
+// place, to diff against afterwards: for each node its kind, its place
+// among its parent's children, and the text of its key, value and type,
+// all in two blocks of which only the small table of type names holds
+// pointers. A deep copy of the nodes would do, but costs as much as the
+// engine's injection: a pod is a few hundred nodes full of pointers, and
+// under load every one of them costs write barriers and garbage-collector
+// scanning.
 type Snapshot struct {
 	nodes []snapNode // nodes[0] is the root; a node's children are contiguous
-	keys  []byte     // the text of mapping keys
-	seed  maphash.Seed
+	text  []byte     // mapping keys and scalar values
+	tags  []string   // the scalar types seen ("!!str", "!!int", ...)
 }
 
 type snapNode struct {
-	kind    yaml.Kind
-	hasName bool   // a mapping with a scalar "name" field
-	hash    uint64 // of the whole subtree
-	name    uint64 // hash of the "name" field's value when hasName
-	// keys[keyOff : keyOff+keyLen] is the mapping key this node is the
-	// value of.
+	kind yaml.Kind
+	tag  int32 // a scalar's type: tags[tag]
+	// text[keyOff:keyOff+keyLen] is the mapping key this node is the value
+	// of; text[valOff:valOff+valLen] a scalar's value.
 	keyOff, keyLen int32
-	first          int32 // index of the first child
-	count          int32 // number of children (of values, for a mapping)
+	valOff, valLen int32
+	first, count   int32 // children: nodes[first:first+count] (values, for a mapping)
 }
 
 // Take returns a snapshot of the tree under n.
 func Take(n *yaml.Node) *Snapshot {
 	n = resolve(n)
-	nodes, keyBytes := size(n)
-	s := &Snapshot{
-		nodes: make([]snapNode, 1, nodes),
-		keys:  make([]byte, 0, keyBytes),
-		seed:  maphash.MakeSeed(),
-	}
+	nodes, textBytes := size(n)
+	s := &Snapshot{nodes: make([]snapNode, 1, nodes), text: make([]byte, 0, textBytes)}
 	s.fill(0, n)
 	return s
 }
 
-// fill records n at index i, its children in a block reserved after the
-// nodes taken so far.
-func (s *Snapshot) fill(i int32, n *yaml.Node) uint64 {
-	kind := n.Kind
-	children := n.Content
+// fill records n at index i, and its children in a block reserved after
+// the nodes taken so far.
+func (s *Snapshot) fill(i int32, n *yaml.Node) {
 	step := 1
-	if kind == yaml.MappingNode {
+	if n.Kind == yaml.MappingNode {
 		step = 2
 	}
-	count := int32(len(children) / step)
+	count := int32(len(n.Content) / step)
 	first := int32(len(s.nodes))
 	s.nodes = s.nodes[:len(s.nodes)+int(count)]
-	s.nodes[i] = snapNode{kind: kind, first: first, count: count}
+	s.nodes[i] = snapNode{kind: n.Kind, first: first, count: count}
 
-	if kind != yaml.MappingNode && kind != yaml.SequenceNode {
-		h := s.scalarHash(n)
-		s.nodes[i].hash = h
-		return h
-	}
-	h := mix(uint64(kind), uint64(count))
-	for c := int32(0); c < count; c++ {
-		ci := first + c
-		child := resolve(children[int(c)*step+step-1])
-		ch := s.fill(ci, child)
-		if kind == yaml.MappingNode {
-			k := children[int(c)*2].Value
-			kh := maphash.String(s.seed, k)
-			s.nodes[ci].keyOff, s.nodes[ci].keyLen = int32(len(s.keys)), int32(len(k))
-			s.keys = append(s.keys, k...)
-			h = mix(h, kh)
-		}
-		h = mix(h, ch)
-	}
-	if kind == yaml.MappingNode {
-		if name := lookup(n, "name"); name != nil && name.Kind == yaml.ScalarNode {
-			s.nodes[i].hasName = true
-			s.nodes[i].name = maphash.String(s.seed, name.Value)
-		}
-	}
-	s.nodes[i].hash = h
-	return h
-}
-
-// treeHash hashes an after-tree node as fill hashes a snapshot's.
-func (s *Snapshot) treeHash(n *yaml.Node) uint64 {
-	n = resolve(n)
 	switch n.Kind {
+	case yaml.MappingNode, yaml.SequenceNode:
+		for c := int32(0); c < count; c++ {
+			ci := first + c
+			s.fill(ci, resolve(n.Content[int(c)*step+step-1]))
+			if step == 2 {
+				s.nodes[ci].keyOff, s.nodes[ci].keyLen = s.add(n.Content[int(c)*2].Value)
+			}
+		}
+	default:
+		s.nodes[i].valOff, s.nodes[i].valLen = s.add(n.Value)
+		s.nodes[i].tag = s.tagCode(n.ShortTag())
+	}
+}
+
+func (s *Snapshot) add(text string) (off, n int32) {
+	off = int32(len(s.text))
+	s.text = append(s.text, text...)
+	return off, int32(len(text))
+}
+
+func (s *Snapshot) tagCode(tag string) int32 {
+	for i, t := range s.tags {
+		if t == tag {
+			return int32(i)
+		}
+	}
+	s.tags = append(s.tags, tag)
+	return int32(len(s.tags) - 1)
+}
+
+func (s *Snapshot) key(n *snapNode) string { return string(s.text[n.keyOff : n.keyOff+n.keyLen]) }
+
+// scalarEqual compares text and type: "1" (a string) and 1 (a number)
+// differ in JSON.
+func (s *Snapshot) scalarEqual(b *snapNode, a *yaml.Node) bool {
+	return int(b.valLen) == len(a.Value) && string(s.text[b.valOff:b.valOff+b.valLen]) == a.Value &&
+		s.tags[b.tag] == a.ShortTag()
+}
+
+// findKey returns the index of the value under key in mapping b, or -1.
+func (s *Snapshot) findKey(b *snapNode, key string) int32 {
+	for c := b.first; c < b.first+b.count; c++ {
+		n := &s.nodes[c]
+		if int(n.keyLen) == len(key) && string(s.text[n.keyOff:n.keyOff+n.keyLen]) == key {
+			return c
+		}
+	}
+	return -1
+}
+
+// nameOf returns the node holding a mapping's scalar "name" field, or nil.
+func (s *Snapshot) nameOf(b *snapNode) *snapNode {
+	if b.kind != yaml.MappingNode {
+		return nil
+	}
+	c := s.findKey(b, "name")
+	if c < 0 || s.nodes[c].kind != yaml.ScalarNode {
+		return nil
+	}
+	return &s.nodes[c]
+}
+
+// equal reports whether the snapshot's node and a hold the same JSON
+// value (key order aside).
+func (s *Snapshot) equal(b *snapNode, a *yaml.Node) bool {
+	a = resolve(a)
+	if a.Kind != b.kind {
+		return false
+	}
+	switch a.Kind {
 	case yaml.MappingNode:
-		h := mix(uint64(n.Kind), uint64(len(n.Content)/2))
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			h = mix(h, maphash.String(s.seed, n.Content[i].Value))
-			h = mix(h, s.treeHash(n.Content[i+1]))
+		if len(a.Content)/2 != int(b.count) {
+			return false
 		}
-		return h
+		for i := 0; i+1 < len(a.Content); i += 2 {
+			c := s.findKey(b, a.Content[i].Value)
+			if c < 0 || !s.equal(&s.nodes[c], a.Content[i+1]) {
+				return false
+			}
+		}
+		return true
 	case yaml.SequenceNode:
-		h := mix(uint64(n.Kind), uint64(len(n.Content)))
-		for _, c := range n.Content {
-			h = mix(h, s.treeHash(c))
+		if len(a.Content) != int(b.count) {
+			return false
 		}
-		return h
+		for i, c := range a.Content {
+			if !s.equal(&s.nodes[b.first+int32(i)], c) {
+				return false
+			}
+		}
+		return true
 	default:
-		return s.scalarHash(n)
+		return s.scalarEqual(b, a)
 	}
 }
 
-// scalarHash covers text and type: "1" (a string) and 1 (a number) differ
-// in JSON.
-func (s *Snapshot) scalarHash(n *yaml.Node) uint64 {
-	var tag uint64
-	switch t := n.ShortTag(); t {
-	case "!!str":
-		tag = 1
-	case "!!int":
-		tag = 2
-	case "!!bool":
-		tag = 3
-	case "!!null":
-		tag = 4
-	case "!!float":
-		tag = 5
-	default:
-		tag = maphash.String(s.seed, t)
-	}
-	return mix(maphash.String(s.seed, n.Value), tag)
-}
-
-func (s *Snapshot) key(n *snapNode) string {
-	return string(s.keys[n.keyOff : n.keyOff+n.keyLen])
-}
-
-// mix combines two 64-bit hashes, order-dependently.
-func mix(h, x uint64) uint64 {
-	h ^= x + 0x9e3779b97f4a7c15 + (h << 6) + (h >> 2)
-	return h * 0xff51afd7ed558ccd
-}
-
-// size counts the nodes under n and the bytes of its mapping keys.
-func size(n *yaml.Node) (nodes, keyBytes int) {
-	nodes = 1
+// size counts the nodes under n and the bytes of its keys and values.
+func size(n *yaml.Node) (nodes, textBytes int) {
+	nodes, textBytes = 1, len(n.Value)
 	step := 1
 	if n.Kind == yaml.MappingNode {
 		step = 2
 	}
 	for i := step - 1; i < len(n.Content); i += step {
 		if step == 2 {
-			keyBytes += len(n.Content[i-1].Value)
+			textBytes += len(n.Content[i-1].Value)
 		}
 		a, b := size(resolve(n.Content[i]))
 		nodes += a
-		keyBytes += b
+		textBytes += b
 	}
-	return nodes, keyBytes
+	return nodes, textBytes
 }
