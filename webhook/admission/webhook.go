@@ -113,7 +113,10 @@ func (wh *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 	resp := wh.Handler.Handle(r.Context(), rv.Request)
 	resp.UID = rv.Request.UID
-	out, err := json.Marshal(reviewResponse{APIVersion: rv.APIVersion, Kind: rv.Kind, Response: &resp.AdmissionResponse})
+	// The request body is no longer needed (decoding copied what it kept):
+	// its buffer takes the answer.
+	buf.Reset()
+	err := json.NewEncoder(buf).Encode(reviewResponse{APIVersion: rv.APIVersion, Kind: rv.Kind, Response: &resp.AdmissionResponse})
 	if err != nil {
 		// The response holds only strings, bytes and small structs; this
 		// cannot fail short of a bug, and then the API server must not
@@ -122,7 +125,7 @@ func (wh *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
-	if _, err := w.Write(out); err != nil {
+	if _, err := w.Write(buf.Bytes()); err != nil {
 		log.Debug("writing response failed", "uid", rv.Request.UID, "error", err)
 	}
 
