@@ -37,6 +37,10 @@ type Report struct {
 	// Errors are failures of mutations whose failurePolicy is Fail (the
 	// default). When there is any, the resource is left unchanged.
 	Errors []error
+
+	// Skipped are failures of mutations whose failurePolicy is Ignore: the
+	// mutation was left out (and a warning says so), the rest applied.
+	Skipped []*MutationError
 }
 
 // Changed reports whether the resource was modified.

@@ -157,6 +157,9 @@ func describeReport(r *engine.Report) string {
 	for _, e := range r.Errors {
 		lines = append(lines, "error: "+e.Error())
 	}
+	for _, e := range r.Skipped {
+		lines = append(lines, "skipped: "+e.Error())
+	}
 	if len(lines) == 0 {
 		return " nothing to do"
 	}

@@ -76,6 +76,7 @@ func (in *Injector) inject(r *yaml.RNode, opts Options) *Report {
 		if err != nil {
 			if m.FailurePolicy == config.Ignore {
 				rep.Warnings = append(rep.Warnings, Warning{Mutation: m.Name, Message: "not injected (failurePolicy Ignore): " + err.withoutMutation()})
+				rep.Skipped = append(rep.Skipped, err)
 				continue
 			}
 			rep.Errors = append(rep.Errors, err)

@@ -19,7 +19,8 @@ type Metrics struct {
 	// denied, errored.
 	Responses *prometheus.CounterVec
 	// Injections counts, per mutation, what happened to it on a pod:
-	// injected, warning, failed.
+	// injected, warning, skipped (failed under failurePolicy Ignore),
+	// failed.
 	Injections *prometheus.CounterVec
 	// ConfigReloads counts config reloads by outcome: success, failure.
 	ConfigReloads *prometheus.CounterVec
@@ -49,7 +50,7 @@ func New(reg prometheus.Registerer) *Metrics {
 		}, []string{"outcome"}),
 		Injections: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "injections_total",
-			Help: "Mutations applied to admitted objects, by mutation and outcome (injected, warning, failed).",
+			Help: "Mutations applied to admitted objects, by mutation and outcome (injected, warning, skipped under failurePolicy Ignore, failed).",
 		}, []string{"mutation", "outcome"}),
 		ConfigReloads: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "config_reloads_total",

@@ -129,8 +129,13 @@ func (h *Handler) count(r *engine.Report) {
 	for _, in := range r.Injected {
 		h.Metrics.Injections.WithLabelValues(in.Mutation, "injected").Inc()
 	}
+	skipped := map[string]bool{}
+	for _, me := range r.Skipped {
+		skipped[me.Mutation] = true
+		h.Metrics.Injections.WithLabelValues(me.Mutation, "skipped").Inc()
+	}
 	for _, w := range r.Warnings {
-		if w.Mutation != "" {
+		if w.Mutation != "" && !skipped[w.Mutation] {
 			h.Metrics.Injections.WithLabelValues(w.Mutation, "warning").Inc()
 		}
 	}

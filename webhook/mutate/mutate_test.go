@@ -10,11 +10,14 @@ import (
 
 	jsonpatchlib "github.com/evanphx/json-patch/v5"
 	"github.com/google/go-cmp/cmp"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
 	"github.com/sidecar-injector/sidecar-injector/engine"
 	"github.com/sidecar-injector/sidecar-injector/engine/jsonnode"
 	"github.com/sidecar-injector/sidecar-injector/webhook/admission"
+	"github.com/sidecar-injector/sidecar-injector/webhook/metrics"
 )
 
 // compat is the Salesforce injector's corpus, beside the repository.
@@ -173,4 +176,30 @@ func decode(t *testing.T, b []byte) any {
 		t.Fatalf("%v in %s", err, b)
 	}
 	return v
+}
+
+// TestHandleCountsOutcomes: a mutation left out under failurePolicy Ignore
+// is counted as skipped, not as a mere warning, so that an alert can tell a
+// pod admitted without a best-effort sidecar from a pod with a typo.
+func TestHandleCountsOutcomes(t *testing.T) {
+	inj, err := engine.LoadFiles("testdata/sidecar-injector.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	m := metrics.New(reg)
+	h := &Handler{Injector: func() Injector { return inj }, Metrics: m}
+	h.Handle(context.Background(), readRequest(t, "testdata/pod-ignore.json"))
+	for _, tc := range []struct {
+		mutation, outcome string
+		want              float64
+	}{
+		{"lenient", "skipped", 1},
+		{"lenient", "warning", 0},
+		{"logging", "injected", 1},
+	} {
+		if got := testutil.ToFloat64(m.Injections.WithLabelValues(tc.mutation, tc.outcome)); got != tc.want {
+			t.Errorf("injections_total{mutation=%q,outcome=%q} = %v, want %v", tc.mutation, tc.outcome, got, tc.want)
+		}
+	}
 }
