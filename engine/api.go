@@ -43,7 +43,10 @@ type Report struct {
 	Skipped []*MutationError
 }
 
-// Changed reports whether the resource was modified.
+// Changed reports whether the call injected something new: a mutation
+// injected or upgraded. (With Upgrade, re-injecting an unchanged config
+// also re-applies its mounts to containers the user added since; that
+// alone is not reported as a change.)
 func (r *Report) Changed() bool { return len(r.Errors) == 0 && len(r.Injected) > 0 }
 
 // Err joins the report's errors, or returns nil when there are none.
