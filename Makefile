@@ -29,10 +29,6 @@ FORCE:
 unit: ## run the Go unit and golden tests of the engine and adapters (no external tools)
 	$(GO) test ./engine/... ./fn/... ./webhook/...
 
-.PHONY: golden
-golden: ## refresh every golden file (review the diff before committing)
-	$(GO) test ./... -run 'Golden' -update
-
 .PHONY: lint
 lint: ## gofmt and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
@@ -60,6 +56,11 @@ clean: ## remove bin/ and test caches
 # the others' in mk/. They add prerequisites to the test, bench and demo
 # targets below.
 include $(wildcard mk/*.mk)
+
+.PHONY: golden
+golden: build $(TEST_DEPS) ## refresh every golden file and the examples' output blocks (review the diff before committing)
+	$(GO) test ./engine ./engine/template ./fn/cli ./fn/function -count=1 -update
+	$(TEST_ENV) $(GO) test ./e2e -run 'TestFn' -count=1 -update
 
 .PHONY: test
 test: lint build $(TEST_DEPS) ## pass every test: unit, golden, fuzz seeds, e2e against real kustomize, kpt and kube-apiserver
