@@ -12,7 +12,7 @@ import (
 	"time"
 
 	"github.com/sidecar-injector/sidecar-injector/webhook/internal/load"
-	"github.com/sidecar-injector/sidecar-injector/webhook/internal/testcert"
+	"github.com/sidecar-injector/sidecar-injector/internal/testcert"
 )
 
 // The fault tests run a bounded load loop (count and time bounded, it stops

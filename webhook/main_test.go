@@ -19,7 +19,7 @@ import (
 
 	admissionv1 "k8s.io/api/admission/v1"
 
-	"github.com/sidecar-injector/sidecar-injector/webhook/internal/testcert"
+	"github.com/sidecar-injector/sidecar-injector/internal/testcert"
 )
 
 // The handler's fixtures double as the server's: the config and reviews

@@ -30,7 +30,7 @@ import (
 	"time"
 
 	"github.com/sidecar-injector/sidecar-injector/webhook/internal/load"
-	"github.com/sidecar-injector/sidecar-injector/webhook/internal/testcert"
+	"github.com/sidecar-injector/sidecar-injector/internal/testcert"
 )
 
 type stringList []string

@@ -17,7 +17,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/sidecar-injector/sidecar-injector/webhook/admission"
-	"github.com/sidecar-injector/sidecar-injector/webhook/internal/testcert"
+	"github.com/sidecar-injector/sidecar-injector/internal/testcert"
 	"github.com/sidecar-injector/sidecar-injector/webhook/metrics"
 )
 
