@@ -11,8 +11,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sidecar-injector/sidecar-injector/webhook/internal/load"
 	"github.com/sidecar-injector/sidecar-injector/internal/testcert"
+	"github.com/sidecar-injector/sidecar-injector/webhook/internal/load"
 )
 
 // The fault tests run a bounded load loop (count and time bounded, it stops

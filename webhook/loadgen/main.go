@@ -29,8 +29,8 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/sidecar-injector/sidecar-injector/webhook/internal/load"
 	"github.com/sidecar-injector/sidecar-injector/internal/testcert"
+	"github.com/sidecar-injector/sidecar-injector/webhook/internal/load"
 )
 
 type stringList []string

@@ -16,8 +16,8 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 
-	"github.com/sidecar-injector/sidecar-injector/webhook/admission"
 	"github.com/sidecar-injector/sidecar-injector/internal/testcert"
+	"github.com/sidecar-injector/sidecar-injector/webhook/admission"
 	"github.com/sidecar-injector/sidecar-injector/webhook/metrics"
 )
 
