@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"hash"
+	"reflect"
 	"slices"
 	"strconv"
 	"strings"
@@ -37,10 +38,60 @@ type rendered struct {
 // podData builds the templates' view of the pod once, when the first
 // templated definition needs it.
 type podData struct {
-	p   *podTemplate
-	ns  string
-	pod *corev1.Pod
-	err error
+	p     *podTemplate
+	ns    string
+	reads *specReads
+	pod   *corev1.Pod
+	err   error
+}
+
+// specReads are the spec fields (JSON names) that some template of the
+// config can read, or nil when one of them may read any: decoding the
+// whole spec of every pod (its containers above all) costs more than the
+// rest of an injection.
+type specReads struct {
+	keys map[string]bool
+}
+
+// newSpecReads gathers what every templated definition reads.
+func newSpecReads(cfg *config.Config) *specReads {
+	jsonName := map[string]string{}
+	t := reflect.TypeFor[corev1.PodSpec]()
+	for i := range t.NumField() {
+		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+		jsonName[t.Field(i).Name] = name
+	}
+	keys := map[string]bool{}
+	for _, m := range cfg.Mutations {
+		for _, list := range [][]*config.Definition{m.BeforePodInitContainers, m.InitContainers, m.Containers, m.Volumes, m.VolumeMounts, m.ImagePullSecrets} {
+			for _, def := range list {
+				reads := def.Reads()
+				if reads.AllSpec {
+					return nil
+				}
+				for f := range reads.SpecFields {
+					if name, ok := jsonName[f]; ok {
+						keys[name] = true
+					}
+				}
+			}
+		}
+	}
+	return &specReads{keys: keys}
+}
+
+// filter returns the part of the spec the templates read.
+func (r *specReads) filter(spec *yaml.Node) *yaml.Node {
+	if r == nil || spec == nil || spec.Kind != yaml.MappingNode {
+		return spec
+	}
+	out := &yaml.Node{Kind: yaml.MappingNode, Tag: spec.Tag}
+	for i := 0; i+1 < len(spec.Content); i += 2 {
+		if r.keys[spec.Content[i].Value] {
+			out.Content = append(out.Content, spec.Content[i], spec.Content[i+1])
+		}
+	}
+	return out
 }
 
 func (d *podData) get() (*corev1.Pod, error) {
@@ -55,7 +106,7 @@ func (d *podData) get() (*corev1.Pod, error) {
 			return nil, d.err
 		}
 	}
-	if err := typednode.Decode(d.p.spec(), &pod.Spec, lenient); err != nil {
+	if err := typednode.Decode(d.reads.filter(d.p.spec()), &pod.Spec, lenient); err != nil {
 		d.err = fmt.Errorf("reading the pod's spec for templates: %w", err)
 		return nil, d.err
 	}

@@ -51,6 +51,15 @@ type scalarTemplate struct {
 // Templated reports whether the definition is rendered against each pod.
 func (d *Definition) Templated() bool { return d.text != nil }
 
+// Reads says what the definition's template can read of the pod (nothing
+// for a static definition).
+func (d *Definition) Reads() template.Reads {
+	if d.text == nil {
+		return template.Reads{}
+	}
+	return d.text.Reads()
+}
+
 // Render returns the definition for one pod as a new node (the caller may
 // modify it). pod is only read when the definition is templated.
 func (d *Definition) Render(pod *corev1.Pod) (*yaml.Node, error) {

@@ -1,0 +1,59 @@
+package engine
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+)
+
+// TestSpecReadsRenderAlike holds the shortcut to the contract: rendering
+// every triggered mutation of every golden case from the part of the spec
+// the templates read gives what rendering from the whole spec gives.
+func TestSpecReadsRenderAlike(t *testing.T) {
+	inputs, _ := filepath.Glob("testdata/*/input.yaml")
+	compared := 0
+	for _, in := range inputs {
+		configs, _ := filepath.Glob(filepath.Join(filepath.Dir(in), "config*.yaml"))
+		inj, err := LoadFiles(configs...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		data, err := os.ReadFile(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		for {
+			var doc yaml.Node
+			if err := dec.Decode(&doc); errors.Is(err, io.EOF) {
+				break
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			p, ok := findPodTemplate(doc.Content[0], inj.cfg.WorkloadKinds)
+			if !ok {
+				continue
+			}
+			for _, m := range inj.cfg.Mutations {
+				whole, errWhole := inj.render(m, &podData{p: p, ns: "ns"})
+				part, errPart := inj.render(m, &podData{p: p, ns: "ns", reads: inj.specReads})
+				if (errWhole == nil) != (errPart == nil) {
+					t.Errorf("%s: mutation %s: whole spec error %v, read part error %v", in, m.Name, errWhole, errPart)
+					continue
+				}
+				if errWhole == nil && whole.hash != part.hash {
+					t.Errorf("%s: mutation %s renders differently from the part of the spec its templates read", in, m.Name)
+				}
+				compared++
+			}
+		}
+	}
+	if compared == 0 {
+		t.Fatal("nothing compared")
+	}
+}
