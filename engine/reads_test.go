@@ -6,6 +6,8 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	"sigs.k8s.io/kustomize/kyaml/yaml"
@@ -56,4 +58,59 @@ func TestSpecReadsRenderAlike(t *testing.T) {
 	if compared == 0 {
 		t.Fatal("nothing compared")
 	}
+}
+
+// TestSharedDefinitionsStayUnchanged: static sidecar definitions are
+// shared by every pod they are injected into (Definition.Render). Injecting
+// every golden case, again over its output as the webhook and as the
+// function would, and mounting into earlier sidecars must leave every
+// definition as it was loaded.
+func TestSharedDefinitionsStayUnchanged(t *testing.T) {
+	inputs, _ := filepath.Glob("testdata/*/input.yaml")
+	for _, in := range inputs {
+		configs, _ := filepath.Glob(filepath.Join(filepath.Dir(in), "config*.yaml"))
+		inj, err := LoadFiles(configs...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := renderStatic(t, inj)
+		data, err := os.ReadFile(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, opts := range []Options{{}, {Upgrade: true}, {}, {Upgrade: true}} {
+			var out bytes.Buffer
+			dec := yaml.NewDecoder(bytes.NewReader(data))
+			for {
+				var doc yaml.Node
+				if err := dec.Decode(&doc); errors.Is(err, io.EOF) {
+					break
+				} else if err != nil {
+					t.Fatal(err)
+				}
+				node := yaml.NewRNode(&doc)
+				inj.Inject(node, opts)
+				inj.Inject(node, Options{Upgrade: !opts.Upgrade})
+				out.WriteString(node.MustString() + "---\n")
+			}
+			data = out.Bytes()
+		}
+		if after := renderStatic(t, inj); after != before {
+			t.Errorf("%s: injecting changed the shared sidecar definitions:\n%s", in, after)
+		}
+	}
+}
+
+func renderStatic(t *testing.T, inj *Injector) string {
+	t.Helper()
+	var parts []string
+	for def := range inj.staticDigests {
+		n, err := def.Render(nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		parts = append(parts, def.Source.String()+" "+def.Name+":\n"+yaml.NewRNode(n).MustString())
+	}
+	slices.Sort(parts)
+	return strings.Join(parts, "")
 }

@@ -60,11 +60,17 @@ func (d *Definition) Reads() template.Reads {
 	return d.text.Reads()
 }
 
-// Render returns the definition for one pod as a new node (the caller may
-// modify it). pod is only read when the definition is templated.
+// Render returns the definition for one pod. pod is only read when the
+// definition is templated.
+//
+// The caller may change the node's own fields (add one to a container,
+// such as restartPolicy) and the items of a container's volumeMounts list;
+// the rest of a static definition is shared by every pod it is injected
+// into and must be left as it is. Copying whole sidecars for every pod
+// cost more than anything else an injection does.
 func (d *Definition) Render(pod *corev1.Pod) (*yaml.Node, error) {
 	if d.text == nil {
-		return copyNode(d.canonical, d.nodes, nil), nil
+		return d.shallowCopy(), nil
 	}
 	if d.scalars != nil {
 		r := &fieldRenderer{def: d, pod: pod}
@@ -410,6 +416,25 @@ func countNodes(n *yaml.Node) int {
 		c += countNodes(k)
 	}
 	return c
+}
+
+// shallowCopy copies what injection may change of a static definition:
+// the mapping itself and, in a container, its volumeMounts list. Their
+// child lists are cloned too, so that appending to them never writes into
+// the shared definition.
+func (d *Definition) shallowCopy() *yaml.Node {
+	top := *d.canonical
+	top.Content = slices.Clone(d.canonical.Content)
+	if d.Kind == InitContainer || d.Kind == Container {
+		for i := 0; i+1 < len(top.Content); i += 2 {
+			if top.Content[i].Value == "volumeMounts" {
+				mounts := *top.Content[i+1]
+				mounts.Content = slices.Clone(mounts.Content)
+				top.Content[i+1] = &mounts
+			}
+		}
+	}
+	return &top
 }
 
 // copyNode deep-copies n with one allocation for its nodes and one for
