@@ -140,7 +140,7 @@ func offsetYAMLError(err error, offset int) string {
 // apiVersion and kind; the old injector's files do not.
 func (l *loader) loadDoc(d *doc) {
 	if d.root.Kind != yaml.MappingNode {
-		d.problem(l, d.root, "a config document must be a mapping, found %s", describe(d.root))
+		d.problem(l, d.root, "a config document must be a mapping, found %s", yamlnode.Describe(d.root))
 		return
 	}
 	apiVersion, kind := yamlnode.String(d.root, "apiVersion"), yamlnode.String(d.root, "kind")
@@ -177,13 +177,13 @@ func (l *loader) loadNative(d *doc) {
 		return
 	}
 	if spec.Kind != yaml.MappingNode {
-		d.problem(l, spec, "spec must be a mapping, found %s", describe(spec))
+		d.problem(l, spec, "spec must be a mapping, found %s", yamlnode.Describe(spec))
 		return
 	}
 	specFields := l.fields(d, spec, []string{"sidecars", "mutations", "ignoreNamespaces", "workloadKinds"}, "spec.")
 	if sc := specFields["sidecars"]; sc != nil {
 		if sc.Kind != yaml.MappingNode {
-			d.problem(l, sc, "spec.sidecars must be a mapping, found %s", describe(sc))
+			d.problem(l, sc, "spec.sidecars must be a mapping, found %s", yamlnode.Describe(sc))
 		} else {
 			l.loadSidecarLists(d, l.fields(d, sc, oldFormFields[:len(kinds)], "spec.sidecars."), "spec.sidecars.")
 		}
@@ -219,7 +219,7 @@ func (l *loader) loadConfigMap(d *doc) {
 			continue
 		}
 		if v.Kind != yaml.ScalarNode {
-			d.problem(l, v, "data.%s must be a string holding YAML, found %s", key, describe(v))
+			d.problem(l, v, "data.%s must be a string holding YAML, found %s", key, yamlnode.Describe(v))
 			continue
 		}
 		// A block scalar's content starts on the line after its key, so
@@ -259,13 +259,13 @@ func (l *loader) stringList(d *doc, n *yaml.Node, path string) []string {
 		return nil
 	}
 	if n.Kind != yaml.SequenceNode {
-		d.problem(l, n, "%s must be a list of strings, found %s", path, describe(n))
+		d.problem(l, n, "%s must be a list of strings, found %s", path, yamlnode.Describe(n))
 		return nil
 	}
 	out := make([]string, 0, len(n.Content))
 	for i, item := range n.Content {
 		if item.Kind != yaml.ScalarNode || item.Tag == "!!null" {
-			d.problem(l, item, "%s[%d] must be a string, found %s", path, i, describe(item))
+			d.problem(l, item, "%s[%d] must be a string, found %s", path, i, yamlnode.Describe(item))
 			continue
 		}
 		out = append(out, item.Value)
@@ -275,13 +275,13 @@ func (l *loader) stringList(d *doc, n *yaml.Node, path string) []string {
 
 func (l *loader) loadWorkloadKinds(d *doc, n *yaml.Node) {
 	if n.Kind != yaml.SequenceNode {
-		d.problem(l, n, "spec.workloadKinds must be a list, found %s", describe(n))
+		d.problem(l, n, "spec.workloadKinds must be a list, found %s", yamlnode.Describe(n))
 		return
 	}
 	for i, item := range n.Content {
 		path := fmt.Sprintf("spec.workloadKinds[%d]", i)
 		if item.Kind != yaml.MappingNode {
-			d.problem(l, item, "%s must be a mapping, found %s", path, describe(item))
+			d.problem(l, item, "%s must be a mapping, found %s", path, yamlnode.Describe(item))
 			continue
 		}
 		f := l.fields(d, item, []string{"apiVersion", "kind", "podTemplatePath"}, path+".")
@@ -310,22 +310,4 @@ func (l *loader) loadWorkloadKinds(d *doc, n *yaml.Node) {
 		}
 		l.workloads = append(l.workloads, wk)
 	}
-}
-
-// describe names a node's kind for error messages.
-func describe(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a list"
-	case yaml.AliasNode:
-		return "an alias"
-	case yaml.ScalarNode:
-		if n.Tag == "!!null" {
-			return "nothing"
-		}
-		return fmt.Sprintf("%q", clip(n.Value, 40))
-	}
-	return "a document"
 }

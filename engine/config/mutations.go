@@ -60,7 +60,7 @@ func (l *loader) loadMutations(d *doc, seq *yaml.Node, path string, oldForm bool
 		return
 	}
 	if seq.Kind != yaml.SequenceNode {
-		d.problem(l, seq, "%s must be a list, found %s", path, describe(seq))
+		d.problem(l, seq, "%s must be a list, found %s", path, yamlnode.Describe(seq))
 		return
 	}
 	for i, item := range seq.Content {

@@ -17,7 +17,7 @@ func (l *loader) loadSidecarLists(d *doc, fields map[string]*yaml.Node, path str
 			continue
 		}
 		if seq.Kind != yaml.SequenceNode {
-			d.problem(l, seq, "%s%s must be a list, found %s", path, kind.Field(), describe(seq))
+			d.problem(l, seq, "%s%s must be a list, found %s", path, kind.Field(), yamlnode.Describe(seq))
 			continue
 		}
 		for i, item := range seq.Content {
@@ -28,7 +28,7 @@ func (l *loader) loadSidecarLists(d *doc, fields map[string]*yaml.Node, path str
 
 func (l *loader) loadDefinition(d *doc, kind Kind, item *yaml.Node, path string) {
 	if item.Kind != yaml.MappingNode {
-		d.problem(l, item, "%s must be a mapping, found %s", path, describe(item))
+		d.problem(l, item, "%s must be a mapping, found %s", path, yamlnode.Describe(item))
 		return
 	}
 	nameNode := yamlnode.Field(item, "name")

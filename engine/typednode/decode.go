@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"github.com/sidecar-injector/sidecar-injector/engine/internal/suggest"
+	"github.com/sidecar-injector/sidecar-injector/engine/internal/yamlnode"
 	"math"
 	"reflect"
 	"strconv"
@@ -176,19 +177,7 @@ func (d *decoder) problem(n *yaml.Node, format string, args ...any) {
 
 // mismatch reports a node of the wrong kind for the Go type.
 func (d *decoder) mismatch(n *yaml.Node, want string) {
-	d.problem(n, "expected %s, found %s", want, describe(n))
-}
-
-func describe(n *yaml.Node) string {
-	switch n.Kind {
-	case yaml.MappingNode:
-		return "a mapping"
-	case yaml.SequenceNode:
-		return "a sequence"
-	case yaml.ScalarNode:
-		return strconv.Quote(n.Value)
-	}
-	return "a node of kind " + strconv.Itoa(int(n.Kind))
+	d.problem(n, "expected %s, found %s", want, yamlnode.Describe(n))
 }
 
 // value decodes n into v, whose plan is p.
@@ -251,7 +240,7 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, p *plan) {
 		d.value(n, v.Elem(), p.elem)
 	case kindSlice:
 		if n.Kind != yaml.SequenceNode {
-			d.mismatch(n, "a sequence")
+			d.mismatch(n, "a list")
 			return
 		}
 		s := reflect.MakeSlice(p.typ, len(n.Content), len(n.Content))
@@ -289,7 +278,7 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, p *plan) {
 		d.bytesValue(n, v, p)
 	case kindArray:
 		if n.Kind != yaml.SequenceNode {
-			d.mismatch(n, "a sequence")
+			d.mismatch(n, "a list")
 			return
 		}
 		for i := 0; i < v.Len(); i++ {
@@ -423,13 +412,13 @@ func (d *decoder) mergeSources(pairs []*yaml.Node, v *yaml.Node, depth int) []*y
 	case r != nil && r.Kind == yaml.SequenceNode:
 		for _, m := range r.Content {
 			if fm := follow(m); fm == nil || fm.Kind != yaml.MappingNode {
-				d.problem(m, "a merge key (<<) takes a mapping or a sequence of mappings, found %s", describe(fm))
+				d.problem(m, "a merge key (<<) takes a mapping or a list of mappings, found %s", yamlnode.Describe(fm))
 				continue
 			}
 			pairs = d.mergeSources(pairs, m, depth+1)
 		}
 	default:
-		d.problem(v, "a merge key (<<) takes a mapping or a sequence of mappings, found %s", describe(r))
+		d.problem(v, "a merge key (<<) takes a mapping or a list of mappings, found %s", yamlnode.Describe(r))
 	}
 	return pairs
 }
@@ -439,7 +428,7 @@ func (d *decoder) mergeSources(pairs []*yaml.Node, v *yaml.Node, depth int) []*y
 func (d *decoder) key(k *yaml.Node) (string, bool) {
 	r := follow(k)
 	if r == nil || r.Kind != yaml.ScalarNode {
-		d.problem(k, "a mapping key must be a scalar, found %s", describe(r))
+		d.problem(k, "a mapping key must be a scalar, found %s", yamlnode.Describe(r))
 		return "", false
 	}
 	return r.Value, true
@@ -594,7 +583,7 @@ func (d *decoder) stringMap(n *yaml.Node, v reflect.Value) {
 // stringSlice decodes []string, the type of command and args.
 func (d *decoder) stringSlice(n *yaml.Node, v reflect.Value) {
 	if n.Kind != yaml.SequenceNode {
-		d.mismatch(n, "a sequence")
+		d.mismatch(n, "a list")
 		return
 	}
 	s := make([]string, len(n.Content))
@@ -628,7 +617,7 @@ func (d *decoder) intValue(n *yaml.Node, v reflect.Value) {
 	case strconv.ErrRange:
 		d.problem(n, "value %s is out of range for %s", n.Value, v.Type())
 	default:
-		d.problem(n, "expected an integer, found %s", describe(n))
+		d.problem(n, "expected an integer, found %s", yamlnode.Describe(n))
 	}
 }
 
@@ -674,7 +663,7 @@ func (d *decoder) uintValue(n *yaml.Node, v reflect.Value) {
 	case strconv.ErrRange:
 		d.problem(n, "value %s is out of range for %s", n.Value, v.Type())
 	default:
-		d.problem(n, "expected a non-negative integer, found %s", describe(n))
+		d.problem(n, "expected a non-negative integer, found %s", yamlnode.Describe(n))
 	}
 }
 
@@ -768,7 +757,7 @@ func (d *decoder) floatValue(n *yaml.Node, v reflect.Value) {
 	case strconv.ErrRange:
 		d.problem(n, "value %s is out of range for %s", n.Value, v.Type())
 	default:
-		d.problem(n, "expected a number, found %s", describe(n))
+		d.problem(n, "expected a number, found %s", yamlnode.Describe(n))
 	}
 }
 
@@ -783,7 +772,7 @@ func (d *decoder) boolValue(n *yaml.Node, v reflect.Value) {
 	case "false", "False", "FALSE", "no", "No", "NO", "n", "N", "off", "Off", "OFF":
 		v.SetBool(false)
 	default:
-		d.problem(n, "expected a boolean (true or false), found %s", describe(n))
+		d.problem(n, "expected a boolean (true or false), found %s", yamlnode.Describe(n))
 	}
 }
 
@@ -825,7 +814,7 @@ func (d *decoder) jsonUnmarshaler(n *yaml.Node, v reflect.Value) {
 		case yaml.ScalarNode:
 			what = strconv.Quote(n.Value)
 		case yaml.SequenceNode:
-			what = "a sequence"
+			what = "a list"
 		}
 		d.problem(n, "cannot decode %s as %s: %v", what, v.Type(), err)
 	}
@@ -880,12 +869,12 @@ func (d *decoder) anyValue(n *yaml.Node) any {
 			if u, err := strconv.ParseUint(plain, 0, 64); err == nil {
 				return float64(u)
 			}
-			d.problem(n, "expected an integer, found %s", describe(n))
+			d.problem(n, "expected an integer, found %s", yamlnode.Describe(n))
 			return nil
 		case "!!float":
 			f, err := parseFloat(n.Value)
 			if err != nil {
-				d.problem(n, "expected a number, found %s", describe(n))
+				d.problem(n, "expected a number, found %s", yamlnode.Describe(n))
 				return nil
 			}
 			return f

@@ -403,14 +403,14 @@ func TestDecodeErrors(t *testing.T) {
 			func() any { return new(podLike) }, true,
 			`line 8, column 7: spec.containers[0].volumeMounts[1]: unknown field "mountPaht" (did you mean "mountPath"?)`},
 		{"mapping expected", "securityContext: [a]\n", newContainer, false,
-			`line 1, column 18: securityContext: expected a mapping, found a sequence`},
+			`line 1, column 18: securityContext: expected a mapping, found a list`},
 		{"mapping expected, scalar found", "resources: lots\n", newContainer, false,
 			`line 1, column 12: resources: expected a mapping, found "lots"`},
 		{"sequence expected", "ports: {containerPort: 80}\n", newContainer, false,
-			`line 1, column 8: ports: expected a sequence, found a mapping`},
+			`line 1, column 8: ports: expected a list, found a mapping`},
 		{"string expected", "image: {name: x}\nargs: [a, [b]]\n", newContainer, false,
 			"line 1, column 8: image: expected a string, found a mapping\n" +
-				"line 2, column 11: args[1]: expected a string, found a sequence"},
+				"line 2, column 11: args[1]: expected a string, found a list"},
 		{"integer expected", "ports:\n- containerPort: eighty\n", newContainer, false,
 			`line 2, column 18: ports[0].containerPort: expected an integer, found "eighty"`},
 		{"fraction into integer", "ports:\n- containerPort: 80.5\n", newContainer, false,
@@ -424,24 +424,24 @@ func TestDecodeErrors(t *testing.T) {
 		{"quantity", "resources:\n  limits:\n    cpu: lots\n", newContainer, false,
 			`line 3, column 10: resources.limits.cpu: cannot decode "lots" as resource.Quantity: quantities must match the regular expression '^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'`},
 		{"int-or-string", "livenessProbe:\n  httpGet:\n    port: [1]\n", newContainer, false,
-			`line 3, column 11: livenessProbe.httpGet.port: cannot decode a sequence as intstr.IntOrString: json: cannot unmarshal array into Go value of type int32`},
+			`line 3, column 11: livenessProbe.httpGet.port: cannot decode a list as intstr.IntOrString: json: cannot unmarshal array into Go value of type int32`},
 		{"map key path", "metadata:\n  labels:\n    app.kubernetes.io/name: [x]\n    plain: {}\n", func() any { return new(corev1.Pod) }, false,
-			"line 3, column 29: metadata.labels[\"app.kubernetes.io/name\"]: expected a string, found a sequence\n" +
+			"line 3, column 29: metadata.labels[\"app.kubernetes.io/name\"]: expected a string, found a list\n" +
 				"line 4, column 12: metadata.labels.plain: expected a string, found a mapping"},
 		{"map key not a scalar", "? [a]\n: b\n", func() any { return new(map[string]string) }, false,
-			`line 1, column 3: a mapping key must be a scalar, found a sequence`},
+			`line 1, column 3: a mapping key must be a scalar, found a list`},
 		{"bad merge", "<<: [a]\nname: x\n", newContainer, false,
-			`line 1, column 6: a merge key (<<) takes a mapping or a sequence of mappings, found "a"`},
+			`line 1, column 6: a merge key (<<) takes a mapping or a list of mappings, found "a"`},
 		{"bad base64", "Raw: '%%%'\n", func() any { return new(struct{ Raw []byte }) }, false,
 			`line 1, column 6: Raw: expected base64 data: illegal base64 data at input byte 0`},
 		{"top-level mismatch", "- a\n", newContainer, false,
-			`line 1, column 1: expected a mapping, found a sequence`},
+			`line 1, column 1: expected a mapping, found a list`},
 		{"infinity into a quantity", "resources:\n  limits:\n    cpu: .inf\n", newContainer, false,
 			`line 3, column 10: resources.limits.cpu: !!float ".inf" has no JSON encoding`},
 		{"unsupported type", "C: 1\n", func() any { return new(struct{ C chan int }) }, false,
 			`line 1, column 4: C: cannot decode into Go type chan int`},
 		{"number expected", "F: [1]\nG: abc\n", func() any { return new(struct{ F, G float64 }) }, false,
-			"line 1, column 4: F: expected a number, found a sequence\n" +
+			"line 1, column 4: F: expected a number, found a list\n" +
 				`line 2, column 4: G: expected a number, found "abc"`},
 		{"float32 overflow", "F: 1e300\n", func() any { return new(struct{ F float32 }) }, false,
 			`line 1, column 4: F: value 1e300 is out of range for float32`},
@@ -451,10 +451,10 @@ func TestDecodeErrors(t *testing.T) {
 		{"non-empty interface", "S: x\n", func() any { return new(struct{ S fmt.Stringer }) }, false,
 			`line 1, column 4: S: cannot decode into Go type fmt.Stringer`},
 		{"all problems at once", "name: [a]\nimagee: x\nports:\n- containerPort: x\n  protocol: [TCP]\nstdin: 3\n", newContainer, true,
-			"line 1, column 7: name: expected a string, found a sequence\n" +
+			"line 1, column 7: name: expected a string, found a list\n" +
 				"line 2, column 1: unknown field \"imagee\" (did you mean \"image\"?)\n" +
 				"line 4, column 18: ports[0].containerPort: expected an integer, found \"x\"\n" +
-				"line 5, column 13: ports[0].protocol: expected a string, found a sequence\n" +
+				"line 5, column 13: ports[0].protocol: expected a string, found a list\n" +
 				"line 6, column 8: stdin: expected a boolean (true or false), found \"3\""},
 	}
 	for _, tt := range tests {
@@ -482,7 +482,7 @@ func TestDecodeProblemFields(t *testing.T) {
 	if !ok {
 		t.Fatalf("error %v is a %T", err, err)
 	}
-	want := []Problem{{Line: 4, Column: 14, Path: "volumeMounts[0].mountPath", Message: "expected a string, found a sequence"}}
+	want := []Problem{{Line: 4, Column: 14, Path: "volumeMounts[0].mountPath", Message: "expected a string, found a list"}}
 	if diff := cmp.Diff(want, e.Problems); diff != "" {
 		t.Errorf("(-want +got):\n%s", diff)
 	}

@@ -49,7 +49,7 @@ volumeMounts:
 	fmt.Println(err)
 	// Output:
 	// line 3, column 1: unknown field "imagee" (did you mean "image"?)
-	// line 6, column 14: volumeMounts[0].mountPath: expected a string, found a sequence
+	// line 6, column 14: volumeMounts[0].mountPath: expected a string, found a list
 }
 
 func ExampleEncode() {

@@ -4,7 +4,11 @@
 // shows in its latency.
 package yamlnode
 
-import "sigs.k8s.io/kustomize/kyaml/yaml"
+import (
+	"strconv"
+
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+)
 
 // Field returns the value of key in mapping m, or nil.
 func Field(m *yaml.Node, key string) *yaml.Node {
@@ -104,4 +108,28 @@ func IndexByKey(seq *yaml.Node, key, name string) int {
 		}
 	}
 	return -1
+}
+
+// Describe names what a node is, for error messages: "a mapping", "a
+// list", a scalar's value quoted (cut at 40 bytes: a message should not
+// carry a long value, which may be a secret), "nothing" for null.
+func Describe(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.AliasNode:
+		return "an alias"
+	case yaml.ScalarNode:
+		if n.Tag == "!!null" {
+			return "nothing"
+		}
+		v := n.Value
+		if len(v) > 40 {
+			v = v[:40] + "..."
+		}
+		return strconv.Quote(v)
+	}
+	return "a document"
 }
