@@ -3,6 +3,7 @@ package engine
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"io"
 	"os"
 	"path/filepath"
@@ -10,7 +11,10 @@ import (
 	"strings"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/sidecar-injector/sidecar-injector/engine/config"
 )
 
 // TestSpecReadsRenderAlike holds the shortcut to the contract: rendering
@@ -60,8 +64,9 @@ func TestSpecReadsRenderAlike(t *testing.T) {
 	}
 }
 
-// TestSharedDefinitionsStayUnchanged: static sidecar definitions are
-// shared by every pod they are injected into (Definition.Render). Injecting
+// TestSharedDefinitionsStayUnchanged: sidecar definitions (all of a
+// static one, the untemplated parts of a templated one) are shared by
+// every pod they are injected into (Definition.Render). Injecting
 // every golden case, again over its output as the webhook and as the
 // function would, and mounting into earlier sidecars must leave every
 // definition as it was loaded.
@@ -104,12 +109,24 @@ func TestSharedDefinitionsStayUnchanged(t *testing.T) {
 func renderStatic(t *testing.T, inj *Injector) string {
 	t.Helper()
 	var parts []string
-	for def := range inj.staticDigests {
-		n, err := def.Render(nil)
-		if err != nil {
-			t.Fatal(err)
+	seen := map[*config.Definition]bool{}
+	for _, m := range inj.cfg.Mutations {
+		for _, list := range [][]*config.Definition{m.BeforePodInitContainers, m.InitContainers, m.Containers, m.Volumes, m.VolumeMounts, m.ImagePullSecrets} {
+			for _, def := range list {
+				if seen[def] {
+					continue
+				}
+				seen[def] = true
+				// A templated definition shares its static parts too: render
+				// it for a pod with nothing set to see them.
+				n, err := def.Render(&corev1.Pod{})
+				out := fmt.Sprint(err)
+				if err == nil {
+					out = yaml.NewRNode(n).MustString()
+				}
+				parts = append(parts, def.Source.String()+" "+def.Name+":\n"+out)
+			}
 		}
-		parts = append(parts, def.Source.String()+" "+def.Name+":\n"+yaml.NewRNode(n).MustString())
 	}
 	slices.Sort(parts)
 	return strings.Join(parts, "")

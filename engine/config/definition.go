@@ -36,8 +36,10 @@ type Definition struct {
 	scalars map[*yaml.Node]*scalarTemplate
 	// text is the whole definition's template; nil when static.
 	text *template.Template
-	// nodes counts canonical's nodes, to copy it with one allocation.
-	nodes int
+	// onPath are the nodes of canonical that a rendering copies: those on
+	// the way to a templated string, and a container's volumeMounts list
+	// (injection appends to it). The rest is shared by every rendering.
+	onPath map[*yaml.Node]bool
 }
 
 // scalarTemplate is one templated string of a definition.
@@ -74,7 +76,7 @@ func (d *Definition) Render(pod *corev1.Pod) (*yaml.Node, error) {
 	}
 	if d.scalars != nil {
 		r := &fieldRenderer{def: d, pod: pod}
-		n := copyNode(d.canonical, d.nodes, r.render)
+		n := r.copy(d.canonical)
 		if r.err != nil {
 			return nil, r.err
 		}
@@ -94,11 +96,28 @@ type fieldRenderer struct {
 	unsafe bool // a rendered string would not read back as itself in YAML
 }
 
-func (r *fieldRenderer) render(orig, copied *yaml.Node) {
-	st := r.def.scalars[orig]
-	if st == nil || r.err != nil || r.unsafe {
-		return
+// copy copies the nodes on the way to templated strings, rendering those,
+// and shares the rest.
+func (r *fieldRenderer) copy(n *yaml.Node) *yaml.Node {
+	if st := r.def.scalars[n]; st != nil {
+		c := *n
+		if r.err == nil && !r.unsafe {
+			r.render(st, &c)
+		}
+		return &c
 	}
+	if !r.def.onPath[n] {
+		return n
+	}
+	c := *n
+	c.Content = make([]*yaml.Node, len(n.Content))
+	for i, k := range n.Content {
+		c.Content[i] = r.copy(k)
+	}
+	return &c
+}
+
+func (r *fieldRenderer) render(st *scalarTemplate, copied *yaml.Node) {
 	out, err := st.tmpl.Execute(r.pod)
 	if err != nil {
 		r.err = renderError(r.def.Source.File, st.line, err)
@@ -173,7 +192,7 @@ func compile(kind Kind, name string, pos Position, item *yaml.Node, text string,
 			return nil, []*Problem{{Message: err.Error()}}
 		}
 		followSource(n, item)
-		d.canonical, d.nodes = n, countNodes(n)
+		d.canonical = n
 		return d, nil
 	}
 	tmpl, err := template.Parse(name, ph.restore(text))
@@ -254,7 +273,14 @@ func (d *Definition) compileFields(item *yaml.Node, text string, tokens []int, p
 		return
 	}
 	followSource(canonical, item)
-	d.canonical, d.scalars, d.nodes = canonical, scalars, countNodes(canonical)
+	d.canonical, d.scalars = canonical, scalars
+	d.onPath = map[*yaml.Node]bool{}
+	markPaths(canonical, scalars, d.onPath)
+	if d.Kind == InitContainer || d.Kind == Container {
+		if mounts := yamlnode.Field(canonical, "volumeMounts"); mounts != nil {
+			d.onPath[canonical], d.onPath[mounts] = true, true
+		}
+	}
 }
 
 // sameShapeWithProbe checks that every templated field is a string field:
@@ -410,12 +436,22 @@ func walkCanonical(n *yaml.Node, fn func(n *yaml.Node, isKey bool)) {
 	}
 }
 
-func countNodes(n *yaml.Node) int {
-	c := 1
-	for _, k := range n.Content {
-		c += countNodes(k)
+// markPaths marks the nodes on the way from n to any of targets, and
+// reports whether n leads to one.
+func markPaths(n *yaml.Node, targets map[*yaml.Node]*scalarTemplate, onPath map[*yaml.Node]bool) bool {
+	if targets[n] != nil {
+		return true
 	}
-	return c
+	leads := false
+	for _, c := range n.Content {
+		if markPaths(c, targets, onPath) {
+			leads = true
+		}
+	}
+	if leads {
+		onPath[n] = true
+	}
+	return leads
 }
 
 // shallowCopy copies what injection may change of a static definition:
@@ -435,31 +471,6 @@ func (d *Definition) shallowCopy() *yaml.Node {
 		}
 	}
 	return &top
-}
-
-// copyNode deep-copies n with one allocation for its nodes and one for
-// their child lists; visit, when set, sees each original and its copy.
-func copyNode(n *yaml.Node, count int, visit func(orig, copied *yaml.Node)) *yaml.Node {
-	nodes := make([]yaml.Node, count)
-	children := make([]*yaml.Node, count-1)
-	var cp func(*yaml.Node) *yaml.Node
-	cp = func(o *yaml.Node) *yaml.Node {
-		c := &nodes[0]
-		nodes = nodes[1:]
-		c.Kind, c.Style, c.Tag, c.Value = o.Kind, o.Style, o.Tag, o.Value
-		if len(o.Content) > 0 {
-			c.Content = children[:len(o.Content):len(o.Content)]
-			children = children[len(o.Content):]
-			for i, k := range o.Content {
-				c.Content[i] = cp(k)
-			}
-		}
-		if visit != nil {
-			visit(o, c)
-		}
-		return c
-	}
-	return cp(n)
 }
 
 // renderError places a template's execution error at its line in the
