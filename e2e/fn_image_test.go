@@ -13,17 +13,16 @@ import (
 
 const fnDefaultImage = "localhost/sidecar-injector-fn:dev"
 
-// fnPodman returns the environment that runs the image through podman:
-// CONTAINERS_CONF (from the environment, or written here as docs/fn.md
-// says), KPT_FN_RUNTIME=podman, and a PATH whose `docker` is podman for
-// kustomize. It fails (CI) or skips loudly without podman or the image.
-func fnPodman(t *testing.T) (image string, env []string) {
+// podmanSetup finds podman and the containers.conf that lets it run in this
+// sandbox (from the environment, or written here as ../shared/CONTAINERS.md
+// says). It fails (CI) or skips loudly without podman.
+func podmanSetup(t *testing.T, what string) (podman, conf string) {
 	t.Helper()
 	podman, err := exec.LookPath("podman")
 	if err != nil {
-		fnMissing(t, "podman is not installed, so the function image cannot be run (make fn-podman installs it as root)")
+		fnMissing(t, "podman is not installed, so %s cannot be run (make fn-podman installs it as root)", what)
 	}
-	conf := os.Getenv("CONTAINERS_CONF")
+	conf = os.Getenv("CONTAINERS_CONF")
 	if conf == "" {
 		conf = filepath.Join(t.TempDir(), "containers.conf")
 		data := "[containers]\ndefault_ulimits = [\"nofile=20000:20000\", \"nproc=32768:32768\"]\n[engine]\nruntime = \"runc\"\n"
@@ -31,6 +30,16 @@ func fnPodman(t *testing.T) (image string, env []string) {
 			t.Fatal(err)
 		}
 	}
+	return podman, conf
+}
+
+// fnPodman returns the environment that runs the image through podman:
+// CONTAINERS_CONF (from the environment, or written here as docs/fn.md
+// says), KPT_FN_RUNTIME=podman, and a PATH whose `docker` is podman for
+// kustomize. It fails (CI) or skips loudly without podman or the image.
+func fnPodman(t *testing.T) (image string, env []string) {
+	t.Helper()
+	podman, conf := podmanSetup(t, "the function image")
 	shim := t.TempDir()
 	script := "#!/bin/sh\nexec " + podman + " \"$@\"\n"
 	if err := os.WriteFile(filepath.Join(shim, "docker"), []byte(script), 0o755); err != nil {

@@ -19,18 +19,7 @@ import (
 const webhookDefaultImage = "localhost/sidecar-injector-webhook:dev"
 
 func TestWebhookImage(t *testing.T) {
-	podman, err := exec.LookPath("podman")
-	if err != nil {
-		fnMissing(t, "podman is not installed, so the webhook image cannot be run (make fn-podman installs it as root)")
-	}
-	conf := os.Getenv("CONTAINERS_CONF")
-	if conf == "" {
-		conf = filepath.Join(t.TempDir(), "containers.conf")
-		data := "[containers]\ndefault_ulimits = [\"nofile=20000:20000\", \"nproc=32768:32768\"]\n[engine]\nruntime = \"runc\"\n"
-		if err := os.WriteFile(conf, []byte(data), 0o644); err != nil {
-			t.Fatal(err)
-		}
-	}
+	podman, conf := podmanSetup(t, "the webhook image")
 	env := []string{"CONTAINERS_CONF=" + conf}
 	image := os.Getenv("SIDECAR_WEBHOOK_IMAGE")
 	if image == "" {
