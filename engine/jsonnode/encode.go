@@ -369,24 +369,8 @@ func appendFloat(b []byte, n *yaml.Node) ([]byte, error) {
 	return appendFloat64(b, f), nil
 }
 
-// appendFloat64 writes f the way encoding/json writes a float64: the
-// shortest text that reads back as f, in exponent form only for very large
-// or very small magnitudes, with a two-digit exponent trimmed to one.
-func appendFloat64(b []byte, f float64) []byte {
-	format := byte('f')
-	if a := math.Abs(f); a != 0 && (a < 1e-6 || a >= 1e21) {
-		format = 'e'
-	}
-	b = strconv.AppendFloat(b, f, format, -1, 64)
-	if format == 'e' {
-		// 1e-07 becomes 1e-7.
-		if n := len(b); n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
-			b[n-2] = b[n-1]
-			b = b[:n-1]
-		}
-	}
-	return b
-}
+// appendFloat64 writes f the way encoding/json writes a float64.
+func appendFloat64(b []byte, f float64) []byte { return AppendFloat(b, f, 64) }
 
 // isJSONNumber reports whether s is a number in RFC 8259 syntax.
 func isJSONNumber(s string) bool {
