@@ -95,13 +95,14 @@ const (
 // every element with every other.
 const maxQuadratic = 2048
 
-// funcsCache holds one function map per Limits: building one wraps a few
-// hundred functions.
+// funcsCache holds one function map per Limits.
 var funcsCache sync.Map // Limits -> ttemplate.FuncMap
 
-// funcMap returns the parse-time function map for the limits. The functions
-// that read the pod being rendered are placeholders, replaced per execution
-// (see instance).
+// funcMap returns the parse-time function map for the limits: every name a
+// template may use. A value may be a *lazyGuard, whose function is built
+// when a template names it (see resolveFunc). The functions that read the
+// pod being rendered are placeholders, replaced per execution (see
+// instance).
 func funcMap(lim Limits) ttemplate.FuncMap {
 	if fm, ok := funcsCache.Load(lim); ok {
 		return fm.(ttemplate.FuncMap)
@@ -110,14 +111,44 @@ func funcMap(lim Limits) ttemplate.FuncMap {
 	return fm.(ttemplate.FuncMap)
 }
 
+// lazyGuard is a function whose guard is built on first use. guard's
+// reflection (a new function type and a MakeFunc per function) costs most
+// of a millisecond over all of sprig, paid at every start of the KRM
+// function, while a config's templates name a handful of functions.
+type lazyGuard struct {
+	once    sync.Once
+	name    string
+	fn      any
+	max     int
+	guarded any
+}
+
+func lazy(name string, fn any, max int) *lazyGuard {
+	return &lazyGuard{name: name, fn: fn, max: max}
+}
+
+func (l *lazyGuard) get() any {
+	l.once.Do(func() { l.guarded = guard(l.name, l.fn, l.max) })
+	return l.guarded
+}
+
+// resolveFunc returns the function a funcMap value stands for.
+func resolveFunc(v any) any {
+	if l, ok := v.(*lazyGuard); ok {
+		return l.get()
+	}
+	return v
+}
+
 func buildFuncMap(lim Limits) ttemplate.FuncMap {
 	max := lim.MaxOutput
 	fm := ttemplate.FuncMap{}
-	for name, fn := range sprig.HermeticTxtFuncMap() {
+	sprigFuncs := sprig.HermeticTxtFuncMap()
+	for name, fn := range sprigFuncs {
 		if _, ok := removed[name]; ok {
 			continue
 		}
-		fm[name] = guard(name, fn, max)
+		fm[name] = lazy(name, fn, max)
 	}
 
 	// text/template's printing built-ins format their arguments deeply:
@@ -129,11 +160,11 @@ func buildFuncMap(lim Limits) ttemplate.FuncMap {
 		"js":       ttemplate.JSEscaper,
 		"urlquery": ttemplate.URLQueryEscaper,
 	} {
-		fm[name] = guard(name, fn, max)
+		fm[name] = lazy(name, fn, max)
 	}
 
 	// Functions whose output can be a product of their inputs' sizes.
-	fm["printf"] = guard("printf", func(format string, args ...any) (string, error) {
+	fm["printf"] = lazy("printf", func(format string, args ...any) (string, error) {
 		argSize := 0
 		for _, a := range args {
 			argSize = maxInt(argSize, measure(a, max))
@@ -143,8 +174,8 @@ func buildFuncMap(lim Limits) ttemplate.FuncMap {
 		}
 		return fmt.Sprintf(format, args...), nil
 	}, max)
-	join := sprig.TxtFuncMap()["join"].(func(string, any) string)
-	fm["join"] = guard("join", func(sep string, list any) (string, error) {
+	join := sprigFuncs["join"].(func(string, any) string)
+	fm["join"] = lazy("join", func(sep string, list any) (string, error) {
 		n := 1
 		if v := reflect.ValueOf(list); v.Kind() == reflect.Slice || v.Kind() == reflect.Array {
 			n = v.Len()
@@ -181,7 +212,7 @@ func buildFuncMap(lim Limits) ttemplate.FuncMap {
 		r, err := indent(spaces, s, max)
 		return "\n" + r, err
 	}
-	wrapWith := sprig.TxtFuncMap()["wrapWith"].(func(int, string, string) string)
+	wrapWith := sprigFuncs["wrapWith"].(func(int, string, string) string)
 	fm["wrapWith"] = func(l int, sep, s string) (string, error) {
 		// At most one separator per byte of input.
 		if len(sep) > 0 && len(s) > 0 && (len(s)+1) > (max-len(s))/len(sep) {
@@ -222,7 +253,7 @@ func buildFuncMap(lim Limits) ttemplate.FuncMap {
 		return regexReplace(r, s, repl, true, max)
 	}
 	for _, name := range []string{"uniq", "mustUniq"} {
-		fn := reflect.ValueOf(fm[name])
+		fn := reflect.ValueOf(resolveFunc(fm[name]))
 		fm[name] = func(list any) (any, error) {
 			if v := reflect.ValueOf(list); (v.Kind() == reflect.Slice || v.Kind() == reflect.Array) && v.Len() > maxQuadratic {
 				return nil, limitf("list of %d elements exceeds the limit of %d (the function is quadratic)", v.Len(), maxQuadratic)
@@ -260,7 +291,7 @@ func buildFuncMap(lim Limits) ttemplate.FuncMap {
 	}
 
 	// Additions.
-	fm["toJson"] = guard("toJson", func(v any) (string, error) {
+	fm["toJson"] = lazy("toJson", func(v any) (string, error) {
 		b, err := json.Marshal(v)
 		return string(b), err
 	}, max)
@@ -271,7 +302,7 @@ func buildFuncMap(lim Limits) ttemplate.FuncMap {
 		}
 		return v, nil
 	}
-	fm["toYaml"] = guard("toYaml", func(v any) (string, error) {
+	fm["toYaml"] = lazy("toYaml", func(v any) (string, error) {
 		b, err := yaml.Marshal(v)
 		return strings.TrimSuffix(string(b), "\n"), err
 	}, max)
@@ -292,7 +323,7 @@ func buildFuncMap(lim Limits) ttemplate.FuncMap {
 		return v, nil
 	}
 	for _, name := range []string{"keys", "values", "required"} {
-		fm[name] = guard(name, fm[name], max)
+		fm[name] = lazy(name, fm[name], max)
 	}
 	// Placeholders: the real ones are bound to the pod per execution.
 	fm["annotation"] = func(key string, def ...string) (string, error) { return "", nil }

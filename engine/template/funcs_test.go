@@ -117,7 +117,7 @@ func TestBoundedFunctionsMatchSprig(t *testing.T) {
 		for i, a := range args {
 			in[i] = reflect.ValueOf(a)
 		}
-		out := reflect.ValueOf(fn).Call(in)
+		out := reflect.ValueOf(resolveFunc(fn)).Call(in)
 		if len(out) == 2 && !out[1].IsNil() {
 			t.Fatalf("%v: %v", args, out[1].Interface())
 		}

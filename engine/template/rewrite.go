@@ -256,7 +256,7 @@ func (r *rewriter) funcType(name string) reflect.Type {
 		r.funcs[name] = nil
 		return nil
 	}
-	t := reflect.TypeOf(fn)
+	t := reflect.TypeOf(resolveFunc(fn))
 	r.funcs[name] = t
 	return t
 }

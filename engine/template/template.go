@@ -138,7 +138,7 @@ func ParseWithLimits(name, text string, limits Limits) (*Template, error) {
 	all := funcMap(lim)
 	for n := range used {
 		if fn, ok := all[n]; ok {
-			fm[n] = fn
+			fm[n] = resolveFunc(fn)
 		}
 	}
 	base.Funcs(fm)

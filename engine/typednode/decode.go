@@ -436,11 +436,12 @@ func (d *decoder) key(k *yaml.Node) (string, bool) {
 
 func (d *decoder) structValue(n *yaml.Node, v reflect.Value, p *plan) {
 	pairs := d.pairs(n)
+	st := p.structPlan()
 	// In strict mode, the key node that set each field, to report
 	// duplicates.
 	var setBy []*yaml.Node
 	if d.strict {
-		setBy = make([]*yaml.Node, len(p.fields))
+		setBy = make([]*yaml.Node, len(st.fields))
 	}
 	for i := 0; i < len(pairs); i += 2 {
 		k := pairs[i]
@@ -448,7 +449,7 @@ func (d *decoder) structValue(n *yaml.Node, v reflect.Value, p *plan) {
 		if !ok {
 			continue
 		}
-		fi, ok := p.byName[name]
+		fi, ok := st.byName[name]
 		if !ok {
 			if d.strict {
 				d.unknownField(k, name, p)
@@ -462,7 +463,7 @@ func (d *decoder) structValue(n *yaml.Node, v reflect.Value, p *plan) {
 			}
 			setBy[fi] = k
 		}
-		f := &p.fields[fi]
+		f := &st.fields[fi]
 		var fv reflect.Value
 		if len(f.index) == 1 {
 			fv = v.Field(f.index[0])
@@ -491,8 +492,9 @@ func fieldByIndex(v reflect.Value, index []int) reflect.Value {
 }
 
 func (d *decoder) unknownField(k *yaml.Node, name string, p *plan) {
-	names := make([]string, len(p.fields))
-	for i, f := range p.fields {
+	fields := p.fields()
+	names := make([]string, len(fields))
+	for i, f := range fields {
 		names[i] = f.name
 	}
 	d.problem(k, "unknown field %q%s", name, suggest.DidYouMean(name, names))

@@ -32,28 +32,76 @@ const (
 	kindStruct
 )
 
-// plan is how to decode one Go type, worked out once per type.
+// plan is how to decode and encode one Go type, worked out once per type.
 type plan struct {
 	kind planKind
 	typ  reflect.Type
 	elem *plan // of pointers, slices, arrays and map values
 
-	// Structs.
+	// marshal says whether encoding calls a method of the value instead of
+	// walking it (see marshalKind).
+	marshal marshalKind
+
+	// A struct's fields are worked out on first use: a config names a few
+	// of a Container's hundred-odd nested types, and a short-lived KRM
+	// function should not pay for the others at every start.
+	structOnce sync.Once
+	st         *structPlan
+}
+
+// structPlan is the part of a struct's plan built on first use.
+type structPlan struct {
 	fields []field
 	byName map[string]int // field name -> index in fields
 }
 
-// field is a struct field as decoding sees it: a name and how to reach it
-// through embedded structs.
+// marshalKind is how encoding/json would encode a value of a type through
+// one of its methods.
+type marshalKind uint8
+
+const (
+	marshalNone       marshalKind = iota
+	marshalJSON                   // the type implements json.Marshaler
+	marshalText                   // the type implements encoding.TextMarshaler
+	marshalJSONIfAddr             // its pointer does; used when the value is addressable
+	marshalTextIfAddr             // likewise for encoding.TextMarshaler
+)
+
+// field is a struct field as decoding and encoding see it: a name, how to
+// reach it through embedded structs, and its json tag's options.
 type field struct {
 	name  string
 	index []int // for reflect's FieldByIndex, through inlined structs
 	plan  *plan
+
+	omitEmpty bool
+	omitZero  bool
+	quoted    bool // the ",string" option, on a field where it applies
+}
+
+// fields returns the fields of the plan's type, a struct, building them on
+// first use.
+func (p *plan) fields() []field { return p.structPlan().fields }
+
+func (p *plan) structPlan() *structPlan {
+	p.structOnce.Do(func() {
+		building := make(map[reflect.Type]*plan)
+		st := &structPlan{fields: structFields(p.typ, building)}
+		st.byName = make(map[string]int, len(st.fields))
+		for i, f := range st.fields {
+			st.byName[f.name] = i
+		}
+		publish(building)
+		p.st = st
+	})
+	return p.st
 }
 
 var (
 	jsonUnmarshalerType = reflect.TypeFor[json.Unmarshaler]()
 	textUnmarshalerType = reflect.TypeFor[encoding.TextUnmarshaler]()
+	jsonMarshalerType   = reflect.TypeFor[json.Marshaler]()
+	textMarshalerType   = reflect.TypeFor[encoding.TextMarshaler]()
 	stringSliceType     = reflect.TypeFor[[]string]()
 	stringMapType       = reflect.TypeFor[map[string]string]()
 )
@@ -67,12 +115,16 @@ func planFor(t reflect.Type) *plan {
 	}
 	building := make(map[reflect.Type]*plan)
 	p := buildPlan(t, building)
-	// Publish only complete plans. Two goroutines may build the same type;
-	// either result is correct.
+	publish(building)
+	return p
+}
+
+// publish stores complete plans. Two goroutines may build the same type;
+// either result is correct.
+func publish(building map[reflect.Type]*plan) {
 	for t, bp := range building {
 		plans.LoadOrStore(t, bp)
 	}
-	return p
 }
 
 // buildPlan works out the plan of t. building holds the plans under
@@ -84,7 +136,7 @@ func buildPlan(t reflect.Type, building map[reflect.Type]*plan) *plan {
 	if p, ok := building[t]; ok {
 		return p
 	}
-	p := &plan{typ: t}
+	p := &plan{typ: t, marshal: marshalKindOf(t)}
 	building[t] = p
 	if t.Kind() != reflect.Pointer && t.Kind() != reflect.Interface {
 		if reflect.PointerTo(t).Implements(jsonUnmarshalerType) {
@@ -137,13 +189,25 @@ func buildPlan(t reflect.Type, building map[reflect.Type]*plan) *plan {
 		}
 	case reflect.Struct:
 		p.kind = kindStruct
-		p.fields = structFields(t, building)
-		p.byName = make(map[string]int, len(p.fields))
-		for i, f := range p.fields {
-			p.byName[f.name] = i
-		}
 	}
 	return p
+}
+
+// marshalKindOf follows encoding/json's order: json.Marshaler before
+// encoding.TextMarshaler, a method of the type before one of its pointer.
+func marshalKindOf(t reflect.Type) marshalKind {
+	addressable := t.Kind() != reflect.Pointer
+	switch {
+	case addressable && reflect.PointerTo(t).Implements(jsonMarshalerType) && !t.Implements(jsonMarshalerType):
+		return marshalJSONIfAddr
+	case t.Implements(jsonMarshalerType):
+		return marshalJSON
+	case addressable && reflect.PointerTo(t).Implements(textMarshalerType) && !t.Implements(textMarshalerType):
+		return marshalTextIfAddr
+	case t.Implements(textMarshalerType):
+		return marshalText
+	}
+	return marshalNone
 }
 
 // structFields lists the fields of struct type t that decoding can set, by
@@ -188,7 +252,7 @@ func structFields(t reflect.Type, building map[reflect.Type]*plan) []field {
 				if tag == "-" {
 					continue
 				}
-				name, _, _ := strings.Cut(tag, ",")
+				name, opts, _ := strings.Cut(tag, ",")
 				if !validTagName(name) {
 					name = ""
 				}
@@ -203,6 +267,7 @@ func structFields(t reflect.Type, building map[reflect.Type]*plan) []field {
 					continue
 				}
 				c := candidate{field: field{name: name, index: index}, depth: depth, tagged: name != "", typ: sf.Type}
+				c.omitEmpty, c.omitZero, c.quoted = tagOptions(opts, sf.Type)
 				if c.name == "" {
 					c.name = sf.Name
 				}
@@ -249,6 +314,34 @@ func structFields(t reflect.Type, building map[reflect.Type]*plan) []field {
 		return len(a) < len(b)
 	})
 	return fields
+}
+
+// tagOptions reads a json tag's options as encoding/json does: ",string"
+// applies to fields of scalar kinds and to unnamed pointers to them.
+func tagOptions(opts string, t reflect.Type) (omitEmpty, omitZero, quoted bool) {
+	for opt := range strings.SplitSeq(opts, ",") {
+		switch opt {
+		case "omitempty":
+			omitEmpty = true
+		case "omitzero":
+			omitZero = true
+		case "string":
+			quoted = true
+		}
+	}
+	if quoted {
+		if t.Name() == "" && t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		switch t.Kind() {
+		case reflect.Bool, reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64,
+			reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64, reflect.Uintptr,
+			reflect.Float32, reflect.Float64, reflect.String:
+		default:
+			quoted = false
+		}
+	}
+	return omitEmpty, omitZero, quoted
 }
 
 // validTagName reports whether encoding/json would use name from a tag.
