@@ -60,7 +60,7 @@ func (e *encoder) value(v reflect.Value, p *plan, depth int) error {
 	if depth > maxDepth {
 		return fmt.Errorf("json: unsupported value: nesting deeper than %d levels (a cycle?) at %s", maxDepth, p.typ)
 	}
-	switch p.marshal {
+	switch p.marshalKind() {
 	case marshalJSON:
 		return e.marshalJSON(v)
 	case marshalText:

@@ -1,10 +1,11 @@
 package typednode
 
 import (
+	"cmp"
 	"encoding"
 	"encoding/json"
 	"reflect"
-	"sort"
+	"slices"
 	"strings"
 	"sync"
 )
@@ -39,8 +40,10 @@ type plan struct {
 	elem *plan // of pointers, slices, arrays and map values
 
 	// marshal says whether encoding calls a method of the value instead of
-	// walking it (see marshalKind).
-	marshal marshalKind
+	// walking it (see marshalKind). Worked out on first encoding: the
+	// method set comparisons cost, and most types are only decoded.
+	marshalOnce sync.Once
+	marshal     marshalKind
 
 	// A struct's fields are worked out on first use: a config names a few
 	// of a Container's hundred-odd nested types, and a short-lived KRM
@@ -136,16 +139,18 @@ func buildPlan(t reflect.Type, building map[reflect.Type]*plan) *plan {
 	if p, ok := building[t]; ok {
 		return p
 	}
-	p := &plan{typ: t, marshal: marshalKindOf(t)}
+	p := &plan{typ: t}
 	building[t] = p
 	if t.Kind() != reflect.Pointer && t.Kind() != reflect.Interface {
-		if reflect.PointerTo(t).Implements(jsonUnmarshalerType) {
-			p.kind = kindJSONUnmarshaler
-			return p
-		}
-		if reflect.PointerTo(t).Implements(textUnmarshalerType) {
-			p.kind = kindTextUnmarshaler
-			return p
+		if pt := reflect.PointerTo(t); pt.NumMethod() > 0 {
+			if pt.Implements(jsonUnmarshalerType) {
+				p.kind = kindJSONUnmarshaler
+				return p
+			}
+			if pt.Implements(textUnmarshalerType) {
+				p.kind = kindTextUnmarshaler
+				return p
+			}
 		}
 	}
 	switch t.Kind() {
@@ -193,9 +198,19 @@ func buildPlan(t reflect.Type, building map[reflect.Type]*plan) *plan {
 	return p
 }
 
+// marshalKind says how encoding/json would encode a value of the plan's
+// type through one of its methods.
+func (p *plan) marshalKind() marshalKind {
+	p.marshalOnce.Do(func() { p.marshal = marshalKindOf(p.typ) })
+	return p.marshal
+}
+
 // marshalKindOf follows encoding/json's order: json.Marshaler before
 // encoding.TextMarshaler, a method of the type before one of its pointer.
 func marshalKindOf(t reflect.Type) marshalKind {
+	if t.NumMethod() == 0 && (t.Kind() == reflect.Pointer || reflect.PointerTo(t).NumMethod() == 0) {
+		return marshalNone
+	}
 	addressable := t.Kind() != reflect.Pointer
 	switch {
 	case addressable && reflect.PointerTo(t).Implements(jsonMarshalerType) && !t.Implements(jsonMarshalerType):
@@ -225,7 +240,7 @@ func structFields(t reflect.Type, building map[reflect.Type]*plan) []field {
 		typ   reflect.Type
 		index []int
 	}
-	var candidates []candidate
+	candidates := make([]candidate, 0, t.NumField())
 	visited := map[reflect.Type]bool{}
 	current := []level{{typ: t}}
 	for depth := 0; len(current) > 0; depth++ {
@@ -278,17 +293,22 @@ func structFields(t reflect.Type, building map[reflect.Type]*plan) []field {
 	}
 
 	// Pick the dominant field of each name.
-	sort.SliceStable(candidates, func(i, j int) bool {
-		a, b := candidates[i], candidates[j]
-		if a.name != b.name {
-			return a.name < b.name
+	slices.SortStableFunc(candidates, func(a, b candidate) int {
+		if c := strings.Compare(a.name, b.name); c != 0 {
+			return c
 		}
-		if a.depth != b.depth {
-			return a.depth < b.depth
+		if c := cmp.Compare(a.depth, b.depth); c != 0 {
+			return c
 		}
-		return a.tagged && !b.tagged
+		switch {
+		case a.tagged && !b.tagged:
+			return -1
+		case b.tagged && !a.tagged:
+			return 1
+		}
+		return 0
 	})
-	var fields []field
+	fields := make([]field, 0, len(candidates))
 	for i := 0; i < len(candidates); {
 		j := i + 1
 		for j < len(candidates) && candidates[j].name == candidates[i].name {
@@ -304,15 +324,7 @@ func structFields(t reflect.Type, building map[reflect.Type]*plan) []field {
 	}
 	// Declaration order reads best in suggestions and keeps iteration
 	// deterministic.
-	sort.Slice(fields, func(i, j int) bool {
-		a, b := fields[i].index, fields[j].index
-		for k := 0; k < len(a) && k < len(b); k++ {
-			if a[k] != b[k] {
-				return a[k] < b[k]
-			}
-		}
-		return len(a) < len(b)
-	})
+	slices.SortFunc(fields, func(a, b field) int { return slices.Compare(a.index, b.index) })
 	return fields
 }
 
