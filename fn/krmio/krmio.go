@@ -97,8 +97,12 @@ type List struct {
 // Write writes the list as kio.ByteWriter would (wrapped, keeping the
 // reader's annotations), one item at a time. Empty annotation maps are
 // removed from the items themselves, not from copies: the items are output.
+// A w that is a *bufio.Writer is written to as it is, and flushed.
 func Write(w io.Writer, l List) error {
-	out := bufio.NewWriterSize(w, 64<<10)
+	out, buffered := w.(*bufio.Writer)
+	if !buffered {
+		out = bufio.NewWriterSize(w, 64<<10)
+	}
 	fmt.Fprintf(out, "apiVersion: %s\nkind: %s\n", scalar(l.APIVersion), scalar(l.Kind))
 	if len(l.Items) == 0 {
 		out.WriteString("items: []\n")
