@@ -13,6 +13,7 @@ FN_KUSTOMIZE_VERSION := v5.8.1
 FN_KUSTOMIZE         := $(BIN)/kustomize
 FN_IDENTITY          := $(BIN)/krm-identity-fn
 FN_IDENTITY_KRMIO    := $(BIN)/krm-identity-krmio-fn
+FN_IDENTITY_LINKED   := $(BIN)/krm-identity-linked-fn
 FN_BENCH             := $(BIN)/bench-fn
 FN_CACHE             := $(CURDIR)/.cache/fn
 FN_IMAGE             ?= localhost/sidecar-injector-fn:dev
@@ -37,11 +38,14 @@ fn-kustomize: ## install the pinned kustomize into bin/ (cheap when already ther
 fn-identity: ## build the identity KRM function (the benchmark's floor) into bin/
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(FN_IDENTITY) ./hack/bench-fn/identity
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(FN_IDENTITY_KRMIO) ./hack/bench-fn/identity-krmio
+	CGO_ENABLED=0 $(GO) build -trimpath -o $(FN_IDENTITY_LINKED) ./hack/bench-fn/identity-linked
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(FN_BENCH) ./hack/bench-fn
 
 .PHONY: fn-bench
 fn-bench: $(BIN)/sidecar-injector-fn fn-identity ## the function vs the identity function: 10,000 workloads and 1 workload, wall time and peak memory as ratios
-	$(FN_BENCH) -fn $(BIN)/sidecar-injector-fn -identity $(FN_IDENTITY) -identity-krmio $(FN_IDENTITY_KRMIO) \
+	$(FN_BENCH) -fn $(BIN)/sidecar-injector-fn -identity $(FN_IDENTITY) \
+	  -reference "identity with fn/krmio's writer=$(FN_IDENTITY_KRMIO)" \
+	  -reference "identity with the engine linked, unused=$(FN_IDENTITY_LINKED)" \
 	  -config examples/kustomize/sidecar-injector.yaml -trigger logging.example.com/inject \
 	  | tee $(BIN)/bench-fn.txt
 

@@ -7,10 +7,15 @@
 // `kustomize build`. The two binaries run alternately, each run a fresh
 // process; the figures are medians of wall time and of peak resident memory
 // (the kernel's rusage, read through GNU time), and the result is each median as a ratio of the
-// identity's. With -identity-krmio it also measures, for reference, the
-// identity function with the function's own writer (fn/krmio), which tells
-// the writer's gain from the cost of injection. Before measuring, the function's output is checked (every item
-// back, the triggered half injected), so a broken function cannot look fast.
+// identity's. Each -reference LABEL=BINARY is a further floor measured the
+// same way and shown for reference, not judged: `make fn-bench` adds the
+// identity with the function's own writer (fn/krmio), which tells the
+// writer's gain from the cost of injection, and the identity with the
+// engine linked in but unused, which tells what linking the engine's
+// dependencies (their package initializers, a larger binary) costs before
+// the function does anything. Before measuring, the function's output is
+// checked (every item back, the triggered half injected), so a broken
+// function cannot look fast.
 //
 //	bench-fn -fn bin/sidecar-injector-fn -identity bin/krm-identity-fn \
 //	  -config examples/kustomize/sidecar-injector.yaml -trigger logging.example.com/inject
@@ -34,17 +39,35 @@ import (
 )
 
 type options struct {
-	fn, identity, identityKrmio string
-	config, trigger             string
-	workloads, runs, smallRuns  int
-	goal                        float64
+	fn, identity               string
+	references                 references
+	config, trigger            string
+	workloads, runs, smallRuns int
+	goal                       float64
+}
+
+// reference is a floor shown beside the identity, not judged.
+type reference struct{ label, bin string }
+
+// references is the repeatable -reference flag.
+type references []reference
+
+func (r *references) String() string { return fmt.Sprint(*r) }
+
+func (r *references) Set(v string) error {
+	label, bin, ok := strings.Cut(v, "=")
+	if !ok || label == "" || bin == "" {
+		return fmt.Errorf("want LABEL=BINARY, got %q", v)
+	}
+	*r = append(*r, reference{label, bin})
+	return nil
 }
 
 func main() {
 	var o options
 	flag.StringVar(&o.fn, "fn", "bin/sidecar-injector-fn", "the function under test")
 	flag.StringVar(&o.identity, "identity", "bin/krm-identity-fn", "the identity function (the floor)")
-	flag.StringVar(&o.identityKrmio, "identity-krmio", "", "optional: the identity function with the function's writer (fn/krmio), shown for reference")
+	flag.Var(&o.references, "reference", "LABEL=BINARY: a further floor, measured and shown for reference (repeatable)")
 	flag.StringVar(&o.config, "config", "", "the functionConfig file (required)")
 	flag.StringVar(&o.trigger, "trigger", "", "the trigger annotation of a mutation in the config, e.g. logging.example.com/inject (required)")
 	flag.IntVar(&o.workloads, "workloads", 10000, "workloads in the large ResourceList; half are triggered")
@@ -92,18 +115,19 @@ func run(o options, out io.Writer) error {
 		if err := checkOutput(o.fn, input, o.trigger, sc.workloads); err != nil {
 			return fmt.Errorf("%s: the function's output is wrong, not measuring it: %w", sc.name, err)
 		}
-		var id, idk, fn []sample
+		var id, fn []sample
+		refs := make([][]sample, len(o.references))
 		for i := 0; i < sc.runs; i++ {
 			s, err := measure(o.identity, input)
 			if err != nil {
 				return err
 			}
 			id = append(id, s)
-			if o.identityKrmio != "" {
-				if s, err = measure(o.identityKrmio, input); err != nil {
+			for r, ref := range o.references {
+				if s, err = measure(ref.bin, input); err != nil {
 					return err
 				}
-				idk = append(idk, s)
+				refs[r] = append(refs[r], s)
 			}
 			if s, err = measure(o.fn, input); err != nil {
 				return err
@@ -116,13 +140,10 @@ func run(o options, out io.Writer) error {
 		fmt.Fprintf(out, "  %-12s %14s %22s %8s\n", "", "identity", "sidecar-injector-fn", "ratio")
 		missed += row(out, "wall time", ms(idWall), ms(fnWall), fnWall/idWall, o.goal)
 		missed += row(out, "peak memory", mib(idRSS), mib(fnRSS), fnRSS/idRSS, o.goal)
-		if len(idk) > 0 {
-			// For reference only, not the goal: the same floor with the
-			// function's writer, so that the writer's gain and the cost of
-			// injection can be told apart.
-			kWall, kRSS := median(idk, wallOf), median(idk, rssOf)
-			fmt.Fprintf(out, "  reference: identity with fn/krmio's writer: %s (fn %.2fx), %s (fn %.2fx)\n",
-				ms(kWall), fnWall/kWall, mib(kRSS), fnRSS/kRSS)
+		for r, ref := range o.references {
+			rWall, rRSS := median(refs[r], wallOf), median(refs[r], rssOf)
+			fmt.Fprintf(out, "  reference: %s: %s (%.2fx the identity; fn %.2fx it), %s (%.2fx; fn %.2fx)\n",
+				ref.label, ms(rWall), rWall/idWall, fnWall/rWall, mib(rRSS), rRSS/idRSS, fnRSS/rRSS)
 		}
 	}
 	if missed > 0 {
