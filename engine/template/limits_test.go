@@ -13,8 +13,8 @@ import (
 // Each hazard must fail with a limit error, quickly and without allocating
 // much. The bounds are generous: they guard correctness, they do not measure.
 const (
-	hazardTime  = 10 * time.Second
-	hazardAlloc = 512 << 20
+	hazardTime  = 10 * time.Second * raceSlowdown
+	hazardAlloc = 512 << 20 * raceSlowdown
 )
 
 func TestHazards(t *testing.T) {
