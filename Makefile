@@ -38,7 +38,7 @@ lint: ## gofmt and go vet
 # `go test`; this target explores beyond them.
 FUZZ_TARGETS := ./engine:FuzzInject ./engine/config:FuzzLoad ./engine/typednode:FuzzDecodePod \
 	./engine/jsonnode:FuzzRoundTrip ./engine/jsonnode:FuzzAppendString ./engine/template:FuzzParseExecute \
-	./webhook/jsonpatch:FuzzDiff ./webhook/admission:FuzzServeHTTP
+	./webhook/jsonpatch:FuzzDiff ./webhook/mutate:FuzzPatch ./webhook/admission:FuzzServeHTTP
 
 .PHONY: fuzz
 fuzz: ## run each fuzz target for FUZZTIME (default 30s)

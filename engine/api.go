@@ -41,6 +41,19 @@ type Report struct {
 	// Skipped are failures of mutations whose failurePolicy is Ignore: the
 	// mutation was left out (and a warning says so), the rest applied.
 	Skipped []*MutationError
+
+	// Edits are the changes made to the resource, in the order made:
+	// applied one after the other to the resource as it came, they give
+	// the resource as it is now. The webhook answers with them as its JSON
+	// patch instead of comparing the pod before and after.
+	Edits []Edit
+
+	// EditsComplete says that Edits describe every change made. It is
+	// false when Options.Upgrade replaced an earlier injection (the pod is
+	// rebuilt from the one the user wrote), and for a resource not shaped
+	// as a Kubernetes object (a list where a mapping belongs): compare the
+	// resource before and after instead.
+	EditsComplete bool
 }
 
 // Changed reports whether the call injected something new: a mutation

@@ -2,13 +2,14 @@ package engine
 
 import (
 	"fmt"
-	"github.com/sidecar-injector/sidecar-injector/engine/internal/yamlnode"
 	"slices"
+	"strconv"
 
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
 	"github.com/sidecar-injector/sidecar-injector/engine/config"
+	"github.com/sidecar-injector/sidecar-injector/engine/internal/yamlnode"
 )
 
 var metaTypePod = metav1.TypeMeta{Kind: "Pod", APIVersion: "v1"}
@@ -24,7 +25,9 @@ const (
 )
 
 func (in *Injector) inject(r *yaml.RNode, opts Options) *Report {
-	rep := &Report{}
+	// Nothing is changed until the mutations apply: up to there, no edits
+	// describe every change.
+	rep := &Report{EditsComplete: true}
 	if r == nil {
 		return rep
 	}
@@ -92,8 +95,9 @@ func (in *Injector) inject(r *yaml.RNode, opts Options) *Report {
 	if rec != nil && !opts.Upgrade {
 		newRec.Mutations = append(newRec.Mutations, rec.Mutations...)
 	}
+	ed := newEditor(work)
 	for _, rm := range plan {
-		done := apply(work, rm, rep)
+		done := apply(ed, work, rm, rep)
 		newRec.Mutations = append(newRec.Mutations, done)
 		inj := Injection{
 			Mutation:         rm.mutation.Name,
@@ -114,10 +118,14 @@ func (in *Injector) inject(r *yaml.RNode, opts Options) *Report {
 		rep.Injected = append(rep.Injected, inj)
 	}
 	if len(plan) > 0 {
-		setAnnotation(work, RecordAnnotation, newRec.String())
+		ed.setAnnotation(work, RecordAnnotation, newRec.String())
 	}
+	rep.Edits, rep.EditsComplete = ed.edits, ed.complete()
 	if target != resource {
+		// The edits were made to the pod as the user wrote it, not to the
+		// resource as it came.
 		*resource = *target
+		rep.Edits, rep.EditsComplete = nil, false
 	}
 	return rep
 }
@@ -159,8 +167,9 @@ func (in *Injector) statusKeys() []string {
 	return keys
 }
 
-// apply adds one rendered mutation to the pod and returns its record.
-func apply(p *podTemplate, rm *rendered, rep *Report) recordedMutation {
+// apply adds one rendered mutation to the pod, through ed, and returns its
+// record.
+func apply(ed *editor, p *podTemplate, rm *rendered, rep *Report) recordedMutation {
 	m := rm.mutation
 	spec := p.spec()
 	done := recordedMutation{Name: m.Name, Hash: rm.hash}
@@ -172,9 +181,9 @@ func apply(p *podTemplate, rm *rendered, rep *Report) recordedMutation {
 	// its own: the user's, and those of earlier mutations.
 	if len(rm.volumeMounts) > 0 {
 		for _, list := range []string{"initContainers", "containers"} {
-			for _, c := range yamlnode.Items(yamlnode.Field(spec, list)) {
+			for i, c := range yamlnode.Items(yamlnode.Field(spec, list)) {
 				name := yamlnode.String(c, "name")
-				if added := addMounts(c, rm.volumeMounts); len(added) > 0 {
+				if added := addMounts(ed, c, rm.volumeMounts, "spec", list, strconv.Itoa(i)); len(added) > 0 {
 					if done.Mounts == nil {
 						done.Mounts = map[string][]string{}
 					}
@@ -187,11 +196,12 @@ func apply(p *podTemplate, rm *rendered, rep *Report) recordedMutation {
 	taken := func(name string) bool {
 		return yamlnode.IndexByKey(yamlnode.Field(spec, "initContainers"), "name", name) >= 0 || yamlnode.IndexByKey(yamlnode.Field(spec, "containers"), "name", name) >= 0
 	}
-	withAnnotationMounts := func(c *yaml.Node) *yaml.Node {
+	// An injected container gets the mounts its annotations ask for once it
+	// is in place: they are part of the edit that put it there.
+	withAnnotationMounts := func(c *yaml.Node) {
 		if mounts := rm.annotationMounts[yamlnode.String(c, "name")]; len(mounts) > 0 {
-			addMounts(c, mounts)
+			addMounts(ed, c, mounts)
 		}
-		return c
 	}
 
 	// Init containers listed before the pod's own go first, in config order.
@@ -202,8 +212,8 @@ func apply(p *podTemplate, rm *rendered, rep *Report) recordedMutation {
 			warn("init container %q is already in the pod: the pod's own definition wins, the sidecar's is not injected", name)
 			continue
 		}
-		seq := yamlnode.Ensure(spec, "initContainers", yaml.SequenceNode)
-		seq.Content = slices.Insert(seq.Content, at, withAnnotationMounts(c))
+		ed.insertItem(spec, "initContainers", at, c, "spec")
+		withAnnotationMounts(c)
 		at++
 		done.InitContainers = append(done.InitContainers, name)
 	}
@@ -213,8 +223,8 @@ func apply(p *podTemplate, rm *rendered, rep *Report) recordedMutation {
 			warn("init container %q is already in the pod: the pod's own definition wins, the sidecar's is not injected", name)
 			continue
 		}
-		seq := yamlnode.Ensure(spec, "initContainers", yaml.SequenceNode)
-		seq.Content = append(seq.Content, withAnnotationMounts(c))
+		ed.appendItem(spec, "initContainers", c, "spec")
+		withAnnotationMounts(c)
 		done.InitContainers = append(done.InitContainers, name)
 	}
 
@@ -230,16 +240,15 @@ func apply(p *podTemplate, rm *rendered, rep *Report) recordedMutation {
 				warn("container %q is already in the pod: the pod's own definition wins, the sidecar's is not injected", name)
 				continue
 			}
-			withAnnotationMounts(c)
 			if m.NativeSidecars {
 				yamlnode.Set(c, "restartPolicy", yamlnode.NewString("Always"))
-				seq := yamlnode.Ensure(spec, "initContainers", yaml.SequenceNode)
-				seq.Content = append(seq.Content, c)
+				ed.appendItem(spec, "initContainers", c, "spec")
+				withAnnotationMounts(c)
 				done.InitContainers = append(done.InitContainers, name)
 				continue
 			}
-			seq := yamlnode.Ensure(spec, "containers", yaml.SequenceNode)
-			seq.Content = append(seq.Content, c)
+			ed.appendItem(spec, "containers", c, "spec")
+			withAnnotationMounts(c)
 			done.Containers = append(done.Containers, name)
 		}
 	}
@@ -250,17 +259,16 @@ func apply(p *podTemplate, rm *rendered, rep *Report) recordedMutation {
 				yamlnode.NewString("name"), yamlnode.NewString(LifecycleVolume),
 				yamlnode.NewString("emptyDir"), yamlnode.NewCollection(yaml.MappingNode),
 			}}
-			seq := yamlnode.Ensure(spec, "volumes", yaml.SequenceNode)
-			seq.Content = append(seq.Content, vol)
+			ed.appendItem(spec, "volumes", vol, "spec")
 			done.Volumes = append(done.Volumes, LifecycleVolume)
 		}
 		mount := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Content: []*yaml.Node{
 			yamlnode.NewString("name"), yamlnode.NewString(LifecycleVolume),
 			yamlnode.NewString("mountPath"), yamlnode.NewString(LifecycleMountPath),
 		}}
-		for _, c := range yamlnode.Items(yamlnode.Field(spec, "containers")) {
+		for i, c := range yamlnode.Items(yamlnode.Field(spec, "containers")) {
 			name := yamlnode.String(c, "name")
-			if added := addMounts(c, []*yaml.Node{copyTree(mount)}); len(added) > 0 && !slices.Contains(done.Containers, name) {
+			if added := addMounts(ed, c, []*yaml.Node{copyTree(mount)}, "spec", "containers", strconv.Itoa(i)); len(added) > 0 && !slices.Contains(done.Containers, name) {
 				if done.Mounts == nil {
 					done.Mounts = map[string][]string{}
 				}
@@ -274,8 +282,7 @@ func apply(p *podTemplate, rm *rendered, rep *Report) recordedMutation {
 		if yamlnode.IndexByKey(yamlnode.Field(spec, "volumes"), "name", name) >= 0 {
 			continue // the pod's own volume, or one an earlier mutation added
 		}
-		seq := yamlnode.Ensure(spec, "volumes", yaml.SequenceNode)
-		seq.Content = append(seq.Content, v)
+		ed.appendItem(spec, "volumes", v, "spec")
 		done.Volumes = append(done.Volumes, name)
 	}
 	for _, s := range rm.imagePullSecrets {
@@ -283,43 +290,30 @@ func apply(p *podTemplate, rm *rendered, rep *Report) recordedMutation {
 		if yamlnode.IndexByKey(yamlnode.Field(spec, "imagePullSecrets"), "name", name) >= 0 {
 			continue
 		}
-		seq := yamlnode.Ensure(spec, "imagePullSecrets", yaml.SequenceNode)
-		seq.Content = append(seq.Content, s)
+		ed.appendItem(spec, "imagePullSecrets", s, "spec")
 		done.ImagePullSecrets = append(done.ImagePullSecrets, name)
 	}
-	setAnnotation(p, m.StatusKey(), statusInjected)
+	ed.setAnnotation(p, m.StatusKey(), statusInjected)
 	return done
 }
 
-// addMounts adds copies of mounts to container c, except a mount whose
-// volume c already mounted before this call or whose path c already has:
-// the pod wins. It returns the paths it added.
-func addMounts(c *yaml.Node, mounts []*yaml.Node) []string {
+// addMounts adds copies of mounts to container c (at path in the pod
+// template), through ed, except a mount whose volume c already mounted
+// before this call or whose path c already has: the pod wins. It returns
+// the paths it added.
+func addMounts(ed *editor, c *yaml.Node, mounts []*yaml.Node, path ...string) []string {
 	existing := yamlnode.Items(yamlnode.Field(c, "volumeMounts"))
 	var added []string
 	for _, mount := range mounts {
-		name, path := yamlnode.String(mount, "name"), yamlnode.String(mount, "mountPath")
-		if yamlnode.IndexByKey(&yaml.Node{Kind: yaml.SequenceNode, Content: existing}, "name", name) >= 0 ||
-			yamlnode.IndexByKey(yamlnode.Field(c, "volumeMounts"), "mountPath", path) >= 0 {
+		name, mountPath := yamlnode.String(mount, "name"), yamlnode.String(mount, "mountPath")
+		if slices.ContainsFunc(existing, func(m *yaml.Node) bool { return yamlnode.String(m, "name") == name }) ||
+			yamlnode.IndexByKey(yamlnode.Field(c, "volumeMounts"), "mountPath", mountPath) >= 0 {
 			continue
 		}
-		seq := yamlnode.Ensure(c, "volumeMounts", yaml.SequenceNode)
-		seq.Content = append(seq.Content, copyTree(mount))
-		added = append(added, path)
+		ed.appendItem(c, "volumeMounts", copyTree(mount), path...)
+		added = append(added, mountPath)
 	}
 	return added
-}
-
-// setAnnotation sets a pod annotation, creating metadata and annotations
-// as needed.
-func setAnnotation(p *podTemplate, key, value string) {
-	meta := yamlnode.Field(p.template, "metadata")
-	if meta == nil {
-		meta = yamlnode.NewCollection(yaml.MappingNode)
-		p.template.Content = append([]*yaml.Node{yamlnode.NewString("metadata"), meta}, p.template.Content...)
-	}
-	annotations := yamlnode.Ensure(meta, "annotations", yaml.MappingNode)
-	yamlnode.Set(annotations, key, yamlnode.NewString(value))
 }
 
 func definitionNames(nodes []*yaml.Node) []string {

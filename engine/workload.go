@@ -13,6 +13,8 @@ import (
 type podTemplate struct {
 	// template holds metadata and spec: the resource itself for a Pod.
 	template *yaml.Node
+	// path leads from the resource to template (shared: never modified).
+	path []string
 	// owner is the workload's own metadata, nil for a Pod: a trigger put
 	// there by mistake is worth a warning.
 	owner *yaml.Node
@@ -79,7 +81,7 @@ func findPodTemplate(r *yaml.Node, kinds []config.WorkloadKind) (*podTemplate, b
 	if t == nil || t.Kind != yaml.MappingNode || yamlnode.Field(t, "spec") == nil {
 		return nil, false
 	}
-	p.template, p.owner = t, meta
+	p.template, p.owner, p.path = t, meta, path
 	p.jobLike = group == "batch" && (kind == "Job" || kind == "CronJob")
 	return p, true
 }

@@ -1,15 +1,19 @@
-// Package jsonpatch computes the JSON patch (RFC 6902) that turns a node
-// tree as it was into the same tree after it was changed in place, for the
-// webhook's answer to the API server.
+// Package jsonpatch builds the JSON patch (RFC 6902) of the webhook's
+// answer to the API server: the patch that turns the object as it came
+// into the object as the engine left it.
 //
-// The webhook takes a [Snapshot] of the pod before the engine mutates it
-// and diffs the result against it. The patch is minimal in the way that
-// matters for review and for the API server: it adds what is new and
-// replaces what changed, and never removes and re-adds an element that is
-// still there. List elements are matched by their "name" field when they
-// have one (the pod's containers, volumes, mounts, env), else by value, so
-// an injected container or mount becomes one "add" and the pod's own
-// containers are only touched where something was added inside them.
+// The engine lists the edits it makes, and [FromEdits] translates them:
+// the cheap way, as nothing needs comparing. Where the engine cannot list
+// them all (see engine.Report.EditsComplete), [Diff] compares the tree with
+// a [Snapshot] taken of it as it came.
+//
+// The patch of Diff is minimal in the way that matters for review and for
+// the API server: it adds what is new and replaces what changed, and never
+// removes and re-adds an element that is still there. List elements are
+// matched by their "name" field when they have one (the pod's containers,
+// volumes, mounts, env), else by value, so an injected container or mount
+// becomes one "add" and the pod's own containers are only touched where
+// something was added inside them.
 package jsonpatch
 
 import (
@@ -58,14 +62,7 @@ type differ struct {
 }
 
 func (d *differ) emit(op Op, last string, value *yaml.Node) {
-	var b strings.Builder
-	for _, t := range d.path {
-		b.WriteByte('/')
-		writeEscaped(&b, t)
-	}
-	b.WriteByte('/')
-	writeEscaped(&b, last)
-	d.ops = append(d.ops, Operation{Op: op, Path: b.String(), Value: value})
+	d.ops = append(d.ops, Operation{Op: op, Path: pointer(d.path, last), Value: value})
 }
 
 // diff compares snapshot node bi with a, found at d.path.
@@ -301,6 +298,29 @@ func resolve(n *yaml.Node) *yaml.Node {
 		}
 	}
 	return &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!null", Value: "null"}
+}
+
+// pointer returns the JSON pointer (RFC 6901) of the reference tokens, then
+// last.
+func pointer(tokens []string, last ...string) string {
+	size := 0
+	for _, t := range tokens {
+		size += len(t) + 1
+	}
+	for _, t := range last {
+		size += len(t) + 1
+	}
+	var b strings.Builder
+	b.Grow(size)
+	for _, t := range tokens {
+		b.WriteByte('/')
+		writeEscaped(&b, t)
+	}
+	for _, t := range last {
+		b.WriteByte('/')
+		writeEscaped(&b, t)
+	}
+	return b.String()
 }
 
 // writeEscaped writes a map key as a JSON pointer reference token (RFC

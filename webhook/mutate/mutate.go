@@ -1,7 +1,6 @@
 // Package mutate is the admission handler that injects sidecars: it turns
 // an admission request's object into a resource node, lets the engine
-// inject into it, and answers with the JSON patch from the object as it
-// came to the object as the engine left it.
+// inject into it, and answers with the JSON patch of the engine's edits.
 //
 // No injection logic lives here. What to inject, when, and what a failure
 // means (a mutation's failurePolicy) is the engine's; this package only
@@ -85,8 +84,6 @@ func (h *Handler) handle(req *admission.Request) admission.Response {
 		return admission.Errored(http.StatusBadRequest, fmt.Errorf("request.object (%s) is not a JSON object", kindOf(req)))
 	}
 
-	// The engine mutates in place; the copy is what the patch starts from.
-	before := jsonpatch.Take(node)
 	report := h.Injector().Inject(yaml.NewRNode(node), engine.Options{Namespace: req.Namespace})
 	h.count(report)
 
@@ -103,7 +100,7 @@ func (h *Handler) handle(req *admission.Request) admission.Response {
 		return admission.Denied("sidecar-injector: "+err.Error(), warnings...)
 	}
 
-	patch, err := jsonpatch.Marshal(jsonpatch.Diff(before, node))
+	patch, err := marshalPatch(req.Object.Raw, node, report)
 	if err != nil {
 		// Admitting without the patch would admit a pod without its
 		// sidecars: refuse instead.
@@ -119,6 +116,24 @@ func (h *Handler) handle(req *admission.Request) admission.Response {
 		resp.AuditAnnotations = map[string]string{AuditKey: strings.Join(names, ",")}
 	}
 	return resp
+}
+
+// marshalPatch writes the patch from the object as it came (raw) to the
+// object as the engine left it (after): the engine's edits, or, where the
+// engine could not list them all, the difference between the two.
+func marshalPatch(raw []byte, after *yaml.Node, r *engine.Report) ([]byte, error) {
+	if r.EditsComplete {
+		ops, err := jsonpatch.FromEdits(r.Edits)
+		if err != nil {
+			return nil, err
+		}
+		return jsonpatch.Marshal(ops)
+	}
+	before, err := jsonnode.Decode(raw)
+	if err != nil {
+		return nil, fmt.Errorf("decoding the object again to compare: %w", err)
+	}
+	return jsonpatch.Marshal(jsonpatch.Diff(jsonpatch.Take(before), after))
 }
 
 // count records per mutation what the engine did.

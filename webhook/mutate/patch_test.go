@@ -1,0 +1,216 @@
+package mutate
+
+import (
+	"bytes"
+	"encoding/json"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"reflect"
+	"testing"
+
+	jsonpatchlib "github.com/evanphx/json-patch/v5"
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/sidecar-injector/sidecar-injector/engine"
+	"github.com/sidecar-injector/sidecar-injector/engine/jsonnode"
+	"github.com/sidecar-injector/sidecar-injector/webhook/jsonpatch"
+)
+
+// goldenCases are the engine's golden cases: their configs and options,
+// and each document of their input as the JSON the API server would send.
+type goldenCase struct {
+	name      string
+	inj       *engine.Injector
+	namespace string
+	objects   [][]byte
+}
+
+func readGoldenCases(t testing.TB) []goldenCase {
+	t.Helper()
+	inputs, err := filepath.Glob("../../engine/testdata/*/input.yaml")
+	if err != nil || len(inputs) == 0 {
+		t.Fatalf("no golden cases: %v", err)
+	}
+	var cases []goldenCase
+	for _, in := range inputs {
+		dir := filepath.Dir(in)
+		configs, _ := filepath.Glob(filepath.Join(dir, "config*.yaml"))
+		inj, err := engine.LoadFiles(configs...)
+		if err != nil {
+			t.Fatalf("%s: %v", dir, err)
+		}
+		c := goldenCase{name: filepath.Base(dir), inj: inj, namespace: goldenNamespace(t, dir)}
+		data, err := os.ReadFile(in)
+		if err != nil {
+			t.Fatal(err)
+		}
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		for {
+			var doc yaml.Node
+			if err := dec.Decode(&doc); errors.Is(err, io.EOF) {
+				break
+			} else if err != nil {
+				t.Fatalf("%s: %v", in, err)
+			}
+			object, err := jsonnode.Marshal(&doc)
+			if err != nil {
+				t.Fatalf("%s: %v", in, err)
+			}
+			c.objects = append(c.objects, object)
+		}
+		cases = append(cases, c)
+	}
+	return cases
+}
+
+func goldenNamespace(t testing.TB, dir string) string {
+	var o struct {
+		Namespace string `yaml:"namespace"`
+	}
+	data, err := os.ReadFile(filepath.Join(dir, "options.yaml"))
+	if errors.Is(err, os.ErrNotExist) {
+		return ""
+	}
+	if err == nil {
+		err = yaml.Unmarshal(data, &o)
+	}
+	if err != nil {
+		t.Fatalf("%s/options.yaml: %v", dir, err)
+	}
+	return o.Namespace
+}
+
+// TestPatchOfEditsMatchesDiff holds the patch the webhook sends, made of
+// the engine's edits, to two independent references on every object of
+// the engine's golden cases: applied to the object, it must give what the
+// engine made of it, as must the patch that comparing the object before
+// and after gives. With Upgrade (which the webhook does not use) the
+// engine cannot list its edits when it replaces an earlier injection, and
+// the patch must come from the comparison.
+func TestPatchOfEditsMatchesDiff(t *testing.T) {
+	edited := 0
+	for _, c := range readGoldenCases(t) {
+		for i, object := range c.objects {
+			for _, upgrade := range []bool{false, true} {
+				node, err := jsonnode.Decode(object)
+				if err != nil {
+					t.Fatal(err)
+				}
+				before := jsonpatch.Take(node)
+				rep := c.inj.Inject(yaml.NewRNode(node), engine.Options{Namespace: c.namespace, Upgrade: upgrade})
+				if rep.Err() != nil {
+					if len(rep.Edits) > 0 {
+						t.Errorf("%s #%d: edits %v of a failed injection", c.name, i, rep.Edits)
+					}
+					continue
+				}
+				if !upgrade && !rep.EditsComplete {
+					t.Errorf("%s #%d: the engine could not list its edits of a well-formed object", c.name, i)
+				}
+				want, err := jsonnode.Marshal(node)
+				if err != nil {
+					t.Fatal(err)
+				}
+				sent, err := marshalPatch(object, node, rep)
+				if err != nil {
+					t.Fatal(err)
+				}
+				checkPatchGives(t, c.name, object, sent, want)
+				diffed, err := jsonpatch.Marshal(jsonpatch.Diff(before, node))
+				if err != nil {
+					t.Fatal(err)
+				}
+				checkPatchGives(t, c.name+" (diff)", object, diffed, want)
+				if rep.EditsComplete && len(rep.Edits) > 0 {
+					edited++
+				}
+			}
+		}
+	}
+	if edited < 10 {
+		t.Errorf("only %d objects were patched from edits: the cases no longer exercise them", edited)
+	}
+}
+
+// checkPatchGives applies patch to object and compares the result with
+// want, as JSON values.
+func checkPatchGives(t *testing.T, name string, object, patch, want []byte) {
+	t.Helper()
+	got := object
+	if len(patch) > 0 {
+		p, err := jsonpatchlib.DecodePatch(patch)
+		if err != nil {
+			t.Fatalf("%s: patch does not decode: %v\n%s", name, err, patch)
+		}
+		if got, err = p.Apply(object); err != nil {
+			t.Fatalf("%s: patch does not apply: %v\n%s\nto %s", name, err, patch, object)
+		}
+	}
+	if !reflect.DeepEqual(decode(t, want), decode(t, got)) {
+		t.Errorf("%s: patch %s\napplied to %s\ngives %s\nwant %s", name, patch, object, got, want)
+	}
+}
+
+// FuzzPatch sends any JSON object through the engine with every golden
+// case's config: the patch the webhook would send must give what the
+// engine made of the object, whether it comes from the engine's edits or,
+// for objects not shaped as Kubernetes objects, from a comparison.
+func FuzzPatch(f *testing.F) {
+	cases := readGoldenCases(f)
+	for _, c := range cases {
+		for _, object := range c.objects {
+			f.Add(object)
+		}
+	}
+	f.Add([]byte(`{"kind":"Pod","metadata":{"annotations":{"logging.example.com/inject":"true"}},"spec":{"containers":null}}`))
+	f.Add([]byte(`{"kind":"Pod","metadata":{"annotations":{"logging.example.com/inject":"true"}},"spec":{"containers":[{"name":"a","volumeMounts":{}}]}}`))
+	f.Add([]byte(`{"kind":"Pod","metadata":null,"spec":{"containers":"x"}}`))
+	f.Fuzz(func(t *testing.T, object []byte) {
+		var v any
+		if json.Unmarshal(object, &v) != nil {
+			return // jsonnode and encoding/json differ on what is valid; not this test's concern
+		}
+		for _, c := range cases {
+			node, err := jsonnode.Decode(object)
+			if err != nil || node.Kind != yaml.MappingNode || oddKeys(node) {
+				return
+			}
+			rep := c.inj.Inject(yaml.NewRNode(node), engine.Options{Namespace: "fuzz"})
+			if rep.Err() != nil {
+				continue
+			}
+			want, err := jsonnode.Marshal(node)
+			if err != nil {
+				continue // the engine made something JSON cannot hold from an object not shaped as Kubernetes ones
+			}
+			patch, err := marshalPatch(object, node, rep)
+			if err != nil {
+				t.Fatalf("%s: %v", c.name, err)
+			}
+			checkPatchGives(t, c.name, object, patch, want)
+		}
+	})
+}
+
+// oddKeys reports a mapping anywhere with a key twice or an empty key,
+// which no patch can be judged on (see the same function in jsonpatch's
+// fuzz test).
+func oddKeys(n *yaml.Node) bool {
+	if n.Kind == yaml.MappingNode {
+		seen := map[string]bool{}
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if k := n.Content[i].Value; k == "" || seen[k] {
+				return true
+			}
+			seen[n.Content[i].Value] = true
+		}
+	}
+	for _, c := range n.Content {
+		if oddKeys(c) {
+			return true
+		}
+	}
+	return false
+}
