@@ -349,21 +349,32 @@ func fitsInt64OrUint64(s string) bool {
 	return err == nil
 }
 
+// plainInString[c] is true for the bytes that stand for themselves in a
+// JSON string: ASCII, printable, not '"' nor '\\'.
+var plainInString = func() (t [256]bool) {
+	for c := 0x20; c < utf8.RuneSelf; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
 // str scans the string starting at the '"' at p.pos and returns its value.
 func (p *parser) str() (string, error) {
 	d := p.data
 	start := p.pos + 1
 	// Fast path: no escapes and valid UTF-8, so the value is a substring.
+	// Nearly every byte of a pod's strings is plain: one table lookup each.
 	for i := start; i < len(d); {
-		c := d[i]
-		switch {
+		if plainInString[d[i]] {
+			i++
+			continue
+		}
+		switch c := d[i]; {
 		case c == '"':
 			p.pos = i + 1
 			return p.text[start:i], nil
 		case c == '\\' || c < 0x20:
 			return p.strSlow(start, i)
-		case c < utf8.RuneSelf:
-			i++
 		default:
 			r, size := utf8.DecodeRune(d[i:])
 			if r == utf8.RuneError && size == 1 {
