@@ -268,7 +268,7 @@ func apply(ed *editor, p *podTemplate, rm *rendered, rep *Report) recordedMutati
 		}}
 		for i, c := range yamlnode.Items(yamlnode.Field(spec, "containers")) {
 			name := yamlnode.String(c, "name")
-			if added := addMounts(ed, c, []*yaml.Node{copyTree(mount)}, "spec", "containers", strconv.Itoa(i)); len(added) > 0 && !slices.Contains(done.Containers, name) {
+			if added := addMounts(ed, c, []*yaml.Node{mount}, "spec", "containers", strconv.Itoa(i)); len(added) > 0 && !slices.Contains(done.Containers, name) {
 				if done.Mounts == nil {
 					done.Mounts = map[string][]string{}
 				}
@@ -331,14 +331,43 @@ func restartPolicyOf(p *podTemplate) string {
 	return "unset in a " + p.kind
 }
 
-// copyTree deep-copies a node tree, comments and positions included.
+// copyTree deep-copies a node tree, comments and positions included. The
+// copies are carved from two blocks, one of nodes and one of links: a mount
+// copied into a container costs two allocations, not one per node.
 func copyTree(n *yaml.Node) *yaml.Node {
-	c := *n
+	nodes, links := treeSize(n)
+	c := treeCopier{nodes: make([]yaml.Node, 0, nodes), links: make([]*yaml.Node, 0, links)}
+	return c.copy(n)
+}
+
+// treeSize counts the nodes of a tree and the links from nodes to their
+// children.
+func treeSize(n *yaml.Node) (nodes, links int) {
+	nodes, links = 1, len(n.Content)
+	for _, k := range n.Content {
+		kn, kl := treeSize(k)
+		nodes, links = nodes+kn, links+kl
+	}
+	return nodes, links
+}
+
+type treeCopier struct {
+	nodes []yaml.Node
+	links []*yaml.Node
+}
+
+func (c *treeCopier) copy(n *yaml.Node) *yaml.Node {
+	c.nodes = append(c.nodes, *n)
+	out := &c.nodes[len(c.nodes)-1]
 	if len(n.Content) > 0 {
-		c.Content = make([]*yaml.Node, len(n.Content))
+		from := len(c.links)
+		c.links = c.links[:from+len(n.Content)]
+		// The capacity limit makes an append to one node's children
+		// reallocate instead of overwriting its neighbour's.
+		out.Content = c.links[from : from+len(n.Content) : from+len(n.Content)]
 		for i, k := range n.Content {
-			c.Content[i] = copyTree(k)
+			out.Content[i] = c.copy(k)
 		}
 	}
-	return &c
+	return out
 }

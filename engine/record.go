@@ -3,10 +3,13 @@ package engine
 import (
 	"encoding/json"
 	"fmt"
-	"github.com/sidecar-injector/sidecar-injector/engine/internal/yamlnode"
+	"maps"
 	"slices"
 
 	"sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/sidecar-injector/sidecar-injector/engine/internal/yamlnode"
+	"github.com/sidecar-injector/sidecar-injector/engine/jsonnode"
 )
 
 // RecordAnnotation is the pod annotation where the injector records what
@@ -60,9 +63,74 @@ func readRecord(meta *yaml.Node) (*record, error) {
 	return &r, nil
 }
 
+// String is the record as JSON, byte for byte what encoding/json writes for
+// it (a test holds them together). It is written by hand because every
+// injection writes one, and encoding/json's reflection cost as much as the
+// rest of what the engine does to a pod after rendering.
 func (r *record) String() string {
-	out, _ := json.Marshal(r)
-	return string(out)
+	b := make([]byte, 0, 512)
+	b = append(b, `{"mutations":`...)
+	if r.Mutations == nil {
+		b = append(b, "null"...)
+	} else {
+		b = append(b, '[')
+		for i := range r.Mutations {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = r.Mutations[i].appendJSON(b)
+		}
+		b = append(b, ']')
+	}
+	return string(append(b, '}'))
+}
+
+// appendJSON appends m as encoding/json writes it: fields in order, the
+// omitempty ones left out when empty, map keys sorted.
+func (m *recordedMutation) appendJSON(b []byte) []byte {
+	b = append(b, `{"name":`...)
+	b = jsonnode.AppendString(b, m.Name)
+	b = append(b, `,"hash":`...)
+	b = jsonnode.AppendString(b, m.Hash)
+	for _, f := range []struct {
+		key   string
+		names []string
+	}{{"initContainers", m.InitContainers}, {"containers", m.Containers}, {"volumes", m.Volumes}, {"imagePullSecrets", m.ImagePullSecrets}} {
+		if len(f.names) > 0 {
+			b = append(b, `,"`...)
+			b = append(b, f.key...)
+			b = append(b, `":`...)
+			b = appendStrings(b, f.names)
+		}
+	}
+	if len(m.Mounts) > 0 {
+		b = append(b, `,"mounts":{`...)
+		for i, container := range slices.Sorted(maps.Keys(m.Mounts)) {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = jsonnode.AppendString(b, container)
+			b = append(b, ':')
+			b = appendStrings(b, m.Mounts[container])
+		}
+		b = append(b, '}')
+	}
+	return append(b, '}')
+}
+
+// appendStrings appends a list of strings as JSON (nil is null).
+func appendStrings(b []byte, list []string) []byte {
+	if list == nil {
+		return append(b, "null"...)
+	}
+	b = append(b, '[')
+	for i, s := range list {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = jsonnode.AppendString(b, s)
+	}
+	return append(b, ']')
 }
 
 // strip removes from the pod everything the record says was injected, and
