@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"mime"
 	"net/http"
+	"strconv"
 	"sync"
 	"time"
 
@@ -125,6 +126,9 @@ func (wh *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	w.Header().Set("Content-Type", "application/json")
+	// With its length known, an answer larger than net/http's 2 KiB buffer
+	// (any with a patch) goes out whole instead of in chunks.
+	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
 	if _, err := w.Write(buf.Bytes()); err != nil {
 		log.Debug("writing response failed", "uid", rv.Request.UID, "error", err)
 	}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -111,5 +112,29 @@ func TestRejectsWhatIsNotAnAdmissionReview(t *testing.T) {
 				t.Error("the handler was called for a bad request")
 			}
 		})
+	}
+}
+
+// TestAnswersWithItsLength: an answer larger than net/http's buffer (a
+// patch of a few sidecars is) goes out with its length, not in chunks.
+func TestAnswersWithItsLength(t *testing.T) {
+	body, err := os.ReadFile("testdata/v1.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	patch := []byte(`[{"op":"add","path":"/metadata/labels","value":{"a":"` + strings.Repeat("b", 8000) + `"}}]`)
+	srv := httptest.NewServer(&Webhook{Handler: HandlerFunc(func(context.Context, *Request) Response { return Patched(patch) })})
+	defer srv.Close()
+	resp, err := srv.Client().Post(srv.URL, "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	answer, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if resp.StatusCode != http.StatusOK || len(resp.TransferEncoding) > 0 || resp.ContentLength != int64(len(answer)) {
+		t.Errorf("status %d, transfer encoding %q, length %d for an answer of %d bytes", resp.StatusCode, resp.TransferEncoding, resp.ContentLength, len(answer))
 	}
 }
