@@ -190,6 +190,11 @@ func startServer(name, bin string, args, env []string, certs *testcert.Files) (*
 		client: &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
 			TLSClientConfig:     &tls.Config{RootCAs: certs.Pool, ServerName: "localhost"},
 			MaxIdleConnsPerHost: 256,
+			// As the API server's webhook client (client-go's transport
+			// takes http.DefaultTransport's), and shorter than the
+			// servers' IdleTimeout: the client closes an idle connection
+			// before the server would.
+			IdleConnTimeout: 90 * time.Second,
 		}},
 	}
 	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(50 * time.Millisecond) {

@@ -51,6 +51,15 @@ type Options struct {
 	// ShutdownTimeout bounds the wait for requests in flight; zero means
 	// 30 s (the API server's longest webhook timeout).
 	ShutdownTimeout time.Duration
+	// ReadHeaderTimeout bounds the TLS handshake, and the reading of a
+	// request's headers from its first byte on; zero means 10 s.
+	ReadHeaderTimeout time.Duration
+	// IdleTimeout is how long a connection may wait for its next request,
+	// and a new one for its first; zero means 120 s. It must be longer than
+	// the clients' own idle timeout (90 s for the API server, as for Go's
+	// default transport), so that a client closes an idle connection before
+	// the server does and never sends a request into one the server closed.
+	IdleTimeout time.Duration
 	// Log is the server's logger; nil discards.
 	Log *slog.Logger
 	// Registry serves /metrics; Metrics must be registered on it.
@@ -63,6 +72,7 @@ type Server struct {
 	opts     Options
 	log      *slog.Logger
 	certs    *certwatcher.CertWatcher
+	tls      *tls.Config
 	main     *http.Server
 	metrics  *http.Server
 	ln, mln  net.Listener
@@ -78,6 +88,12 @@ func New(opts Options, h admission.Handler) (*Server, error) {
 	}
 	if opts.ShutdownTimeout <= 0 {
 		opts.ShutdownTimeout = 30 * time.Second
+	}
+	if opts.ReadHeaderTimeout <= 0 {
+		opts.ReadHeaderTimeout = 10 * time.Second
+	}
+	if opts.IdleTimeout <= 0 {
+		opts.IdleTimeout = 120 * time.Second
 	}
 	log := opts.Log
 	if log == nil {
@@ -114,20 +130,21 @@ func New(opts Options, h admission.Handler) (*Server, error) {
 	mux.Handle(MutatePath, s.instrument(s.recoverPanics(wh)))
 	mux.HandleFunc("/healthz", s.healthz)
 	mux.HandleFunc("/readyz", s.readyz)
+	s.tls = &tls.Config{
+		MinVersion:     tls.VersionTLS12,
+		GetCertificate: certs.GetCertificate,
+		// HTTP/1.1 only: HTTP/2 has had denial-of-service flaws (rapid
+		// reset) and the API server does not need it here.
+		NextProtos: []string{"http/1.1"},
+	}
 	s.main = &http.Server{
 		Handler: mux,
-		TLSConfig: &tls.Config{
-			MinVersion:     tls.VersionTLS12,
-			GetCertificate: certs.GetCertificate,
-			// HTTP/1.1 only: HTTP/2 has had denial-of-service flaws
-			// (rapid reset) and the API server does not need it here.
-			NextProtos: []string{"http/1.1"},
-		},
+		// TLS is terminated by the listener (see firstRequestListener).
 		TLSNextProto:      map[string]func(*http.Server, *tls.Conn, http.Handler){},
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: opts.ReadHeaderTimeout,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       90 * time.Second,
+		IdleTimeout:       opts.IdleTimeout,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 	}
@@ -168,7 +185,8 @@ func (s *Server) Serve(ctx context.Context) error {
 	go func() { certErr <- s.certs.Start(certCtx) }()
 
 	errs := make(chan error, 2)
-	go func() { errs <- s.main.ServeTLS(s.ln, "", "") }()
+	ln := newFirstRequestListener(s.ln, s.tls, s.opts.ReadHeaderTimeout, s.opts.IdleTimeout, s.log)
+	go func() { errs <- s.main.Serve(ln) }()
 	go func() { errs <- s.metrics.Serve(s.mln) }()
 	s.ready.Store(true)
 	s.log.Info("serving", "addr", s.Addr().String(), "metricsAddr", s.MetricsAddr().String(), "path", MutatePath)

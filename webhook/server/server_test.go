@@ -1,12 +1,15 @@
 package server
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
+	"os"
 	"strings"
 	"sync"
 	"syscall"
@@ -267,4 +270,89 @@ func counter(t *testing.T, c prometheus.Counter) float64 {
 		t.Fatal(err)
 	}
 	return m.GetCounter().GetValue()
+}
+
+// TestConnectionTimeouts: a connection may wait for its first request as
+// long as a kept-alive one waits for its next (IdleTimeout), and a request,
+// once begun, must bring its headers within ReadHeaderTimeout.
+//
+// The first row is how the load run failed once in tens of thousands of
+// requests with "write: broken pipe": Go's transport (the API server's too)
+// dials connections ahead of need and keeps those it did not use in its
+// pool; net/http's server closed them ReadHeaderTimeout after accepting
+// them, and a client that took one just then wrote its request into a
+// closed connection.
+func TestConnectionTimeouts(t *testing.T) {
+	const header, idle = 300 * time.Millisecond, 2 * time.Second
+	f := start(t, allow, func(o *Options) { o.ReadHeaderTimeout, o.IdleTimeout = header, idle })
+	request := func(conn *tls.Conn) error {
+		req, _ := http.NewRequest(http.MethodPost, f.base+MutatePath, strings.NewReader(review))
+		req.Header.Set("Content-Type", "application/json")
+		if err := req.Write(conn); err != nil {
+			return err
+		}
+		resp, err := http.ReadResponse(bufio.NewReader(conn), req)
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("status %d", resp.StatusCode)
+		}
+		return nil
+	}
+	for _, tc := range []struct {
+		name string
+		run  func(t *testing.T, conn *tls.Conn)
+	}{
+		{"a new connection is served after waiting longer than the header timeout", func(t *testing.T, conn *tls.Conn) {
+			time.Sleep(3 * header)
+			if err := request(conn); err != nil {
+				t.Fatalf("request on a connection idle since its handshake: %v", err)
+			}
+		}},
+		{"a kept-alive connection is served after waiting longer than the header timeout", func(t *testing.T, conn *tls.Conn) {
+			if err := request(conn); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(3 * header)
+			if err := request(conn); err != nil {
+				t.Fatalf("second request: %v", err)
+			}
+		}},
+		{"a new connection that sends nothing is closed after the idle timeout", func(t *testing.T, conn *tls.Conn) {
+			waitClosed(t, conn, idle)
+		}},
+		{"a request whose headers do not come is closed after the header timeout", func(t *testing.T, conn *tls.Conn) {
+			if _, err := io.WriteString(conn, "POST /mutate HTTP/1.1\r\n"); err != nil {
+				t.Fatal(err)
+			}
+			waitClosed(t, conn, header)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			conn, err := tls.Dial("tcp", f.srv.Addr().String(), &tls.Config{RootCAs: f.certs.Pool, ServerName: "localhost"})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			tc.run(t, conn)
+		})
+	}
+}
+
+// waitClosed checks that the server closes conn after about after.
+func waitClosed(t *testing.T, conn *tls.Conn, after time.Duration) {
+	t.Helper()
+	start := time.Now()
+	_ = conn.SetReadDeadline(start.Add(after + 5*time.Second))
+	_, err := conn.Read(make([]byte, 1))
+	took := time.Since(start)
+	if err == nil || errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("connection still open after %v (read: %v)", took.Round(time.Millisecond), err)
+	}
+	if took < after*8/10 {
+		t.Errorf("connection closed after %v, before the %v it was due", took.Round(time.Millisecond), after)
+	}
 }

@@ -139,11 +139,16 @@ func send(ctx context.Context, o Options) error {
 		return err
 	}
 	req.Header.Set("Content-Type", "application/json")
-	// An AdmissionReview may be sent again (webhooks declare sideEffects
-	// None, and the API server retries a call whose connection closed
-	// before an answer). This lets the transport do the same when the
-	// server closes an idle keep-alive connection just as a request goes
-	// out, as it does when draining.
+	// The transport sends a request again only where it knows the server
+	// did nothing with it: when none of it was written (Go's transport
+	// always retries that, the API server's included), and, because of this
+	// header, when the server closed a reused connection without answering
+	// a byte, as net/http does to a connection it closes while idle (when
+	// draining); the API server, which sends no such header, would fail
+	// that call. An AdmissionReview may be sent twice (webhooks declare
+	// sideEffects None). A request that broke after part of it was
+	// written, or whose answer broke off, is not sent again and counts as
+	// failed, whatever the cause: that is the server's failure to see.
 	req.Header.Set("Idempotency-Key", "admission-review")
 	resp, err := o.Client.Do(req)
 	if err != nil {

@@ -1,0 +1,196 @@
+package server
+
+import (
+	"crypto/tls"
+	"errors"
+	"io"
+	"log/slog"
+	"net"
+	"sync"
+	"time"
+)
+
+// firstRequestListener terminates TLS on the connections it accepts, and
+// hands a connection to the HTTP server only once its first request has
+// begun to arrive.
+//
+// net/http gives a connection kept alive between requests IdleTimeout to
+// send its next request, but a new connection only ReadHeaderTimeout, from
+// the moment it is accepted, to send its first. HTTP clients, the API
+// server among them, dial connections ahead of need and keep the ones they
+// did not use in their pool, for up to their own idle timeout (90 s for the
+// API server's webhook client). The server used to close those after
+// ReadHeaderTimeout (10 s), and a client that took one from its pool just
+// as the server closed it wrote its request into a closed connection
+// ("write: broken pipe"). The client cannot tell that such a request was
+// never received, so it does not send it again: the call fails, and the
+// webhook's failurePolicy refuses the pod or admits it without its
+// sidecars. Here a new connection, like a kept-alive one, waits up to the
+// idle timeout for its first request; the header timeout starts when the
+// request does.
+type firstRequestListener struct {
+	inner     net.Listener
+	tls       *tls.Config
+	handshake time.Duration // bound on the TLS handshake
+	idle      time.Duration // bound on the wait for the first request
+	log       *slog.Logger
+
+	ready chan net.Conn // connections whose first request has begun
+	errs  chan error    // errors of the inner listener's Accept
+	done  chan struct{} // closed by Close
+
+	mu      sync.Mutex
+	waiting map[net.Conn]bool // between accept and first request, closed by Close
+}
+
+func newFirstRequestListener(inner net.Listener, config *tls.Config, handshake, idle time.Duration, log *slog.Logger) *firstRequestListener {
+	l := &firstRequestListener{
+		inner: inner, tls: config, handshake: handshake, idle: idle, log: log,
+		ready: make(chan net.Conn), errs: make(chan error), done: make(chan struct{}),
+		waiting: map[net.Conn]bool{},
+	}
+	go l.acceptLoop()
+	return l
+}
+
+// Accept returns the next connection whose first request has begun.
+func (l *firstRequestListener) Accept() (net.Conn, error) {
+	select {
+	case c := <-l.ready:
+		return c, nil
+	case err := <-l.errs:
+		return nil, err
+	case <-l.done:
+		return nil, net.ErrClosed
+	}
+}
+
+// Close stops accepting and closes the connections still waiting for their
+// first request.
+func (l *firstRequestListener) Close() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	select {
+	case <-l.done:
+		return nil
+	default:
+	}
+	close(l.done)
+	for c := range l.waiting {
+		c.Close()
+	}
+	return l.inner.Close()
+}
+
+func (l *firstRequestListener) Addr() net.Addr { return l.inner.Addr() }
+
+// acceptLoop accepts connections and waits for each one's first request in
+// a goroutine of its own. An error of the inner listener goes to Accept's
+// caller, which backs off (net/http does) before calling again.
+func (l *firstRequestListener) acceptLoop() {
+	for {
+		raw, err := l.inner.Accept()
+		if err != nil {
+			select {
+			case l.errs <- err:
+			case <-l.done:
+				return
+			}
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			continue
+		}
+		go l.await(tls.Server(raw, l.tls))
+	}
+}
+
+// await hands c on once its first request has begun, or closes it.
+func (l *firstRequestListener) await(c *tls.Conn) {
+	if !l.track(c) {
+		c.Close()
+		return
+	}
+	started, err := l.firstRequest(c)
+	l.untrack(c)
+	if err != nil {
+		c.Close()
+		return
+	}
+	select {
+	case l.ready <- started:
+	case <-l.done:
+		c.Close()
+	}
+}
+
+// firstRequest completes the handshake and waits for the first byte of
+// the first request.
+func (l *firstRequestListener) firstRequest(c *tls.Conn) (net.Conn, error) {
+	_ = c.SetDeadline(time.Now().Add(l.handshake))
+	if err := c.Handshake(); err != nil {
+		l.handshakeFailed(c, err)
+		return nil, err
+	}
+	_ = c.SetDeadline(time.Now().Add(l.idle))
+	var first [1]byte
+	if _, err := io.ReadFull(c, first[:]); err != nil {
+		return nil, err // the client closed it, or it stayed idle too long
+	}
+	_ = c.SetDeadline(time.Time{})
+	return &startedConn{Conn: c, first: first[0], unread: true}, nil
+}
+
+// handshakeFailed logs a failed handshake, and answers a plain HTTP
+// request with a 400 that says why, as net/http does.
+func (l *firstRequestListener) handshakeFailed(c *tls.Conn, err error) {
+	var rh tls.RecordHeaderError
+	if errors.As(err, &rh) && rh.Conn != nil && looksLikeHTTP(rh.RecordHeader) {
+		_, _ = io.WriteString(rh.Conn, "HTTP/1.0 400 Bad Request\r\n\r\nClient sent an HTTP request to an HTTPS server.\n")
+		err = errors.New("client sent an HTTP request to an HTTPS server")
+	}
+	l.log.Warn("TLS handshake failed", "remote", c.RemoteAddr().String(), "error", err)
+}
+
+func looksLikeHTTP(hdr [5]byte) bool {
+	switch string(hdr[:]) {
+	case "GET /", "HEAD ", "POST ", "PUT /", "OPTIO":
+		return true
+	}
+	return false
+}
+
+func (l *firstRequestListener) track(c net.Conn) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	select {
+	case <-l.done:
+		return false
+	default:
+		l.waiting[c] = true
+		return true
+	}
+}
+
+func (l *firstRequestListener) untrack(c net.Conn) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.waiting, c)
+}
+
+// startedConn is a connection whose first byte was read to learn that its
+// first request had begun; Read gives that byte back first. It keeps
+// *tls.Conn's ConnectionState, from which net/http fills Request.TLS.
+type startedConn struct {
+	*tls.Conn
+	first  byte
+	unread bool
+}
+
+func (c *startedConn) Read(p []byte) (int, error) {
+	if c.unread && len(p) > 0 {
+		p[0], c.unread = c.first, false
+		return 1, nil
+	}
+	return c.Conn.Read(p)
+}
