@@ -51,16 +51,60 @@ func (e *SyntaxError) Error() string {
 // Invalid UTF-8 in strings, and \u escapes of lone UTF-16 surrogates, become
 // U+FFFD, as with encoding/json.
 func Decode(data []byte) (*yaml.Node, error) {
-	p := parser{data: data, text: string(data), line: 1}
+	return new(Decoder).Decode(data)
+}
+
+// A Decoder decodes as [Decode] does, into blocks of nodes that it keeps
+// from one call to the next: a server that decodes an object per request
+// and drops its tree when the request is answered need not allocate (and
+// have collected) a few hundred nodes each time.
+//
+// The tree that Decode returns is made of the Decoder's blocks: it is valid
+// until the next call of Decode on the same Decoder. Keep no node of it
+// beyond that; the strings of its values are copies of the input, and may
+// be kept. A Decoder is not safe for concurrent use; pool Decoders, not
+// trees.
+type Decoder struct {
+	nodes    []yaml.Node
+	contents []*yaml.Node
+	children []*yaml.Node
+	scratch  []byte
+}
+
+// Decode parses data as [Decode] does, into the Decoder's blocks.
+func (d *Decoder) Decode(data []byte) (*yaml.Node, error) {
 	// Size the node blocks from the count of structural bytes: each object
 	// member is two nodes and holds one ':', each further array element or
 	// member follows a ','. Colons and commas inside strings make this an
 	// overestimate, which only costs memory.
 	colons := bytes.Count(data, []byte{':'})
 	estimate := colons + bytes.Count(data, []byte{','}) + bytes.Count(data, []byte{'['}) + bytes.Count(data, []byte{'{'}) + 1
-	p.nodes = make([]yaml.Node, 0, estimate)
-	p.contents = make([]*yaml.Node, 0, estimate)
-	p.children = make([]*yaml.Node, 0, min(estimate, 256))
+	p := parser{
+		data: data, text: string(data), line: 1,
+		nodes:    reuse(d.nodes, estimate),
+		contents: reuse(d.contents, estimate),
+		children: reuse(d.children, min(estimate, 256)),
+		scratch:  d.scratch[:0],
+	}
+	n, err := p.run()
+	// What the last block holds is cleared on the next call; earlier blocks,
+	// when the estimate fell short, go with the tree.
+	d.nodes, d.contents, d.children, d.scratch = p.nodes, p.contents, p.children, p.scratch
+	return n, err
+}
+
+// reuse returns block emptied, with its used part cleared, when it can
+// hold size items, else a new block of that size.
+func reuse[T any](block []T, size int) []T {
+	if cap(block) < size {
+		return make([]T, 0, size)
+	}
+	clear(block)
+	return block[:0]
+}
+
+// run parses the whole input.
+func (p *parser) run() (*yaml.Node, error) {
 	p.skipSpace()
 	n, err := p.value()
 	if err != nil {

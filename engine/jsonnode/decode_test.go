@@ -260,3 +260,42 @@ func TestDecodedContentAppendIsSafe(t *testing.T) {
 		t.Errorf("after append: %s %v", out, err)
 	}
 }
+
+// TestDecoderReusesItsBlocks: one Decoder decodes a sequence of inputs,
+// larger and smaller, valid and not, each as Decode does; the strings of an
+// earlier tree survive the later calls.
+func TestDecoderReusesItsBlocks(t *testing.T) {
+	_, pod := testPod(t)
+	inputs := [][]byte{
+		pod,
+		[]byte(`{"a":[1,2,{"b":null}],"c":"d"}`),
+		[]byte(`{"a":[1,2`), // an error half way leaves its nodes to be cleared
+		[]byte(`[` + strings.Repeat(`{"k":"v"},`, 500) + `{}]`), // more than the blocks hold
+		pod,
+		[]byte(`"just a string"`),
+	}
+	var d Decoder
+	var kept []string
+	for i, in := range inputs {
+		want, wantErr := Decode(in)
+		got, err := d.Decode(in)
+		if (err == nil) != (wantErr == nil) {
+			t.Fatalf("input %d: Decoder error %v, Decode error %v", i, err, wantErr)
+		}
+		if err != nil {
+			continue
+		}
+		a, _ := Marshal(want)
+		b, _ := Marshal(got)
+		if !bytes.Equal(a, b) {
+			t.Errorf("input %d: the Decoder gives %s, Decode %s", i, b, a)
+		}
+		kept = append(kept, string(b))
+		if got.Kind == yaml.MappingNode {
+			kept = append(kept, got.Content[0].Value)
+		}
+	}
+	if kept[1] != "kind" || kept[3] != "a" {
+		t.Errorf("strings of earlier trees changed: %q", kept)
+	}
+}

@@ -23,7 +23,8 @@
 //
 // The nodes share memory with each other: a node tree is allocated in a few
 // blocks, and unescaped strings are slices of one copy of the input. Keeping
-// any node alive keeps its whole tree alive.
+// any node alive keeps its whole tree alive. A [Decoder] keeps its blocks
+// for its next call, for a server that decodes an object per request.
 //
 // # Encoding
 //

@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync"
 
 	admissionv1 "k8s.io/api/admission/v1"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
@@ -47,7 +48,16 @@ type Handler struct {
 	Metrics *metrics.Metrics
 	// Log receives a line per denied request (no object content).
 	Log *slog.Logger
+
+	// decoders are reused across requests: each decodes an object into
+	// blocks of nodes it keeps (see jsonnode.Decoder).
+	decoders sync.Pool
 }
+
+// maxPooledObject is the largest object whose decoder goes back to the
+// pool: one huge object must not keep its blocks (about ten times its size)
+// alive for the requests after it.
+const maxPooledObject = 64 << 10
 
 var _ admission.Handler = (*Handler)(nil)
 
@@ -76,7 +86,11 @@ func (h *Handler) handle(req *admission.Request) admission.Response {
 		return admission.Errored(http.StatusBadRequest, fmt.Errorf("%s request for %s has no object", req.Operation, kindOf(req)))
 	}
 
-	node, err := jsonnode.Decode(req.Object.Raw)
+	// The object's tree lives until this function returns: what the answer
+	// keeps (the patch, messages) is encoded or copied out of it before.
+	dec := h.decoder()
+	defer h.putDecoder(dec, len(req.Object.Raw))
+	node, err := dec.Decode(req.Object.Raw)
 	if err != nil {
 		return admission.Errored(http.StatusBadRequest, fmt.Errorf("request.object (%s) is not valid JSON: %w", kindOf(req), err))
 	}
@@ -116,6 +130,19 @@ func (h *Handler) handle(req *admission.Request) admission.Response {
 		resp.AuditAnnotations = map[string]string{AuditKey: strings.Join(names, ",")}
 	}
 	return resp
+}
+
+func (h *Handler) decoder() *jsonnode.Decoder {
+	if d, ok := h.decoders.Get().(*jsonnode.Decoder); ok {
+		return d
+	}
+	return new(jsonnode.Decoder)
+}
+
+func (h *Handler) putDecoder(d *jsonnode.Decoder, objectSize int) {
+	if objectSize <= maxPooledObject {
+		h.decoders.Put(d)
+	}
 }
 
 // marshalPatch writes the patch from the object as it came (raw) to the
