@@ -58,13 +58,24 @@ type editor struct {
 	// inside them that the editor has reached since: what is put inside
 	// them is part of that edit's Value.
 	added []*yaml.Node
+	// tokens holds the edits' paths, one after the other: a pod's dozen
+	// edits cost one allocation for their paths, not one each.
+	tokens []string
 	// lost is set when a change was made that no edit describes, because
 	// the resource is not shaped as a Kubernetes object (a list where a
 	// mapping belongs); such a resource never comes from the API server.
 	lost bool
 }
 
-func newEditor(p *podTemplate) *editor { return &editor{base: p.path} }
+func newEditor(p *podTemplate) *editor {
+	// Room for what two mutations of a few sidecars do.
+	return &editor{
+		base:   p.path,
+		edits:  make([]Edit, 0, 16),
+		added:  make([]*yaml.Node, 0, 32),
+		tokens: make([]string, 0, 64),
+	}
+}
 
 // complete reports whether the edits describe every change made.
 func (e *editor) complete() bool { return !e.lost }
@@ -144,8 +155,10 @@ func (e *editor) record(in *yaml.Node, op EditOp, value *yaml.Node, path []strin
 	if inside {
 		return
 	}
-	full := make([]string, 0, len(e.base)+len(path)+len(last))
-	full = append(append(append(full, e.base...), path...), last...)
+	from := len(e.tokens)
+	e.tokens = append(append(append(e.tokens, e.base...), path...), last...)
+	// Capped, so that nothing appended to one path runs into the next.
+	full := e.tokens[from:len(e.tokens):len(e.tokens)]
 	e.edits = append(e.edits, Edit{Op: op, Path: full, Value: value})
 }
 

@@ -302,25 +302,20 @@ func resolve(n *yaml.Node) *yaml.Node {
 
 // pointer returns the JSON pointer (RFC 6901) of the reference tokens, then
 // last.
-func pointer(tokens []string, last ...string) string {
-	size := 0
-	for _, t := range tokens {
-		size += len(t) + 1
-	}
-	for _, t := range last {
-		size += len(t) + 1
-	}
+func pointer(tokens []string, last string) string {
 	var b strings.Builder
-	b.Grow(size)
+	writePointer(&b, tokens)
+	b.WriteByte('/')
+	writeEscaped(&b, last)
+	return b.String()
+}
+
+// writePointer writes the JSON pointer (RFC 6901) of the reference tokens.
+func writePointer(b *strings.Builder, tokens []string) {
 	for _, t := range tokens {
 		b.WriteByte('/')
-		writeEscaped(&b, t)
+		writeEscaped(b, t)
 	}
-	for _, t := range last {
-		b.WriteByte('/')
-		writeEscaped(&b, t)
-	}
-	return b.String()
 }
 
 // writeEscaped writes a map key as a JSON pointer reference token (RFC

@@ -2,6 +2,7 @@ package jsonpatch
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/sidecar-injector/sidecar-injector/engine"
 )
@@ -10,17 +11,26 @@ import (
 // patch operations. The operations share the edits' nodes.
 func FromEdits(edits []engine.Edit) ([]Operation, error) {
 	ops := make([]Operation, len(edits))
+	// The pointers are written one after the other into one string, which
+	// each operation's Path is a part of.
+	var b strings.Builder
+	ends := make([]int, len(edits))
 	for i, e := range edits {
-		var op Op
 		switch e.Op {
 		case engine.EditAdd:
-			op = Add
+			ops[i].Op = Add
 		case engine.EditReplace:
-			op = Replace
+			ops[i].Op = Replace
 		default:
 			return nil, fmt.Errorf("edit %d at %q: unknown operation %v", i, e.Path, e.Op)
 		}
-		ops[i] = Operation{Op: op, Path: pointer(e.Path), Value: e.Value}
+		ops[i].Value = e.Value
+		writePointer(&b, e.Path)
+		ends[i] = b.Len()
+	}
+	all, start := b.String(), 0
+	for i, end := range ends {
+		ops[i].Path, start = all[start:end], end
 	}
 	return ops, nil
 }
