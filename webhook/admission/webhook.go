@@ -54,12 +54,6 @@ type review struct {
 	Request    *Request `json:"request"`
 }
 
-type reviewResponse struct {
-	APIVersion string                         `json:"apiVersion"`
-	Kind       string                         `json:"kind"`
-	Response   *admissionv1.AdmissionResponse `json:"response"`
-}
-
 func (wh *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	log := wh.logger()
@@ -117,7 +111,7 @@ func (wh *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The request body is no longer needed (decoding copied what it kept):
 	// its buffer takes the answer.
 	buf.Reset()
-	err := json.NewEncoder(buf).Encode(reviewResponse{APIVersion: rv.APIVersion, Kind: rv.Kind, Response: &resp.AdmissionResponse})
+	answer, err := appendReview(buf.AvailableBuffer(), rv.APIVersion, rv.Kind, &resp.AdmissionResponse)
 	if err != nil {
 		// The response holds only strings, bytes and small structs; this
 		// cannot fail short of a bug, and then the API server must not
@@ -125,6 +119,9 @@ func (wh *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		wh.fail(w, r, http.StatusInternalServerError, fmt.Errorf("encoding AdmissionReview response: %w", err))
 		return
 	}
+	// A copy onto itself when the answer fitted the buffer; otherwise the
+	// buffer grows to keep it, for the next request.
+	buf.Write(answer)
 	w.Header().Set("Content-Type", "application/json")
 	// With its length known, an answer larger than net/http's 2 KiB buffer
 	// (any with a patch) goes out whole instead of in chunks.
