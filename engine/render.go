@@ -123,7 +123,8 @@ func (in *Injector) render(m *config.Mutation, data *podData) (*rendered, *Mutat
 	r := &rendered{mutation: m}
 	h := sha256.New()
 	writeSettings(h, m)
-	var buf []byte
+	// The hashed text of a templated sidecar: room for a container's.
+	buf := make([]byte, 0, 2048)
 	lists := []struct {
 		defs []*config.Definition
 		out  *[]*yaml.Node
@@ -214,12 +215,12 @@ func writeSettings(h hash.Hash, m *config.Mutation) {
 // written, and both must record the same hash).
 func appendNode(b []byte, n *yaml.Node) []byte {
 	b = append(b, byte(n.Kind))
-	b = strconv.AppendInt(b, int64(len(n.Tag)), 10)
+	b = appendLen(b, len(n.Tag))
 	b = append(b, n.Tag...)
-	b = strconv.AppendInt(b, int64(len(n.Value)), 10)
+	b = appendLen(b, len(n.Value))
 	b = append(b, ':')
 	b = append(b, n.Value...)
-	b = strconv.AppendInt(b, int64(len(n.Content)), 10)
+	b = appendLen(b, len(n.Content))
 	if n.Kind == yaml.MappingNode && !keysSorted(n) {
 		pairs := make([]int, 0, len(n.Content)/2)
 		for i := 0; i+1 < len(n.Content); i += 2 {
@@ -235,6 +236,15 @@ func appendNode(b []byte, n *yaml.Node) []byte {
 		b = appendNode(b, c)
 	}
 	return b
+}
+
+// appendLen appends n in decimal, as strconv.AppendInt does, one-digit
+// numbers (most of the lengths hashed) without the call.
+func appendLen(b []byte, n int) []byte {
+	if 0 <= n && n < 10 {
+		return append(b, byte('0'+n))
+	}
+	return strconv.AppendInt(b, int64(n), 10)
 }
 
 func keysSorted(m *yaml.Node) bool {
