@@ -9,7 +9,14 @@
 // config error must show, and would be slow on the webhook's path. [Decode]
 // walks the node tree directly, with a decoding plan per Go type cached for
 // the life of the process, and reports every problem of the node at once,
-// each with its line, column and path.
+// each with its line, column and path. [Encode] walks a value with the same
+// plans and gives the node encoding/json would (a test holds the two
+// together).
+//
+// Plans are built as types are met: a struct's fields when a value of it is
+// first decoded or encoded. A config names a few of the hundreds of types
+// reachable from a Container, and a KRM function starts afresh for every
+// `kustomize build`.
 //
 // # Fields
 //
