@@ -321,6 +321,10 @@ func writePointer(b *strings.Builder, tokens []string) {
 // writeEscaped writes a map key as a JSON pointer reference token (RFC
 // 6901): "~" becomes "~0" and "/" becomes "~1".
 func writeEscaped(b *strings.Builder, key string) {
+	if !strings.ContainsAny(key, "~/") {
+		b.WriteString(key)
+		return
+	}
 	for i := 0; i < len(key); i++ {
 		switch c := key[i]; c {
 		case '~':

@@ -98,19 +98,6 @@ func TestEscape(t *testing.T) {
 	}
 }
 
-func TestAppendString(t *testing.T) {
-	for in, want := range map[string]string{
-		`a"b\c`:     `"a\"b\\c"`,
-		"tab\there": `"tab\u0009here"`,
-		"é/ü":       `"é/ü"`,
-		"bad\xffx":  `"bad\ufffdx"`,
-	} {
-		if got := string(appendString(nil, in)); got != want {
-			t.Errorf("appendString(%q) = %s, want %s", in, got, want)
-		}
-	}
-}
-
 func read(t *testing.T, dir, name string) []byte {
 	t.Helper()
 	b, err := os.ReadFile(filepath.Join(dir, name))
