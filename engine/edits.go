@@ -85,6 +85,14 @@ func (e *editor) complete() bool { return !e.lost }
 // or null, as yamlnode.Ensure does.
 func (e *editor) ensure(m *yaml.Node, key string, kind yaml.Kind, path ...string) *yaml.Node {
 	before := yamlnode.Field(m, key)
+	if before != nil && before.Kind == kind {
+		// There already, the common case: nothing to create, and no need
+		// to look for the key again.
+		if e.isAdded(m) {
+			e.added = append(e.added, before)
+		}
+		return before
+	}
 	var beforeKind yaml.Kind
 	if before != nil {
 		beforeKind = before.Kind

@@ -14,6 +14,13 @@ func FromEdits(edits []engine.Edit) ([]Operation, error) {
 	// The pointers are written one after the other into one string, which
 	// each operation's Path is a part of.
 	var b strings.Builder
+	size := 0
+	for _, e := range edits {
+		for _, t := range e.Path {
+			size += len(t) + 1 // and its escapes, rare
+		}
+	}
+	b.Grow(size)
 	ends := make([]int, len(edits))
 	for i, e := range edits {
 		switch e.Op {
