@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"hash"
 	"reflect"
 	"slices"
 	"strconv"
@@ -121,10 +120,10 @@ func (d *podData) get() (*corev1.Pod, error) {
 // annotationConfig reads from the pod.
 func (in *Injector) render(m *config.Mutation, data *podData) (*rendered, *MutationError) {
 	r := &rendered{mutation: m}
-	h := sha256.New()
-	writeSettings(h, m)
-	// The hashed text of a templated sidecar: room for a container's.
-	buf := make([]byte, 0, 2048)
+	// hashed is the text the hash is of, in order: the settings, then each
+	// definition's digest (static ones) or data (templated ones), then the
+	// annotations' mounts. Room for a container's.
+	hashed := appendSettings(make([]byte, 0, 2048), m)
 	lists := []struct {
 		defs []*config.Definition
 		out  *[]*yaml.Node
@@ -150,10 +149,9 @@ func (in *Injector) render(m *config.Mutation, data *podData) (*rendered, *Mutat
 				return nil, &MutationError{Mutation: m.Name, Sidecar: def.Name, Err: err}
 			}
 			if digest, ok := in.staticDigests[def]; ok {
-				h.Write(digest[:])
+				hashed = append(hashed, digest[:]...)
 			} else {
-				buf = appendNode(buf[:0], n)
-				h.Write(buf)
+				hashed = appendNode(hashed, n)
 			}
 			*l.out = append(*l.out, n)
 		}
@@ -174,12 +172,12 @@ func (in *Injector) render(m *config.Mutation, data *podData) (*rendered, *Mutat
 		for _, name := range append(append([]string(nil), ac.ContainerRefs...), ac.InitContainerRefs...) {
 			for _, mount := range mounts {
 				r.annotationMounts[name] = append(r.annotationMounts[name], mount)
-				buf = appendNode(append(buf[:0], name...), mount)
-				h.Write(buf)
+				hashed = appendNode(append(hashed, name...), mount)
 			}
 		}
 	}
-	r.hash = hex.EncodeToString(h.Sum(nil)[:8])
+	sum := sha256.Sum256(hashed)
+	r.hash = hex.EncodeToString(sum[:8])
 	return r, nil
 }
 
@@ -204,8 +202,8 @@ func parseAnnotationMounts(v string) ([]*yaml.Node, error) {
 	return out, nil
 }
 
-func writeSettings(h hash.Hash, m *config.Mutation) {
-	h.Write([]byte(strconv.FormatBool(m.NativeSidecars) + strconv.FormatBool(m.ImplementsSidecarLifecycle)))
+func appendSettings(b []byte, m *config.Mutation) []byte {
+	return strconv.AppendBool(strconv.AppendBool(b, m.NativeSidecars), m.ImplementsSidecarLifecycle)
 }
 
 // appendNode appends a node's data, unambiguously delimited, for hashing.
