@@ -111,7 +111,7 @@ func renderStatic(t *testing.T, inj *Injector) string {
 	var parts []string
 	seen := map[*config.Definition]bool{}
 	for _, m := range inj.cfg.Mutations {
-		for _, list := range [][]*config.Definition{m.BeforePodInitContainers, m.InitContainers, m.Containers, m.Volumes, m.VolumeMounts, m.ImagePullSecrets} {
+		for _, list := range definitionLists(m) {
 			for _, def := range list {
 				if seen[def] {
 					continue

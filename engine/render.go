@@ -62,7 +62,7 @@ func newSpecReads(cfg *config.Config) *specReads {
 	}
 	keys := map[string]bool{}
 	for _, m := range cfg.Mutations {
-		for _, list := range [][]*config.Definition{m.BeforePodInitContainers, m.InitContainers, m.Containers, m.Volumes, m.VolumeMounts, m.ImagePullSecrets} {
+		for _, list := range definitionLists(m) {
 			for _, def := range list {
 				reads := def.Reads()
 				if reads.AllSpec {
@@ -122,8 +122,8 @@ func (in *Injector) render(m *config.Mutation, data *podData) (*rendered, *Mutat
 	r := &rendered{mutation: m}
 	// hashed is the text the hash is of, in order: the settings, then each
 	// definition's digest (static ones) or data (templated ones), then the
-	// annotations' mounts. Room for a container's.
-	hashed := appendSettings(make([]byte, 0, 2048), m)
+	// annotations' mounts.
+	hashed := appendSettings(make([]byte, 0, in.hashedSize(m)), m)
 	lists := []struct {
 		defs []*config.Definition
 		out  *[]*yaml.Node
@@ -136,6 +136,9 @@ func (in *Injector) render(m *config.Mutation, data *podData) (*rendered, *Mutat
 		{m.ImagePullSecrets, &r.imagePullSecrets},
 	}
 	for _, l := range lists {
+		if len(l.defs) > 0 {
+			*l.out = make([]*yaml.Node, 0, len(l.defs))
+		}
 		for _, def := range l.defs {
 			var pod *corev1.Pod
 			if def.Templated() {
@@ -179,6 +182,27 @@ func (in *Injector) render(m *config.Mutation, data *podData) (*rendered, *Mutat
 	sum := sha256.Sum256(hashed)
 	r.hash = hex.EncodeToString(sum[:8])
 	return r, nil
+}
+
+// definitionLists are the lists of definitions a mutation injects.
+func definitionLists(m *config.Mutation) [][]*config.Definition {
+	return [][]*config.Definition{m.BeforePodInitContainers, m.InitContainers, m.Containers, m.Volumes, m.VolumeMounts, m.ImagePullSecrets}
+}
+
+// hashedSize is room for the text a mutation's hash is of: a digest for
+// each static definition, about a container's data for a templated one.
+func (in *Injector) hashedSize(m *config.Mutation) int {
+	size := 16 // the settings
+	for _, list := range definitionLists(m) {
+		for _, def := range list {
+			if _, static := in.staticDigests[def]; static {
+				size += sha256.Size
+			} else {
+				size += 1024
+			}
+		}
+	}
+	return size
 }
 
 // parseAnnotationMounts reads the old injector's annotationConfig value: a
@@ -259,7 +283,7 @@ func keysSorted(m *yaml.Node) bool {
 func staticDigests(cfg *config.Config) map[*config.Definition][sha256.Size]byte {
 	out := map[*config.Definition][sha256.Size]byte{}
 	for _, m := range cfg.Mutations {
-		for _, list := range [][]*config.Definition{m.BeforePodInitContainers, m.InitContainers, m.Containers, m.Volumes, m.VolumeMounts, m.ImagePullSecrets} {
+		for _, list := range definitionLists(m) {
 			for _, def := range list {
 				if _, done := out[def]; done || def.Templated() {
 					continue
