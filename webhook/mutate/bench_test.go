@@ -23,8 +23,7 @@ func BenchmarkHandle(b *testing.B) {
 		b.Fatal(err)
 	}
 	h := &Handler{Injector: func() Injector { return inj }}
-	t := &testing.T{}
-	req := readRequest(t, "../loadgen/testdata/bench-review.json")
+	req := readRequest(b, "../loadgen/testdata/bench-review.json")
 	if r := h.Handle(context.Background(), req); !r.Allowed || len(r.AuditAnnotations) == 0 || len(r.Patch) == 0 {
 		b.Fatalf("the benchmark review must be injected: %+v", r.Result)
 	}

@@ -156,7 +156,7 @@ func checkPatch(t *testing.T, inj *engine.Injector, req *admission.Request, patc
 	return patched
 }
 
-func readRequest(t *testing.T, path string) *admission.Request {
+func readRequest(t testing.TB, path string) *admission.Request {
 	t.Helper()
 	data, err := os.ReadFile(path)
 	if err != nil {

@@ -18,22 +18,55 @@ import (
 	"github.com/sidecar-injector/sidecar-injector/webhook/jsonpatch"
 )
 
-// goldenCases are the engine's golden cases: their configs and options,
-// and each document of their input as the JSON the API server would send.
-type goldenCase struct {
+// patchCase is a config and objects to inject into, as the API server
+// would send them.
+type patchCase struct {
 	name      string
 	inj       *engine.Injector
 	namespace string
 	objects   [][]byte
 }
 
-func readGoldenCases(t testing.TB) []goldenCase {
+// readPatchCases reads the engine's golden cases (their configs and
+// options, and each document of their input as JSON), and the handler's
+// review fixtures with their configs: the Salesforce review, the load
+// benchmark's, and those of testdata/.
+func readPatchCases(t testing.TB) []patchCase {
+	type review struct {
+		file   string
+		config []string
+	}
+	bench := []string{filepath.Join(compat, "sidecarconfigs.yaml"), "../../engine/testdata/bench/mutations.yaml"}
+	reviews := []review{
+		{filepath.Join(compat, "admissionreview.json"), []string{filepath.Join(compat, "sidecarconfigs.yaml"), filepath.Join(compat, "mutationconfigs.yaml")}},
+		{"../loadgen/testdata/bench-review.json", bench},
+	}
+	fixtures, _ := filepath.Glob("testdata/*.json")
+	for _, f := range fixtures {
+		reviews = append(reviews, review{f, []string{"testdata/sidecar-injector.yaml"}})
+	}
+	cases := readGoldenCases(t)
+	for _, r := range reviews {
+		inj, err := engine.LoadFiles(r.config...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		req := readRequest(t, r.file)
+		if len(req.Object.Raw) == 0 || req.Object.Raw[0] != '{' {
+			continue // nothing to inject into
+		}
+		cases = append(cases, patchCase{name: r.file, inj: inj, namespace: req.Namespace, objects: [][]byte{req.Object.Raw}})
+	}
+	return cases
+}
+
+func readGoldenCases(t testing.TB) []patchCase {
 	t.Helper()
 	inputs, err := filepath.Glob("../../engine/testdata/*/input.yaml")
 	if err != nil || len(inputs) == 0 {
 		t.Fatalf("no golden cases: %v", err)
 	}
-	var cases []goldenCase
+	var cases []patchCase
 	for _, in := range inputs {
 		dir := filepath.Dir(in)
 		configs, _ := filepath.Glob(filepath.Join(dir, "config*.yaml"))
@@ -41,7 +74,7 @@ func readGoldenCases(t testing.TB) []goldenCase {
 		if err != nil {
 			t.Fatalf("%s: %v", dir, err)
 		}
-		c := goldenCase{name: filepath.Base(dir), inj: inj, namespace: goldenNamespace(t, dir)}
+		c := patchCase{name: filepath.Base(dir), inj: inj, namespace: goldenNamespace(t, dir)}
 		data, err := os.ReadFile(in)
 		if err != nil {
 			t.Fatal(err)
@@ -84,14 +117,14 @@ func goldenNamespace(t testing.TB, dir string) string {
 
 // TestPatchOfEditsMatchesDiff holds the patch the webhook sends, made of
 // the engine's edits, to two independent references on every object of
-// the engine's golden cases: applied to the object, it must give what the
-// engine made of it, as must the patch that comparing the object before
-// and after gives. With Upgrade (which the webhook does not use) the
+// the engine's golden cases and of the handler's review fixtures: applied
+// to the object, it must give what the engine made of it, as must the
+// patch that comparing the object before and after gives. With Upgrade (which the webhook does not use) the
 // engine cannot list its edits when it replaces an earlier injection, and
 // the patch must come from the comparison.
 func TestPatchOfEditsMatchesDiff(t *testing.T) {
 	edited := 0
-	for _, c := range readGoldenCases(t) {
+	for _, c := range readPatchCases(t) {
 		for i, object := range c.objects {
 			for _, upgrade := range []bool{false, true} {
 				node, err := jsonnode.Decode(object)
@@ -158,7 +191,7 @@ func checkPatchGives(t *testing.T, name string, object, patch, want []byte) {
 // engine made of the object, whether it comes from the engine's edits or,
 // for objects not shaped as Kubernetes objects, from a comparison.
 func FuzzPatch(f *testing.F) {
-	cases := readGoldenCases(f)
+	cases := readPatchCases(f)
 	for _, c := range cases {
 		for _, object := range c.objects {
 			f.Add(object)
