@@ -321,18 +321,20 @@ func writePointer(b *strings.Builder, tokens []string) {
 // writeEscaped writes a map key as a JSON pointer reference token (RFC
 // 6901): "~" becomes "~0" and "/" becomes "~1".
 func writeEscaped(b *strings.Builder, key string) {
-	if !strings.ContainsAny(key, "~/") {
-		b.WriteString(key)
-		return
-	}
+	start := 0
 	for i := 0; i < len(key); i++ {
-		switch c := key[i]; c {
+		var escaped string
+		switch key[i] {
 		case '~':
-			b.WriteString("~0")
+			escaped = "~0"
 		case '/':
-			b.WriteString("~1")
+			escaped = "~1"
 		default:
-			b.WriteByte(c)
+			continue
 		}
+		b.WriteString(key[start:i])
+		b.WriteString(escaped)
+		start = i + 1
 	}
+	b.WriteString(key[start:])
 }
