@@ -40,14 +40,14 @@ type firstRequestListener struct {
 	done  chan struct{} // closed by Close
 
 	mu      sync.Mutex
-	waiting map[net.Conn]bool // between accept and first request, closed by Close
+	waiting map[*tls.Conn]bool // between accept and first request, closed by Close
 }
 
 func newFirstRequestListener(inner net.Listener, config *tls.Config, handshake, idle time.Duration, log *slog.Logger) *firstRequestListener {
 	l := &firstRequestListener{
 		inner: inner, tls: config, handshake: handshake, idle: idle, log: log,
 		ready: make(chan net.Conn), errs: make(chan error), done: make(chan struct{}),
-		waiting: map[net.Conn]bool{},
+		waiting: map[*tls.Conn]bool{},
 	}
 	go l.acceptLoop()
 	return l
@@ -66,7 +66,9 @@ func (l *firstRequestListener) Accept() (net.Conn, error) {
 }
 
 // Close stops accepting and closes the connections still waiting for their
-// first request.
+// first request, as net/http's Shutdown closes the kept-alive ones waiting
+// for their next. It closes them underneath TLS: a close alert could wait
+// on a client that does not read.
 func (l *firstRequestListener) Close() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -77,7 +79,7 @@ func (l *firstRequestListener) Close() error {
 	}
 	close(l.done)
 	for c := range l.waiting {
-		c.Close()
+		c.NetConn().Close()
 	}
 	return l.inner.Close()
 }
@@ -160,7 +162,7 @@ func looksLikeHTTP(hdr [5]byte) bool {
 	return false
 }
 
-func (l *firstRequestListener) track(c net.Conn) bool {
+func (l *firstRequestListener) track(c *tls.Conn) bool {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	select {
@@ -172,7 +174,7 @@ func (l *firstRequestListener) track(c net.Conn) bool {
 	}
 }
 
-func (l *firstRequestListener) untrack(c net.Conn) {
+func (l *firstRequestListener) untrack(c *tls.Conn) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	delete(l.waiting, c)

@@ -356,3 +356,20 @@ func waitClosed(t *testing.T, conn *tls.Conn, after time.Duration) {
 		t.Errorf("connection closed after %v, before the %v it was due", took.Round(time.Millisecond), after)
 	}
 }
+
+// TestDrainClosesConnectionsWaitingForTheirFirstRequest: a drain does not
+// wait out the idle timeout of connections that never sent a request.
+func TestDrainClosesConnectionsWaitingForTheirFirstRequest(t *testing.T) {
+	f := start(t, allow, nil)
+	conn, err := tls.Dial("tcp", f.srv.Addr().String(), &tls.Config{RootCAs: f.certs.Pool, ServerName: "localhost"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	f.cancel()
+	waitClosed(t, conn, 0)
+	if err := <-f.done; err != nil {
+		t.Fatalf("Serve returned %v", err)
+	}
+	f.done <- nil // for the cleanup
+}
