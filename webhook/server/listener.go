@@ -1,14 +1,22 @@
 package server
 
 import (
+	"context"
 	"crypto/tls"
 	"errors"
 	"io"
 	"log/slog"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 )
+
+// firstRequestGrace is how long a drain waits for the first request of a
+// connection opened before it: one opened to send a request sends it
+// within a round trip, one that stays silent is an idle one of a client's
+// pool.
+const firstRequestGrace = time.Second
 
 // firstRequestListener terminates TLS on the connections it accepts, and
 // hands a connection to the HTTP server only once its first request has
@@ -28,6 +36,9 @@ import (
 // sidecars. Here a new connection, like a kept-alive one, waits up to the
 // idle timeout for its first request; the header timeout starts when the
 // request does.
+//
+// Holding connections back must not lose their requests in a drain, which
+// net/http would have served: see stop.
 type firstRequestListener struct {
 	inner     net.Listener
 	tls       *tls.Config
@@ -40,15 +51,24 @@ type firstRequestListener struct {
 	done  chan struct{} // closed by Close
 
 	mu      sync.Mutex
-	waiting map[*tls.Conn]bool // between accept and first request, closed by Close
+	changed sync.Cond // broadcast when waiting or handed shrinks
+	// waiting holds the connections accepted and not yet handed on, true
+	// once past their handshake.
+	waiting map[*tls.Conn]bool
+	// handed holds the connections handed on whose first request the HTTP
+	// server has not read yet (see begun).
+	handed map[*startedConn]bool
+	// drainBy is set by stop: the end of the wait for first requests.
+	drainBy time.Time
 }
 
 func newFirstRequestListener(inner net.Listener, config *tls.Config, handshake, idle time.Duration, log *slog.Logger) *firstRequestListener {
 	l := &firstRequestListener{
 		inner: inner, tls: config, handshake: handshake, idle: idle, log: log,
 		ready: make(chan net.Conn), errs: make(chan error), done: make(chan struct{}),
-		waiting: map[*tls.Conn]bool{},
+		waiting: map[*tls.Conn]bool{}, handed: map[*startedConn]bool{},
 	}
+	l.changed.L = &l.mu
 	go l.acceptLoop()
 	return l
 }
@@ -66,9 +86,8 @@ func (l *firstRequestListener) Accept() (net.Conn, error) {
 }
 
 // Close stops accepting and closes the connections still waiting for their
-// first request, as net/http's Shutdown closes the kept-alive ones waiting
-// for their next. It closes them underneath TLS: a close alert could wait
-// on a client that does not read.
+// first request (after stop, none is), underneath TLS: a close alert could
+// wait on a client that does not read.
 func (l *firstRequestListener) Close() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -79,26 +98,77 @@ func (l *firstRequestListener) Close() error {
 	}
 	close(l.done)
 	for c := range l.waiting {
-		c.NetConn().Close()
+		_ = c.NetConn().Close()
+	}
+	if !l.drainBy.IsZero() {
+		return nil // stop closed the inner listener
 	}
 	return l.inner.Close()
 }
 
 func (l *firstRequestListener) Addr() net.Addr { return l.inner.Addr() }
 
+// stop begins a drain: it refuses new connections, and returns once each
+// connection accepted before has been handed on and its first request read
+// by the HTTP server, or has been closed. A connection still silent after
+// grace is closed, as net/http's shutdown closes idle kept-alive ones. The
+// HTTP server's shutdown comes after: net/http drops a request it reads
+// once shutting down, so the first requests must be read before. When ctx
+// ends first, what still waits is closed.
+func (l *firstRequestListener) stop(ctx context.Context, grace time.Duration) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if !l.drainBy.IsZero() {
+		return
+	}
+	l.drainBy = time.Now().Add(grace)
+	_ = l.inner.Close()
+	for c, pastHandshake := range l.waiting {
+		if pastHandshake {
+			_ = c.SetReadDeadline(l.drainBy)
+		}
+	}
+	wake := context.AfterFunc(ctx, func() {
+		l.mu.Lock()
+		defer l.mu.Unlock()
+		l.changed.Broadcast()
+	})
+	defer wake()
+	for len(l.waiting)+len(l.handed) > 0 && ctx.Err() == nil {
+		l.changed.Wait()
+	}
+	for c := range l.waiting {
+		_ = c.NetConn().Close() // a handshake that outlasted the drain
+	}
+}
+
+// begun records that the HTTP server has read the first request of c: its
+// state left new (called from the server's ConnState hook).
+func (l *firstRequestListener) begun(c net.Conn) {
+	sc, ok := c.(*startedConn)
+	if !ok || !sc.pending.Swap(false) {
+		return
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.handed, sc)
+	l.changed.Broadcast()
+}
+
 // acceptLoop accepts connections and waits for each one's first request in
 // a goroutine of its own. An error of the inner listener goes to Accept's
-// caller, which backs off (net/http does) before calling again.
+// caller, which backs off (net/http does) before calling again; once the
+// listener is closed (by stop or Close), Accept learns it from done.
 func (l *firstRequestListener) acceptLoop() {
 	for {
 		raw, err := l.inner.Accept()
+		if errors.Is(err, net.ErrClosed) {
+			return
+		}
 		if err != nil {
 			select {
 			case l.errs <- err:
 			case <-l.done:
-				return
-			}
-			if errors.Is(err, net.ErrClosed) {
 				return
 			}
 			continue
@@ -114,7 +184,7 @@ func (l *firstRequestListener) await(c *tls.Conn) {
 		return
 	}
 	started, err := l.firstRequest(c)
-	l.untrack(c)
+	l.untrack(c, started)
 	if err != nil {
 		c.Close()
 		return
@@ -122,25 +192,42 @@ func (l *firstRequestListener) await(c *tls.Conn) {
 	select {
 	case l.ready <- started:
 	case <-l.done:
+		l.begun(started)
 		c.Close()
 	}
 }
 
 // firstRequest completes the handshake and waits for the first byte of
 // the first request.
-func (l *firstRequestListener) firstRequest(c *tls.Conn) (net.Conn, error) {
+func (l *firstRequestListener) firstRequest(c *tls.Conn) (*startedConn, error) {
 	_ = c.SetDeadline(time.Now().Add(l.handshake))
 	if err := c.Handshake(); err != nil {
 		l.handshakeFailed(c, err)
 		return nil, err
 	}
-	_ = c.SetDeadline(time.Now().Add(l.idle))
+	l.pastHandshake(c)
 	var first [1]byte
 	if _, err := io.ReadFull(c, first[:]); err != nil {
 		return nil, err // the client closed it, or it stayed idle too long
 	}
 	_ = c.SetDeadline(time.Time{})
-	return &startedConn{Conn: c, first: first[0], unread: true}, nil
+	sc := &startedConn{Conn: c, first: first[0], unread: true}
+	sc.pending.Store(true)
+	return sc, nil
+}
+
+// pastHandshake gives c the idle timeout, or what is left of a drain, to
+// send its first request.
+func (l *firstRequestListener) pastHandshake(c *tls.Conn) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.waiting[c] = true
+	deadline := time.Now().Add(l.idle)
+	if !l.drainBy.IsZero() && l.drainBy.Before(deadline) {
+		deadline = l.drainBy
+	}
+	_ = c.SetWriteDeadline(time.Time{})
+	_ = c.SetReadDeadline(deadline)
 }
 
 // handshakeFailed logs a failed handshake, and answers a plain HTTP
@@ -169,15 +256,21 @@ func (l *firstRequestListener) track(c *tls.Conn) bool {
 	case <-l.done:
 		return false
 	default:
-		l.waiting[c] = true
+		l.waiting[c] = false
 		return true
 	}
 }
 
-func (l *firstRequestListener) untrack(c *tls.Conn) {
+// untrack moves c from waiting to handed when its first request began
+// (started is not nil), else drops it.
+func (l *firstRequestListener) untrack(c *tls.Conn, started *startedConn) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	delete(l.waiting, c)
+	if started != nil {
+		l.handed[started] = true
+	}
+	l.changed.Broadcast()
 }
 
 // startedConn is a connection whose first byte was read to learn that its
@@ -187,6 +280,8 @@ type startedConn struct {
 	*tls.Conn
 	first  byte
 	unread bool
+	// pending is true until the HTTP server has read the first request.
+	pending atomic.Bool
 }
 
 func (c *startedConn) Read(p []byte) (int, error) {

@@ -73,6 +73,7 @@ type Server struct {
 	log      *slog.Logger
 	certs    *certwatcher.CertWatcher
 	tls      *tls.Config
+	listener *firstRequestListener // set by Serve
 	main     *http.Server
 	metrics  *http.Server
 	ln, mln  net.Listener
@@ -147,6 +148,13 @@ func New(opts Options, h admission.Handler) (*Server, error) {
 		IdleTimeout:       opts.IdleTimeout,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		// A connection leaves state new once its first request is read;
+		// a drain waits for that (see firstRequestListener.stop).
+		ConnState: func(c net.Conn, st http.ConnState) {
+			if st != http.StateNew {
+				s.listener.begun(c)
+			}
+		},
 	}
 
 	mmux := http.NewServeMux()
@@ -176,8 +184,9 @@ func (s *Server) Addr() net.Addr { return s.ln.Addr() }
 func (s *Server) MetricsAddr() net.Addr { return s.mln.Addr() }
 
 // Serve serves until ctx ends, then drains: /readyz turns to 503, after
-// ShutdownDelay the listeners close (new connections are refused) and the
-// requests in flight finish, up to ShutdownTimeout.
+// ShutdownDelay the listeners close (new connections are refused, those
+// opened just before get a moment to begin their request) and the requests
+// in flight finish, up to ShutdownTimeout.
 func (s *Server) Serve(ctx context.Context) error {
 	certCtx, stopCerts := context.WithCancel(context.WithoutCancel(ctx))
 	defer stopCerts()
@@ -185,8 +194,8 @@ func (s *Server) Serve(ctx context.Context) error {
 	go func() { certErr <- s.certs.Start(certCtx) }()
 
 	errs := make(chan error, 2)
-	ln := newFirstRequestListener(s.ln, s.tls, s.opts.ReadHeaderTimeout, s.opts.IdleTimeout, s.log)
-	go func() { errs <- s.main.Serve(ln) }()
+	s.listener = newFirstRequestListener(s.ln, s.tls, s.opts.ReadHeaderTimeout, s.opts.IdleTimeout, s.log)
+	go func() { errs <- s.main.Serve(s.listener) }()
 	go func() { errs <- s.metrics.Serve(s.mln) }()
 	s.ready.Store(true)
 	s.log.Info("serving", "addr", s.Addr().String(), "metricsAddr", s.MetricsAddr().String(), "path", MutatePath)
@@ -212,6 +221,10 @@ func (s *Server) Serve(ctx context.Context) error {
 	time.Sleep(s.opts.ShutdownDelay)
 	sctx, cancel := context.WithTimeout(context.Background(), s.opts.ShutdownTimeout)
 	defer cancel()
+	// New connections are refused from here; those opened just before get
+	// a moment to begin their request, which is then served as any other
+	// in flight.
+	s.listener.stop(sctx, firstRequestGrace)
 	err := s.main.Shutdown(sctx)
 	if err != nil {
 		err = fmt.Errorf("draining admission requests: %w", err)

@@ -285,22 +285,7 @@ func counter(t *testing.T, c prometheus.Counter) float64 {
 func TestConnectionTimeouts(t *testing.T) {
 	const header, idle = 300 * time.Millisecond, 2 * time.Second
 	f := start(t, allow, func(o *Options) { o.ReadHeaderTimeout, o.IdleTimeout = header, idle })
-	request := func(conn *tls.Conn) error {
-		req, _ := http.NewRequest(http.MethodPost, f.base+MutatePath, strings.NewReader(review))
-		req.Header.Set("Content-Type", "application/json")
-		if err := req.Write(conn); err != nil {
-			return err
-		}
-		resp, err := http.ReadResponse(bufio.NewReader(conn), req)
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("status %d", resp.StatusCode)
-		}
-		return nil
-	}
+	request := func(conn *tls.Conn) error { return f.postOn(conn) }
 	for _, tc := range []struct {
 		name string
 		run  func(t *testing.T, conn *tls.Conn)
@@ -332,14 +317,40 @@ func TestConnectionTimeouts(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			conn, err := tls.Dial("tcp", f.srv.Addr().String(), &tls.Config{RootCAs: f.certs.Pool, ServerName: "localhost"})
-			if err != nil {
-				t.Fatal(err)
-			}
+			conn := f.dial(t)
 			defer conn.Close()
 			tc.run(t, conn)
 		})
 	}
+}
+
+// dial opens a connection and completes its handshake.
+func (f *fixture) dial(t *testing.T) *tls.Conn {
+	t.Helper()
+	conn, err := tls.Dial("tcp", f.srv.Addr().String(), &tls.Config{RootCAs: f.certs.Pool, ServerName: "localhost"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return conn
+}
+
+// postOn sends the review on conn and reads the answer, which must be a
+// 200.
+func (f *fixture) postOn(conn *tls.Conn) error {
+	req, _ := http.NewRequest(http.MethodPost, f.base+MutatePath, strings.NewReader(review))
+	req.Header.Set("Content-Type", "application/json")
+	if err := req.Write(conn); err != nil {
+		return err
+	}
+	resp, err := http.ReadResponse(bufio.NewReader(conn), req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("status %d", resp.StatusCode)
+	}
+	return nil
 }
 
 // waitClosed checks that the server closes conn after about after.
@@ -357,19 +368,35 @@ func waitClosed(t *testing.T, conn *tls.Conn, after time.Duration) {
 	}
 }
 
-// TestDrainClosesConnectionsWaitingForTheirFirstRequest: a drain does not
-// wait out the idle timeout of connections that never sent a request.
-func TestDrainClosesConnectionsWaitingForTheirFirstRequest(t *testing.T) {
-	f := start(t, allow, nil)
-	conn, err := tls.Dial("tcp", f.srv.Addr().String(), &tls.Config{RootCAs: f.certs.Pool, ServerName: "localhost"})
-	if err != nil {
-		t.Fatal(err)
+// TestDrainAndNewConnections: a drain serves the first request of a
+// connection opened before it, when the request comes as the drain begins
+// (net/http would drop a request it reads once shutting down), and closes a
+// connection that stays silent after a moment, not after the idle timeout.
+func TestDrainAndNewConnections(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		run  func(t *testing.T, f *fixture, conn *tls.Conn)
+	}{
+		{"request as the drain begins", func(t *testing.T, f *fixture, conn *tls.Conn) {
+			time.Sleep(100 * time.Millisecond) // the listener is closed by now
+			if err := f.postOn(conn); err != nil {
+				t.Fatalf("request on a new connection as the drain began: %v", err)
+			}
+		}},
+		{"no request", func(t *testing.T, f *fixture, conn *tls.Conn) {
+			waitClosed(t, conn, firstRequestGrace)
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := start(t, allow, nil)
+			conn := f.dial(t)
+			defer conn.Close()
+			f.cancel()
+			tc.run(t, f, conn)
+			if err := <-f.done; err != nil {
+				t.Fatalf("Serve returned %v", err)
+			}
+			f.done <- nil // for the cleanup
+		})
 	}
-	defer conn.Close()
-	f.cancel()
-	waitClosed(t, conn, 0)
-	if err := <-f.done; err != nil {
-		t.Fatalf("Serve returned %v", err)
-	}
-	f.done <- nil // for the cleanup
 }
