@@ -95,6 +95,7 @@ type Template struct {
 	base   *ttemplate.Template
 	pod    bool      // whether it uses annotation or label
 	pool   sync.Pool // of *instance
+	direct *direct   // the template rendered without text/template, when it can be
 }
 
 // internalName is the name given to text/template, so that its messages
@@ -120,6 +121,7 @@ func ParseWithLimits(name, text string, limits Limits) (*Template, error) {
 	if err != nil {
 		return nil, parseError(name, err)
 	}
+	direct := compileDirect(trees) // before rewrite changes the trees
 	base := ttemplate.New(internalName).Delims(LeftDelim, RightDelim).Option("missingkey=zero")
 	for n, tree := range trees {
 		if _, err := base.AddParseTree(n, tree); err != nil {
@@ -142,7 +144,7 @@ func ParseWithLimits(name, text string, limits Limits) (*Template, error) {
 		}
 	}
 	base.Funcs(fm)
-	t := &Template{name: name, limits: lim, base: base, pod: used["annotation"] || used["label"]}
+	t := &Template{name: name, limits: lim, base: base, direct: direct, pod: used["annotation"] || used["label"]}
 	t.pool.New = t.newInstance
 	return t, nil
 }
@@ -239,6 +241,16 @@ func (t *Template) Execute(pod *corev1.Pod) (out string, err error) {
 	if pod == nil {
 		pod = &corev1.Pod{}
 	}
+	if t.direct != nil {
+		if out, ok := t.direct.execute(pod, t.limits.MaxOutput); ok {
+			return out, nil
+		}
+	}
+	return t.executeText(pod)
+}
+
+// executeText renders the template with text/template.
+func (t *Template) executeText(pod *corev1.Pod) (out string, err error) {
 	in := t.pool.Get().(*instance)
 	defer func() {
 		// text/template re-panics what it does not expect; a template must
