@@ -61,7 +61,7 @@ func (in *Injector) inject(r *yaml.RNode, opts Options) *Report {
 		strip(work, rec, in.statusKeys())
 	}
 
-	data := &podData{p: work, ns: namespace, reads: in.specReads}
+	data := &podData{p: work, ns: namespace, reads: in.podReads}
 	var plan []*rendered
 	for _, m := range in.cfg.Mutations {
 		if !in.triggered(m, work, p, namespace, rep) {

@@ -14,7 +14,7 @@ import (
 type Injector struct {
 	cfg           *config.Config
 	staticDigests map[*config.Definition][sha256.Size]byte
-	specReads     *specReads
+	podReads      *podReads
 }
 
 // Load reads config documents in any of the three forms (native
@@ -26,7 +26,7 @@ func Load(sources ...config.Source) (*Injector, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Injector{cfg: cfg, staticDigests: staticDigests(cfg), specReads: newSpecReads(cfg)}, nil
+	return &Injector{cfg: cfg, staticDigests: staticDigests(cfg), podReads: newPodReads(cfg)}, nil
 }
 
 // LoadFiles loads config files and folders (a mounted ConfigMap, with its

@@ -17,10 +17,11 @@ import (
 	"github.com/sidecar-injector/sidecar-injector/engine/config"
 )
 
-// TestSpecReadsRenderAlike holds the shortcut to the contract: rendering
-// every triggered mutation of every golden case from the part of the spec
-// the templates read gives what rendering from the whole spec gives.
-func TestSpecReadsRenderAlike(t *testing.T) {
+// TestPodReadsRenderAlike holds the shortcut to the contract: rendering
+// every triggered mutation of every golden case from the parts of the spec
+// and metadata the templates read gives what rendering from the whole pod
+// gives.
+func TestPodReadsRenderAlike(t *testing.T) {
 	inputs, _ := filepath.Glob("testdata/*/input.yaml")
 	compared := 0
 	for _, in := range inputs {
@@ -47,7 +48,7 @@ func TestSpecReadsRenderAlike(t *testing.T) {
 			}
 			for _, m := range inj.cfg.Mutations {
 				whole, errWhole := inj.render(m, &podData{p: p, ns: "ns"})
-				part, errPart := inj.render(m, &podData{p: p, ns: "ns", reads: inj.specReads})
+				part, errPart := inj.render(m, &podData{p: p, ns: "ns", reads: inj.podReads})
 				if (errWhole == nil) != (errPart == nil) {
 					t.Errorf("%s: mutation %s: whole spec error %v, read part error %v", in, m.Name, errWhole, errPart)
 					continue

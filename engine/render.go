@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
 	"github.com/sidecar-injector/sidecar-injector/engine/config"
@@ -39,55 +40,90 @@ type rendered struct {
 type podData struct {
 	p     *podTemplate
 	ns    string
-	reads *specReads
+	reads *podReads
 	pod   *corev1.Pod
 	err   error
 }
 
-// specReads are the spec fields (JSON names) that some template of the
-// config can read, or nil when one of them may read any: decoding the
-// whole spec of every pod (its containers above all) costs more than the
-// rest of an injection.
-type specReads struct {
+// podReads are the parts of a pod that some template of the config can
+// read: decoding the whole spec and metadata of every pod (its containers
+// and annotations above all) costs more than the rest of an injection. A
+// nil *podReads, or a nil filter in it, reads everything.
+type podReads struct {
+	specKeys, metaKeys *keyFilter
+}
+
+// keyFilter keeps the keys (JSON names) of a mapping that templates read.
+type keyFilter struct {
 	keys map[string]bool
 }
 
-// newSpecReads gathers what every templated definition reads.
-func newSpecReads(cfg *config.Config) *specReads {
-	jsonName := map[string]string{}
-	t := reflect.TypeFor[corev1.PodSpec]()
-	for i := range t.NumField() {
-		name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
-		jsonName[t.Field(i).Name] = name
-	}
-	keys := map[string]bool{}
+// newPodReads gathers what every templated definition reads.
+func newPodReads(cfg *config.Config) *podReads {
+	var specFields, metaFields []map[string]bool
+	allSpec, allMeta := false, false
 	for _, m := range cfg.Mutations {
 		for _, list := range definitionLists(m) {
 			for _, def := range list {
 				reads := def.Reads()
-				if reads.AllSpec {
-					return nil
-				}
-				for f := range reads.SpecFields {
-					if name, ok := jsonName[f]; ok {
-						keys[name] = true
-					}
-				}
+				allSpec = allSpec || reads.AllSpec
+				allMeta = allMeta || reads.AllMeta
+				specFields = append(specFields, reads.SpecFields)
+				metaFields = append(metaFields, reads.MetaFields)
 			}
 		}
 	}
-	return &specReads{keys: keys}
+	r := &podReads{}
+	if !allSpec {
+		r.specKeys = newKeyFilter(reflect.TypeFor[corev1.PodSpec](), specFields)
+	}
+	if !allMeta {
+		r.metaKeys = newKeyFilter(reflect.TypeFor[metav1.ObjectMeta](), metaFields)
+	}
+	return r
 }
 
-// filter returns the part of the spec the templates read.
-func (r *specReads) filter(spec *yaml.Node) *yaml.Node {
-	if r == nil || spec == nil || spec.Kind != yaml.MappingNode {
-		return spec
+// newKeyFilter keeps the JSON names of the fields of struct type t that
+// the sets name (by Go name).
+func newKeyFilter(t reflect.Type, goNames []map[string]bool) *keyFilter {
+	f := &keyFilter{keys: map[string]bool{}}
+	for i := range t.NumField() {
+		field := t.Field(i)
+		name, _, _ := strings.Cut(field.Tag.Get("json"), ",")
+		for _, set := range goNames {
+			if set[field.Name] {
+				f.keys[name] = true
+			}
+		}
 	}
-	out := &yaml.Node{Kind: yaml.MappingNode, Tag: spec.Tag}
-	for i := 0; i+1 < len(spec.Content); i += 2 {
-		if r.keys[spec.Content[i].Value] {
-			out.Content = append(out.Content, spec.Content[i], spec.Content[i+1])
+	return f
+}
+
+// spec and meta return the parts of the pod template's spec and metadata
+// that templates read.
+func (r *podReads) spec(p *podTemplate) *yaml.Node {
+	if r == nil {
+		return p.spec()
+	}
+	return r.specKeys.filter(p.spec())
+}
+
+func (r *podReads) meta(p *podTemplate) *yaml.Node {
+	if r == nil {
+		return p.meta()
+	}
+	return r.metaKeys.filter(p.meta())
+}
+
+// filter returns the part of mapping m that templates read.
+func (f *keyFilter) filter(m *yaml.Node) *yaml.Node {
+	if f == nil || m == nil || m.Kind != yaml.MappingNode {
+		return m
+	}
+	out := &yaml.Node{Kind: yaml.MappingNode, Tag: m.Tag}
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		if f.keys[m.Content[i].Value] {
+			out.Content = append(out.Content, m.Content[i], m.Content[i+1])
 		}
 	}
 	return out
@@ -99,13 +135,13 @@ func (d *podData) get() (*corev1.Pod, error) {
 	}
 	pod := &corev1.Pod{TypeMeta: metaTypePod}
 	lenient := typednode.Options{}
-	if m := d.p.meta(); m != nil {
+	if m := d.reads.meta(d.p); m != nil {
 		if err := typednode.Decode(m, &pod.ObjectMeta, lenient); err != nil {
 			d.err = fmt.Errorf("reading the pod's metadata for templates: %w", err)
 			return nil, d.err
 		}
 	}
-	if err := typednode.Decode(d.reads.filter(d.p.spec()), &pod.Spec, lenient); err != nil {
+	if err := typednode.Decode(d.reads.spec(d.p), &pod.Spec, lenient); err != nil {
 		d.err = fmt.Errorf("reading the pod's spec for templates: %w", err)
 		return nil, d.err
 	}
