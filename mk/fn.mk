@@ -38,7 +38,7 @@ fn-kustomize: ## install the pinned kustomize into bin/ (cheap when already ther
 fn-identity: ## build the identity KRM function (the benchmark's floor) into bin/
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(FN_IDENTITY) ./hack/bench-fn/identity
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(FN_IDENTITY_KRMIO) ./hack/bench-fn/identity-krmio
-	CGO_ENABLED=0 $(GO) build -trimpath -o $(FN_IDENTITY_LINKED) ./hack/bench-fn/identity-linked
+	CGO_ENABLED=0 $(GO) build -trimpath -tags linked -o $(FN_IDENTITY_LINKED) ./hack/bench-fn/identity
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(FN_BENCH) ./hack/bench-fn
 
 .PHONY: fn-bench

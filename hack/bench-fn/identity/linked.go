@@ -1,0 +1,12 @@
+//go:build linked
+
+// Built with -tags linked, the identity links the engine in and never
+// calls it: a reference point for the benchmark (krm-identity-linked-fn).
+// Linking the engine brings its dependencies (Kubernetes' core/v1 types and
+// apimachinery, sprig) and runs their package initializers at every start;
+// that binary pays exactly that and nothing else, so the benchmark can tell
+// the price of the dependencies from the price of injecting.
+
+package main
+
+import _ "github.com/sidecar-injector/sidecar-injector/engine"
