@@ -7,11 +7,11 @@ import (
 	"strings"
 	"testing"
 
-	jsonpatchlib "github.com/evanphx/json-patch/v5"
 	"github.com/google/go-cmp/cmp"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
 	"github.com/sidecar-injector/sidecar-injector/engine/jsonnode"
+	"github.com/sidecar-injector/sidecar-injector/webhook/internal/patchtest"
 )
 
 // TestDiff runs each case of testdata/: the patch from before.json to
@@ -46,13 +46,9 @@ func TestDiff(t *testing.T) {
 			if string(patch) == "null" {
 				return
 			}
-			p, err := jsonpatchlib.DecodePatch(patch)
+			patched, err := patchtest.Apply(before, patch)
 			if err != nil {
-				t.Fatalf("patch does not decode: %v\n%s", err, patch)
-			}
-			patched, err := p.Apply(before)
-			if err != nil {
-				t.Fatalf("patch does not apply: %v\n%s", err, patch)
+				t.Fatal(err)
 			}
 			if diff := cmp.Diff(decode(t, after), decode(t, patched)); diff != "" {
 				t.Errorf("patched before.json differs from after.json (-want +got):\n%s", diff)

@@ -8,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	jsonpatchlib "github.com/evanphx/json-patch/v5"
 	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/testutil"
@@ -17,6 +16,7 @@ import (
 	"github.com/sidecar-injector/sidecar-injector/engine"
 	"github.com/sidecar-injector/sidecar-injector/engine/jsonnode"
 	"github.com/sidecar-injector/sidecar-injector/webhook/admission"
+	"github.com/sidecar-injector/sidecar-injector/webhook/internal/patchtest"
 	"github.com/sidecar-injector/sidecar-injector/webhook/metrics"
 )
 
@@ -130,13 +130,9 @@ func checkPatch(t *testing.T, inj *engine.Injector, req *admission.Request, patc
 			t.Errorf("patch has %s %s; only add and replace are expected", op.Op, op.Path)
 		}
 	}
-	p, err := jsonpatchlib.DecodePatch(patch)
+	patched, err := patchtest.Apply(req.Object.Raw, patch)
 	if err != nil {
 		t.Fatal(err)
-	}
-	patched, err := p.Apply(req.Object.Raw)
-	if err != nil {
-		t.Fatalf("patch does not apply: %v\n%s", err, patch)
 	}
 
 	node, err := jsonnode.Decode(req.Object.Raw)

@@ -10,11 +10,11 @@ import (
 	"reflect"
 	"testing"
 
-	jsonpatchlib "github.com/evanphx/json-patch/v5"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
 	"github.com/sidecar-injector/sidecar-injector/engine"
 	"github.com/sidecar-injector/sidecar-injector/engine/jsonnode"
+	"github.com/sidecar-injector/sidecar-injector/webhook/internal/patchtest"
 	"github.com/sidecar-injector/sidecar-injector/webhook/jsonpatch"
 )
 
@@ -171,15 +171,9 @@ func TestPatchOfEditsMatchesDiff(t *testing.T) {
 // want, as JSON values.
 func checkPatchGives(t *testing.T, name string, object, patch, want []byte) {
 	t.Helper()
-	got := object
-	if len(patch) > 0 {
-		p, err := jsonpatchlib.DecodePatch(patch)
-		if err != nil {
-			t.Fatalf("%s: patch does not decode: %v\n%s", name, err, patch)
-		}
-		if got, err = p.Apply(object); err != nil {
-			t.Fatalf("%s: patch does not apply: %v\n%s\nto %s", name, err, patch, object)
-		}
+	got, err := patchtest.Apply(object, patch)
+	if err != nil {
+		t.Fatalf("%s: %v", name, err)
 	}
 	if !reflect.DeepEqual(decode(t, want), decode(t, got)) {
 		t.Errorf("%s: patch %s\napplied to %s\ngives %s\nwant %s", name, patch, object, got, want)
@@ -207,7 +201,7 @@ func FuzzPatch(f *testing.F) {
 		}
 		for _, c := range cases {
 			node, err := jsonnode.Decode(object)
-			if err != nil || node.Kind != yaml.MappingNode || oddKeys(node) {
+			if err != nil || node.Kind != yaml.MappingNode || patchtest.OddKeys(node) {
 				return
 			}
 			rep := c.inj.Inject(yaml.NewRNode(node), engine.Options{Namespace: "fuzz"})
@@ -225,25 +219,4 @@ func FuzzPatch(f *testing.F) {
 			checkPatchGives(t, c.name, object, patch, want)
 		}
 	})
-}
-
-// oddKeys reports a mapping anywhere with a key twice or an empty key,
-// which no patch can be judged on (see the same function in jsonpatch's
-// fuzz test).
-func oddKeys(n *yaml.Node) bool {
-	if n.Kind == yaml.MappingNode {
-		seen := map[string]bool{}
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			if k := n.Content[i].Value; k == "" || seen[k] {
-				return true
-			}
-			seen[n.Content[i].Value] = true
-		}
-	}
-	for _, c := range n.Content {
-		if oddKeys(c) {
-			return true
-		}
-	}
-	return false
 }
