@@ -21,7 +21,6 @@ package e2e
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"crypto/rand"
 	"crypto/tls"
@@ -51,6 +50,7 @@ import (
 
 	"github.com/sidecar-injector/sidecar-injector/e2e/cluster"
 	"github.com/sidecar-injector/sidecar-injector/engine"
+	"github.com/sidecar-injector/sidecar-injector/internal/syncbuffer"
 	"github.com/sidecar-injector/sidecar-injector/internal/testcert"
 )
 
@@ -215,7 +215,7 @@ type webhookProcess struct {
 
 	metricsURL string
 	cmd        *exec.Cmd
-	out        *syncBuffer
+	out        *syncbuffer.Buffer
 	exited     chan struct{}
 	waitErr    error
 }
@@ -253,7 +253,7 @@ func runWebhook(t *testing.T, cert servingCert, port, metricsPort int, args []st
 		URL:        fmt.Sprintf("https://127.0.0.1:%d/mutate", port),
 		CABundle:   cert.CAPEM,
 		metricsURL: fmt.Sprintf("http://127.0.0.1:%d/metrics", metricsPort),
-		out:        &syncBuffer{},
+		out:        &syncbuffer.Buffer{},
 		exited:     make(chan struct{}),
 	}
 	w.cmd = exec.Command(bin, args...)
@@ -389,25 +389,6 @@ func freePorts(t *testing.T, n int) []int {
 		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
 	}
 	return ports
-}
-
-// syncBuffer is a bytes.Buffer safe for a process writing and a test
-// reading.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // ---------------------------------------------------------------------------

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/sidecar-injector/sidecar-injector/internal/syncbuffer"
 )
 
 // The webhook image built from Dockerfile.webhook (`make webhook-image`,
@@ -60,7 +62,7 @@ func TestWebhookImage(t *testing.T) {
 		"--bind-address", "127.0.0.1", "--port", strconv.Itoa(ports[0]), "--metrics-port", strconv.Itoa(ports[1]),
 		"--shutdown-delay", "0s")
 	run.Env = append(os.Environ(), env...)
-	logs := &syncBuffer{}
+	logs := &syncbuffer.Buffer{}
 	run.Stdout, run.Stderr = logs, logs
 	if err := run.Start(); err != nil {
 		t.Fatal(err)

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/sidecar-injector/sidecar-injector/internal/syncbuffer"
 	"github.com/sidecar-injector/sidecar-injector/internal/testcert"
 	"github.com/sidecar-injector/sidecar-injector/webhook/internal/load"
 )
@@ -169,7 +170,7 @@ func TestFaultSIGTERMDrain(t *testing.T) {
 		t.Fatal(err)
 	}
 	port, mport := freePort(t), freePort(t)
-	logs := &syncBuffer{}
+	logs := &syncbuffer.Buffer{}
 	cmd := exec.Command(bin, "--config", filepath.Join(fixtures, "sidecar-injector.yaml"),
 		"--tls-cert-file", certs.Cert, "--tls-key-file", certs.Key,
 		"--bind-address", "127.0.0.1", "--port", strconv.Itoa(port), "--metrics-port", strconv.Itoa(mport),

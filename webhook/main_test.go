@@ -13,12 +13,12 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	admissionv1 "k8s.io/api/admission/v1"
 
+	"github.com/sidecar-injector/sidecar-injector/internal/syncbuffer"
 	"github.com/sidecar-injector/sidecar-injector/internal/testcert"
 )
 
@@ -35,7 +35,7 @@ type webhook struct {
 	certs         *testcert.Files
 	certDir       string
 	client        *http.Client
-	logs          *syncBuffer
+	logs          *syncbuffer.Buffer
 	stop          context.CancelFunc
 	done          chan error
 }
@@ -57,7 +57,7 @@ func startWebhook(t *testing.T, configPath string, extra ...string) *webhook {
 	ctx, cancel := context.WithCancel(context.Background())
 	w := &webhook{
 		base: fmt.Sprintf("https://127.0.0.1:%d", port), metrics: fmt.Sprintf("http://127.0.0.1:%d", mport),
-		certs: certs, certDir: certDir, logs: &syncBuffer{}, stop: cancel, done: make(chan error, 1),
+		certs: certs, certDir: certDir, logs: &syncbuffer.Buffer{}, stop: cancel, done: make(chan error, 1),
 		client: newClient(certs, false),
 	}
 	go func() { w.done <- run(ctx, args, w.logs) }()
@@ -303,22 +303,4 @@ func (w *webhook) metric(t *testing.T, series string) float64 {
 		}
 	}
 	return 0
-}
-
-// syncBuffer is a log sink safe for the server's goroutines.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
