@@ -1,7 +1,6 @@
 package e2e
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -21,6 +20,7 @@ import (
 	sigsyaml "sigs.k8s.io/yaml"
 
 	"github.com/sidecar-injector/sidecar-injector/e2e/cluster"
+	"github.com/sidecar-injector/sidecar-injector/internal/goldencase"
 )
 
 // engineCases are the engine's golden cases (engine/testdata/<case>/).
@@ -172,43 +172,30 @@ func (d *parityDoc) String() string { return d.caseName + ": " + d.id }
 // parityCases reads the golden cases and picks their pods.
 func parityCases(t *testing.T) []*parityCase {
 	t.Helper()
-	inputs, err := filepath.Glob(filepath.Join(engineCases, "*", "input.yaml"))
-	if err != nil || len(inputs) == 0 {
-		t.Fatalf("no golden cases in %s: %v", engineCases, err)
+	golden, err := goldencase.All(engineCases)
+	if err != nil {
+		t.Fatal(err)
 	}
 	var cases []*parityCase
-	for _, in := range inputs {
-		dir := filepath.Dir(in)
-		pc := &parityCase{name: filepath.Base(dir), route: routeID(t, filepath.Base(dir))}
-		var opts struct {
-			Namespace string `json:"namespace"`
-			Upgrade   bool   `json:"upgrade"`
-		}
-		if data, err := os.ReadFile(filepath.Join(dir, "options.yaml")); err == nil {
-			if err := sigsyaml.UnmarshalStrict(data, &opts); err != nil {
-				t.Fatalf("%s/options.yaml: %v", dir, err)
-			}
-		} else if !errors.Is(err, os.ErrNotExist) {
-			t.Fatal(err)
-		}
-		if opts.Upgrade {
+	for _, g := range golden {
+		pc := &parityCase{name: g.Name, route: routeID(t, g.Name)}
+		if g.Upgrade {
 			t.Logf("parity: %s left out: it shows the function's upgrade, which the webhook never does", pc.name)
 			continue
 		}
-		pc.docs = parityDocs(t, pc, in, opts.Namespace)
+		pc.docs = parityDocs(t, pc, g.Input(), g.Namespace)
 		if len(pc.docs) == 0 {
 			continue
 		}
 		pc.configDir = t.TempDir()
-		configs, _ := filepath.Glob(filepath.Join(dir, "config*.yaml"))
-		for _, f := range configs {
+		for _, f := range g.Configs {
 			data, err := os.ReadFile(f)
 			if err != nil {
 				t.Fatal(err)
 			}
 			writeFile(t, filepath.Join(pc.configDir, filepath.Base(f)), data)
 		}
-		pc.transformer = kustomizeTransformer(t, pc.name, configs)
+		pc.transformer = kustomizeTransformer(t, pc.name, g.Configs)
 		cases = append(cases, pc)
 	}
 	return cases

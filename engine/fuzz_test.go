@@ -9,6 +9,7 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
 	"github.com/sidecar-injector/sidecar-injector/engine"
+	"github.com/sidecar-injector/sidecar-injector/internal/goldencase"
 )
 
 // FuzzInject injects into arbitrary resources: whatever the input, the
@@ -16,9 +17,12 @@ import (
 // there afterwards. Seeds: every golden input; the corpus under
 // testdata/fuzz/FuzzInject adds what earlier fuzzing found.
 func FuzzInject(f *testing.F) {
-	inputs, _ := filepath.Glob("testdata/*/input.yaml")
-	for _, in := range inputs {
-		data, err := os.ReadFile(in)
+	cases, err := goldencase.All("testdata")
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, c := range cases {
+		data, err := os.ReadFile(c.Input())
 		if err != nil {
 			f.Fatal(err)
 		}

@@ -2,10 +2,8 @@ package engine_test
 
 import (
 	"bytes"
-	"errors"
 	"flag"
 	"fmt"
-	"io"
 	"os"
 	"path/filepath"
 	"slices"
@@ -16,6 +14,7 @@ import (
 
 	"github.com/sidecar-injector/sidecar-injector/engine"
 	"github.com/sidecar-injector/sidecar-injector/engine/config"
+	"github.com/sidecar-injector/sidecar-injector/internal/goldencase"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/ with what the code produces now")
@@ -35,22 +34,21 @@ var update = flag.Bool("update", false, "rewrite the golden files under testdata
 // `make golden` (go test ./engine -run Golden -update) rewrites expected.yaml
 // and report.txt.
 func TestGolden(t *testing.T) {
-	cases, err := filepath.Glob("testdata/*/input.yaml")
-	if err != nil || len(cases) == 0 {
-		t.Fatalf("no golden cases found: %v", err)
+	cases, err := goldencase.All("testdata")
+	if err != nil {
+		t.Fatal(err)
 	}
-	for _, in := range cases {
-		dir := filepath.Dir(in)
-		t.Run(filepath.Base(dir), func(t *testing.T) {
-			inj := loadCaseConfig(t, dir)
-			opts := caseOptions(t, dir)
-			input, err := os.ReadFile(in)
+	for _, c := range cases {
+		t.Run(c.Name, func(t *testing.T) {
+			inj := loadConfigs(t, c.Configs)
+			opts := engine.Options{Namespace: c.Namespace, Upgrade: c.Upgrade}
+			input, err := os.ReadFile(c.Input())
 			if err != nil {
 				t.Fatal(err)
 			}
 			out, report := injectStream(t, inj, input, opts)
-			compareGolden(t, filepath.Join(dir, "expected.yaml"), out)
-			compareGolden(t, filepath.Join(dir, "report.txt"), []byte(report))
+			compareGolden(t, filepath.Join(c.Dir, "expected.yaml"), out)
+			compareGolden(t, filepath.Join(c.Dir, "report.txt"), []byte(report))
 
 			for _, upgrade := range []bool{false, true} {
 				if upgrade && !opts.Upgrade && bytes.Contains(input, []byte(engine.RecordAnnotation)) {
@@ -68,12 +66,8 @@ func TestGolden(t *testing.T) {
 	}
 }
 
-func loadCaseConfig(t *testing.T, dir string) *engine.Injector {
+func loadConfigs(t *testing.T, files []string) *engine.Injector {
 	t.Helper()
-	files, _ := filepath.Glob(filepath.Join(dir, "config*.yaml"))
-	if len(files) == 0 {
-		t.Fatalf("%s has no config*.yaml", dir)
-	}
 	inj, err := engine.LoadFiles(files...)
 	if err != nil {
 		t.Fatalf("loading config: %v", err)
@@ -81,49 +75,25 @@ func loadCaseConfig(t *testing.T, dir string) *engine.Injector {
 	return inj
 }
 
-func caseOptions(t *testing.T, dir string) engine.Options {
-	t.Helper()
-	var o struct {
-		Namespace string `yaml:"namespace"`
-		Upgrade   bool   `yaml:"upgrade"`
-	}
-	data, err := os.ReadFile(filepath.Join(dir, "options.yaml"))
-	if errors.Is(err, os.ErrNotExist) {
-		return engine.Options{}
-	}
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := yaml.Unmarshal(data, &o); err != nil {
-		t.Fatalf("options.yaml: %v", err)
-	}
-	return engine.Options{Namespace: o.Namespace, Upgrade: o.Upgrade}
-}
-
 // injectStream injects into every document of a YAML stream and returns
 // the stream and a readable report.
 func injectStream(t *testing.T, inj *engine.Injector, input []byte, opts engine.Options) ([]byte, string) {
 	t.Helper()
-	dec := yaml.NewDecoder(bytes.NewReader(input))
+	docs, err := goldencase.Documents(input)
+	if err != nil {
+		t.Fatalf("input: %v", err)
+	}
 	var out bytes.Buffer
 	var report strings.Builder
-	for i := 0; ; i++ {
-		var doc yaml.Node
-		err := dec.Decode(&doc)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			t.Fatalf("input document %d: %v", i, err)
-		}
-		node := yaml.NewRNode(&doc)
+	for i, doc := range docs {
+		node := yaml.NewRNode(doc)
 		rep := inj.Inject(node, opts)
 		fmt.Fprintf(&report, "%s/%s:%s\n", node.GetKind(), node.GetName(), describeReport(rep))
 		if i > 0 {
 			out.WriteString("---\n")
 		}
 		enc := yaml.NewEncoder(&out)
-		if err := enc.Encode(&doc); err != nil {
+		if err := enc.Encode(doc); err != nil {
 			t.Fatal(err)
 		}
 		enc.Close()
@@ -209,7 +179,7 @@ func lineDiff(want, got string) string {
 // order (as kustomize hands it to the function) records the same hash as
 // the file as written (as the webhook reads it).
 func TestRecordHashIgnoresFieldOrder(t *testing.T) {
-	asWritten := loadCaseConfig(t, "testdata/containers-and-mounts")
+	asWritten := loadConfigs(t, []string{"testdata/containers-and-mounts/config.yaml"})
 	data, err := os.ReadFile("testdata/containers-and-mounts/config.yaml")
 	if err != nil {
 		t.Fatal(err)

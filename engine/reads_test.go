@@ -2,11 +2,8 @@ package engine
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
-	"io"
 	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -15,6 +12,7 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
 	"github.com/sidecar-injector/sidecar-injector/engine/config"
+	"github.com/sidecar-injector/sidecar-injector/internal/goldencase"
 )
 
 // TestPodReadsRenderAlike holds the shortcut to the contract: rendering
@@ -22,26 +20,21 @@ import (
 // and metadata the templates read gives what rendering from the whole pod
 // gives.
 func TestPodReadsRenderAlike(t *testing.T) {
-	inputs, _ := filepath.Glob("testdata/*/input.yaml")
+	cases, err := goldencase.All("testdata")
+	if err != nil {
+		t.Fatal(err)
+	}
 	compared := 0
-	for _, in := range inputs {
-		configs, _ := filepath.Glob(filepath.Join(filepath.Dir(in), "config*.yaml"))
-		inj, err := LoadFiles(configs...)
+	for _, c := range cases {
+		inj, err := LoadFiles(c.Configs...)
 		if err != nil {
 			t.Fatal(err)
 		}
-		data, err := os.ReadFile(in)
+		docs, err := c.Documents()
 		if err != nil {
 			t.Fatal(err)
 		}
-		dec := yaml.NewDecoder(bytes.NewReader(data))
-		for {
-			var doc yaml.Node
-			if err := dec.Decode(&doc); errors.Is(err, io.EOF) {
-				break
-			} else if err != nil {
-				t.Fatal(err)
-			}
+		for _, doc := range docs {
 			p, ok := findPodTemplate(doc.Content[0], inj.cfg.WorkloadKinds)
 			if !ok {
 				continue
@@ -50,11 +43,11 @@ func TestPodReadsRenderAlike(t *testing.T) {
 				whole, errWhole := inj.render(m, &podData{p: p, ns: "ns"})
 				part, errPart := inj.render(m, &podData{p: p, ns: "ns", reads: inj.podReads})
 				if (errWhole == nil) != (errPart == nil) {
-					t.Errorf("%s: mutation %s: whole spec error %v, read part error %v", in, m.Name, errWhole, errPart)
+					t.Errorf("%s: mutation %s: whole spec error %v, read part error %v", c.Name, m.Name, errWhole, errPart)
 					continue
 				}
 				if errWhole == nil && whole.hash != part.hash {
-					t.Errorf("%s: mutation %s renders differently from the part of the spec its templates read", in, m.Name)
+					t.Errorf("%s: mutation %s renders differently from the part of the pod its templates read", c.Name, m.Name)
 				}
 				compared++
 			}
@@ -72,29 +65,28 @@ func TestPodReadsRenderAlike(t *testing.T) {
 // function would, and mounting into earlier sidecars must leave every
 // definition as it was loaded.
 func TestSharedDefinitionsStayUnchanged(t *testing.T) {
-	inputs, _ := filepath.Glob("testdata/*/input.yaml")
-	for _, in := range inputs {
-		configs, _ := filepath.Glob(filepath.Join(filepath.Dir(in), "config*.yaml"))
-		inj, err := LoadFiles(configs...)
+	cases, err := goldencase.All("testdata")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cases {
+		inj, err := LoadFiles(c.Configs...)
 		if err != nil {
 			t.Fatal(err)
 		}
 		before := renderStatic(t, inj)
-		data, err := os.ReadFile(in)
+		data, err := os.ReadFile(c.Input())
 		if err != nil {
 			t.Fatal(err)
 		}
 		for _, opts := range []Options{{}, {Upgrade: true}, {}, {Upgrade: true}} {
+			docs, err := goldencase.Documents(data)
+			if err != nil {
+				t.Fatal(err)
+			}
 			var out bytes.Buffer
-			dec := yaml.NewDecoder(bytes.NewReader(data))
-			for {
-				var doc yaml.Node
-				if err := dec.Decode(&doc); errors.Is(err, io.EOF) {
-					break
-				} else if err != nil {
-					t.Fatal(err)
-				}
-				node := yaml.NewRNode(&doc)
+			for _, doc := range docs {
+				node := yaml.NewRNode(doc)
 				inj.Inject(node, opts)
 				inj.Inject(node, Options{Upgrade: !opts.Upgrade})
 				out.WriteString(node.MustString() + "---\n")
@@ -102,7 +94,7 @@ func TestSharedDefinitionsStayUnchanged(t *testing.T) {
 			data = out.Bytes()
 		}
 		if after := renderStatic(t, inj); after != before {
-			t.Errorf("%s: injecting changed the shared sidecar definitions:\n%s", in, after)
+			t.Errorf("%s: injecting changed the shared sidecar definitions:\n%s", c.Name, after)
 		}
 	}
 }

@@ -1,11 +1,7 @@
 package mutate
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
-	"io"
-	"os"
 	"path/filepath"
 	"reflect"
 	"testing"
@@ -14,6 +10,7 @@ import (
 
 	"github.com/sidecar-injector/sidecar-injector/engine"
 	"github.com/sidecar-injector/sidecar-injector/engine/jsonnode"
+	"github.com/sidecar-injector/sidecar-injector/internal/goldencase"
 	"github.com/sidecar-injector/sidecar-injector/webhook/internal/patchtest"
 	"github.com/sidecar-injector/sidecar-injector/webhook/jsonpatch"
 )
@@ -62,57 +59,31 @@ func readPatchCases(t testing.TB) []patchCase {
 
 func readGoldenCases(t testing.TB) []patchCase {
 	t.Helper()
-	inputs, err := filepath.Glob("../../engine/testdata/*/input.yaml")
-	if err != nil || len(inputs) == 0 {
-		t.Fatalf("no golden cases: %v", err)
+	golden, err := goldencase.All("../../engine/testdata")
+	if err != nil {
+		t.Fatal(err)
 	}
 	var cases []patchCase
-	for _, in := range inputs {
-		dir := filepath.Dir(in)
-		configs, _ := filepath.Glob(filepath.Join(dir, "config*.yaml"))
-		inj, err := engine.LoadFiles(configs...)
+	for _, g := range golden {
+		inj, err := engine.LoadFiles(g.Configs...)
 		if err != nil {
-			t.Fatalf("%s: %v", dir, err)
+			t.Fatalf("%s: %v", g.Dir, err)
 		}
-		c := patchCase{name: filepath.Base(dir), inj: inj, namespace: goldenNamespace(t, dir)}
-		data, err := os.ReadFile(in)
+		c := patchCase{name: g.Name, inj: inj, namespace: g.Namespace}
+		docs, err := g.Documents()
 		if err != nil {
-			t.Fatal(err)
+			t.Fatalf("%s: %v", g.Input(), err)
 		}
-		dec := yaml.NewDecoder(bytes.NewReader(data))
-		for {
-			var doc yaml.Node
-			if err := dec.Decode(&doc); errors.Is(err, io.EOF) {
-				break
-			} else if err != nil {
-				t.Fatalf("%s: %v", in, err)
-			}
-			object, err := jsonnode.Marshal(&doc)
+		for _, doc := range docs {
+			object, err := jsonnode.Marshal(doc)
 			if err != nil {
-				t.Fatalf("%s: %v", in, err)
+				t.Fatalf("%s: %v", g.Input(), err)
 			}
 			c.objects = append(c.objects, object)
 		}
 		cases = append(cases, c)
 	}
 	return cases
-}
-
-func goldenNamespace(t testing.TB, dir string) string {
-	var o struct {
-		Namespace string `yaml:"namespace"`
-	}
-	data, err := os.ReadFile(filepath.Join(dir, "options.yaml"))
-	if errors.Is(err, os.ErrNotExist) {
-		return ""
-	}
-	if err == nil {
-		err = yaml.Unmarshal(data, &o)
-	}
-	if err != nil {
-		t.Fatalf("%s/options.yaml: %v", dir, err)
-	}
-	return o.Namespace
 }
 
 // TestPatchOfEditsMatchesDiff holds the patch the webhook sends, made of
