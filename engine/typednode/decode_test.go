@@ -65,14 +65,7 @@ func TestDecodeFixtures(t *testing.T) {
 // Spot checks of the fixtures, so that the comparison above does not pass
 // on two equally wrong decoders.
 func TestDecodeContainerFields(t *testing.T) {
-	src, err := os.ReadFile("testdata/container.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var c corev1.Container
-	if err := Decode(parse(t, string(src)), &c, Options{Strict: true}); err != nil {
-		t.Fatal(err)
-	}
+	c := containerFixture(t)
 	checks := []struct {
 		what      string
 		got, want any
@@ -99,7 +92,10 @@ func TestDecodeContainerFields(t *testing.T) {
 		}
 	}
 	var vols []corev1.Volume
-	src, _ = os.ReadFile("testdata/volumes.yaml")
+	src, err := os.ReadFile("testdata/volumes.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
 	if err := Decode(parse(t, string(src)), &vols, Options{Strict: true}); err != nil {
 		t.Fatal(err)
 	}

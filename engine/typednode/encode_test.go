@@ -3,7 +3,6 @@ package typednode
 import (
 	"encoding/json"
 	"math"
-	"os"
 	"strconv"
 	"testing"
 
@@ -55,14 +54,7 @@ resources:
 
 // Decoding what Encode made gives the value back.
 func TestEncodeDecodeRoundTrip(t *testing.T) {
-	src, err := os.ReadFile("testdata/container.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var c corev1.Container
-	if err := Decode(parse(t, string(src)), &c, Options{Strict: true}); err != nil {
-		t.Fatal(err)
-	}
+	c := containerFixture(t)
 	n, err := Encode(&c)
 	if err != nil {
 		t.Fatal(err)

@@ -6,6 +6,7 @@ import (
 	"os"
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
@@ -40,4 +41,19 @@ func parse(tb testing.TB, src string) *yaml.Node {
 		tb.Fatalf("parse: %v\n%s", err, src)
 	}
 	return &doc
+}
+
+// containerFixture decodes testdata/container.yaml, a container that sets
+// fields of every kind, strictly.
+func containerFixture(t *testing.T) corev1.Container {
+	t.Helper()
+	src, err := os.ReadFile("testdata/container.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var c corev1.Container
+	if err := Decode(parse(t, string(src)), &c, Options{Strict: true}); err != nil {
+		t.Fatal(err)
+	}
+	return c
 }
