@@ -16,45 +16,28 @@ func benchPod() *corev1.Pod {
 	}
 }
 
-func BenchmarkExecuteSmall(b *testing.B) {
-	tm, err := Parse("small", "aws-iam-{% .Spec.ServiceAccountName %}")
-	if err != nil {
-		b.Fatal(err)
-	}
-	pod := benchPod()
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := tm.Execute(pod); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-func BenchmarkExecuteIndex(b *testing.B) {
-	tm, err := Parse("index", `{% index .Annotations "vault.k8s-integration.sfdc.com/role" %}`)
-	if err != nil {
-		b.Fatal(err)
-	}
-	pod := benchPod()
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := tm.Execute(pod); err != nil {
-			b.Fatal(err)
-		}
-	}
-}
-
-func BenchmarkRangeStep(b *testing.B) {
-	tm, err := Parse("range", `{% range until 1000 %}{% end %}`)
-	if err != nil {
-		b.Fatal(err)
-	}
-	pod := benchPod()
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := tm.Execute(pod); err != nil {
-			b.Fatal(err)
-		}
+// BenchmarkExecute renders templates of the shapes configs hold: the
+// first two are rendered directly, the others by text/template.
+func BenchmarkExecute(b *testing.B) {
+	for _, bm := range []struct{ name, text string }{
+		{"field", "aws-iam-{% .Spec.ServiceAccountName %}"},
+		{"index", `{% index .Annotations "vault.k8s-integration.sfdc.com/role" %}`},
+		{"function", `{% annotation "vault.k8s-integration.sfdc.com/role" "none" | upper %}`},
+		{"range", `{% range until 1000 %}{% end %}`},
+	} {
+		b.Run(bm.name, func(b *testing.B) {
+			tm, err := Parse(bm.name, bm.text)
+			if err != nil {
+				b.Fatal(err)
+			}
+			pod := benchPod()
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := tm.Execute(pod); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }
 
