@@ -14,6 +14,7 @@ FN_KUSTOMIZE         := $(BIN)/kustomize
 FN_IDENTITY          := $(BIN)/krm-identity-fn
 FN_IDENTITY_KRMIO    := $(BIN)/krm-identity-krmio-fn
 FN_IDENTITY_LINKED   := $(BIN)/krm-identity-linked-fn
+FN_IDENTITY_CONTRACT := $(BIN)/krm-identity-contract-fn
 FN_BENCH             := $(BIN)/bench-fn
 FN_CACHE             := $(CURDIR)/.cache/fn
 FN_IMAGE             ?= localhost/sidecar-injector-fn:dev
@@ -35,10 +36,11 @@ fn-kustomize: ## install the pinned kustomize into bin/ (cheap when already ther
 	fi
 
 .PHONY: fn-identity
-fn-identity: ## build the identity KRM function (the benchmark's floor) into bin/
+fn-identity: ## build the identity KRM function (the benchmark's floor) and its reference variants into bin/
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(FN_IDENTITY) ./hack/bench-fn/identity
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(FN_IDENTITY_KRMIO) ./hack/bench-fn/identity-krmio
 	CGO_ENABLED=0 $(GO) build -trimpath -tags linked -o $(FN_IDENTITY_LINKED) ./hack/bench-fn/identity
+	CGO_ENABLED=0 $(GO) build -trimpath -tags contract -o $(FN_IDENTITY_CONTRACT) ./hack/bench-fn/identity
 	CGO_ENABLED=0 $(GO) build -trimpath -o $(FN_BENCH) ./hack/bench-fn
 
 .PHONY: fn-bench
@@ -46,6 +48,7 @@ fn-bench: $(BIN)/sidecar-injector-fn fn-identity ## the function vs the identity
 	$(FN_BENCH) -fn $(BIN)/sidecar-injector-fn -identity $(FN_IDENTITY) \
 	  -reference "identity with fn/krmio's writer=$(FN_IDENTITY_KRMIO)" \
 	  -reference "identity with the engine linked, unused=$(FN_IDENTITY_LINKED)" \
+	  -reference "the contract's floor: identity able to run a text/template over a core/v1 Pod, unused=$(FN_IDENTITY_CONTRACT)" \
 	  -config examples/kustomize/sidecar-injector.yaml -trigger logging.example.com/inject \
 	  | tee $(BIN)/bench-fn.txt
 

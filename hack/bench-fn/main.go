@@ -10,10 +10,14 @@
 // identity's. Each -reference LABEL=BINARY is a further floor measured the
 // same way and shown for reference, not judged: `make fn-bench` adds the
 // identity with the function's own writer (fn/krmio), which tells the
-// writer's gain from the cost of injection, and the identity with the
+// writer's gain from the cost of injection; the identity with the
 // engine linked in but unused, which tells what linking the engine's
 // dependencies (their package initializers, a larger binary) costs before
-// the function does anything. Before measuring, the function's output is
+// the function does anything; and the contract's floor, the identity that
+// can render a text/template over a core/v1 Pod with sprig's functions but
+// never does (identity/contract.go): what ../shared/DESIGN.md's template
+// language costs any implementation before it does anything, so that what
+// the function costs above it is its own. Before measuring, the function's output is
 // checked (every item back, the triggered half injected), so a broken
 // function cannot look fast.
 //
