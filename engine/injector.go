@@ -2,6 +2,7 @@ package engine
 
 import (
 	"crypto/sha256"
+	"sync"
 
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
@@ -15,6 +16,11 @@ type Injector struct {
 	cfg           *config.Config
 	staticDigests map[*config.Definition][sha256.Size]byte
 	podReads      *podReads
+
+	// hashScratch holds the buffers that a mutation's hash is taken over
+	// (a few KiB for each injection, dropped right after): reused, they
+	// are not garbage for every request the webhook serves.
+	hashScratch sync.Pool
 }
 
 // Load reads config documents in any of the three forms (native

@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
 	"github.com/sidecar-injector/sidecar-injector/engine/config"
+	"github.com/sidecar-injector/sidecar-injector/engine/template"
 	"github.com/sidecar-injector/sidecar-injector/engine/typednode"
 )
 
@@ -129,6 +130,118 @@ func (f *keyFilter) filter(m *yaml.Node) *yaml.Node {
 	return out
 }
 
+var _ template.Data = (*podData)(nil)
+
+// Pod decodes the pod for the templates that need it whole, once.
+func (d *podData) Pod() (*corev1.Pod, error) { return d.get() }
+
+// Field reads a string of the pod from its nodes, as the decoded pod
+// would give it: the fields no template reads are not decoded, so Status
+// is empty, and the namespace is filled in. It reports false for anything
+// but a plain string (a number, an alias, a duplicate key on the way),
+// which is left to the decoded pod, whose reading is the reference.
+func (d *podData) Field(path []string) (string, bool) {
+	switch path[0] {
+	case "kind":
+		return metaTypePod.Kind, len(path) == 1
+	case "apiVersion":
+		return metaTypePod.APIVersion, len(path) == 1
+	case "status":
+		return "", true
+	case "metadata":
+		s, ok := stringAt(d.p.meta(), path[1:])
+		if ok && s == "" && len(path) == 2 && path[1] == "namespace" {
+			s = d.ns
+		}
+		return s, ok
+	case "spec":
+		return stringAt(d.p.spec(), path[1:])
+	}
+	return "", false
+}
+
+// MapValue reads the value of key in a map[string]string of the pod, as
+// Field reads a string; only a map of plain strings is read from nodes.
+func (d *podData) MapValue(path []string, key string) (string, bool) {
+	var m *yaml.Node
+	switch path[0] {
+	case "status":
+		return "", true
+	case "metadata":
+		m = d.p.meta()
+	case "spec":
+		m = d.p.spec()
+	default:
+		return "", false
+	}
+	m, ok := nodeAt(m, path[1:])
+	if !ok || m == nil {
+		return "", ok
+	}
+	if m.Kind != yaml.MappingNode {
+		return "", false
+	}
+	var value string
+	for i := 0; i+1 < len(m.Content); i += 2 {
+		k, v := m.Content[i], m.Content[i+1]
+		if !plainString(k) || !plainString(v) {
+			return "", false
+		}
+		if k.Value == key {
+			value = v.Value
+		}
+	}
+	return value, true
+}
+
+// stringAt is the plain string at path under m ("" when absent or null).
+func stringAt(m *yaml.Node, path []string) (string, bool) {
+	n, ok := nodeAt(m, path)
+	switch {
+	case !ok || n == nil:
+		return "", ok
+	case plainString(n):
+		return n.Value, true
+	}
+	return "", false
+}
+
+// nodeAt follows path from m through mappings: nil when a step is absent
+// or null, false when a step is anything else or its key is repeated.
+func nodeAt(m *yaml.Node, path []string) (*yaml.Node, bool) {
+	for _, key := range path {
+		if m == nil || m.Kind == yaml.ScalarNode && m.Tag == "!!null" {
+			return nil, true
+		}
+		if m.Kind != yaml.MappingNode {
+			return nil, false
+		}
+		var next *yaml.Node
+		for i := 0; i+1 < len(m.Content); i += 2 {
+			if m.Content[i].Value == key {
+				if next != nil {
+					return nil, false
+				}
+				next = m.Content[i+1]
+			}
+		}
+		m = next
+	}
+	if m != nil && m.Kind == yaml.ScalarNode && m.Tag == "!!null" {
+		return nil, true
+	}
+	if m != nil && m.Kind != yaml.MappingNode && !plainString(m) {
+		return nil, false
+	}
+	return m, true
+}
+
+// plainString reports whether n is a string scalar as YAML and JSON
+// parsers tag it.
+func plainString(n *yaml.Node) bool {
+	return n.Kind == yaml.ScalarNode && n.Tag == "!!str"
+}
+
 func (d *podData) get() (*corev1.Pod, error) {
 	if d.pod != nil || d.err != nil {
 		return d.pod, d.err
@@ -159,7 +272,14 @@ func (in *Injector) render(m *config.Mutation, data *podData) (*rendered, *Mutat
 	// hashed is the text the hash is of, in order: the settings, then each
 	// definition's digest (static ones) or data (templated ones), then the
 	// annotations' mounts.
-	hashed := appendSettings(make([]byte, 0, in.hashedSize(m)), m)
+	scratch := in.hashBuffer(m)
+	hashed := appendSettings((*scratch)[:0], m)
+	defer func() {
+		if cap(hashed) <= maxPooledHashBuffer {
+			*scratch = hashed
+			in.hashScratch.Put(scratch)
+		}
+	}()
 	lists := []struct {
 		defs []*config.Definition
 		out  *[]*yaml.Node
@@ -176,14 +296,7 @@ func (in *Injector) render(m *config.Mutation, data *podData) (*rendered, *Mutat
 			*l.out = make([]*yaml.Node, 0, len(l.defs))
 		}
 		for _, def := range l.defs {
-			var pod *corev1.Pod
-			if def.Templated() {
-				var err error
-				if pod, err = data.get(); err != nil {
-					return nil, &MutationError{Mutation: m.Name, Err: err}
-				}
-			}
-			n, err := def.Render(pod)
+			n, err := def.Render(data)
 			if err != nil {
 				return nil, &MutationError{Mutation: m.Name, Sidecar: def.Name, Err: err}
 			}
@@ -223,6 +336,23 @@ func (in *Injector) render(m *config.Mutation, data *podData) (*rendered, *Mutat
 // definitionLists are the lists of definitions a mutation injects.
 func definitionLists(m *config.Mutation) [][]*config.Definition {
 	return [][]*config.Definition{m.BeforePodInitContainers, m.InitContainers, m.Containers, m.Volumes, m.VolumeMounts, m.ImagePullSecrets}
+}
+
+// maxPooledHashBuffer is the largest hash buffer kept for reuse: the
+// text of a sidecar templated into something huge is not kept alive.
+const maxPooledHashBuffer = 64 << 10
+
+// hashBuffer returns a buffer from the pool with room for the text of m's
+// hash.
+func (in *Injector) hashBuffer(m *config.Mutation) *[]byte {
+	b, _ := in.hashScratch.Get().(*[]byte)
+	if b == nil {
+		b = new([]byte)
+	}
+	if size := in.hashedSize(m); cap(*b) < size {
+		*b = make([]byte, 0, size)
+	}
+	return b
 }
 
 // hashedSize is room for the text a mutation's hash is of: a digest for

@@ -62,7 +62,7 @@ func (d *Definition) Reads() template.Reads {
 	return d.text.Reads()
 }
 
-// Render returns the definition for one pod. pod is only read when the
+// Render returns the definition for one pod. data is only read when the
 // definition is templated.
 //
 // The caller may change the node's own fields (add one to a container,
@@ -70,12 +70,12 @@ func (d *Definition) Reads() template.Reads {
 // the rest of a static definition is shared by every pod it is injected
 // into and must be left as it is. Copying whole sidecars for every pod
 // cost more than anything else an injection does.
-func (d *Definition) Render(pod *corev1.Pod) (*yaml.Node, error) {
+func (d *Definition) Render(data template.Data) (*yaml.Node, error) {
 	if d.text == nil {
 		return d.shallowCopy(), nil
 	}
 	if d.scalars != nil {
-		r := &fieldRenderer{def: d, pod: pod}
+		r := &fieldRenderer{def: d, data: data}
 		n := r.copy(d.canonical)
 		if r.err != nil {
 			return nil, r.err
@@ -84,14 +84,14 @@ func (d *Definition) Render(pod *corev1.Pod) (*yaml.Node, error) {
 			return n, nil
 		}
 	}
-	return d.renderText(pod)
+	return d.renderText(data)
 }
 
 // fieldRenderer renders the templated strings of a definition while it is
 // copied.
 type fieldRenderer struct {
 	def    *Definition
-	pod    *corev1.Pod
+	data   template.Data
 	err    error
 	unsafe bool // a rendered string would not read back as itself in YAML
 }
@@ -118,7 +118,7 @@ func (r *fieldRenderer) copy(n *yaml.Node) *yaml.Node {
 }
 
 func (r *fieldRenderer) render(st *scalarTemplate, copied *yaml.Node) {
-	out, err := st.tmpl.Execute(r.pod)
+	out, err := st.tmpl.Render(r.data)
 	if err != nil {
 		r.err = renderError(r.def.Source.File, st.line, err)
 		return
@@ -132,8 +132,8 @@ func (r *fieldRenderer) render(st *scalarTemplate, copied *yaml.Node) {
 
 // renderText is the contract's path: render the text, parse it as YAML,
 // decode it strictly into its Kubernetes type.
-func (d *Definition) renderText(pod *corev1.Pod) (*yaml.Node, error) {
-	out, err := d.text.Execute(pod)
+func (d *Definition) renderText(data template.Data) (*yaml.Node, error) {
+	out, err := d.text.Render(data)
 	if err != nil {
 		return nil, renderError(d.Source.File, d.Source.Line, err)
 	}

@@ -7,6 +7,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/sidecar-injector/sidecar-injector/engine/template"
 )
 
 // TestFieldRenderingEqualsTextRendering holds the shortcut to the
@@ -60,8 +62,8 @@ volumes:
 					Annotations: map[string]string{"role": v, "port": v},
 					Labels:      map[string]string{"version": v},
 				}, Spec: corev1.PodSpec{ServiceAccountName: v}}
-				got, gotErr := d.Render(pod)
-				want, wantErr := d.renderText(pod)
+				got, gotErr := d.Render(template.Typed(pod))
+				want, wantErr := d.renderText(template.Typed(pod))
 				if (gotErr != nil) != (wantErr != nil) {
 					t.Errorf("%s with %q: field path error %v, text path error %v", name, v, gotErr, wantErr)
 					continue

@@ -26,6 +26,9 @@ type directPart struct {
 	text   string
 	field  []int // nil for text
 	mapKey *string
+	// path is the field's JSON path in the pod, for Data.Field and
+	// Data.MapValue; nil when a field on the way has no JSON name.
+	path []string
 }
 
 var (
@@ -72,8 +75,8 @@ func directAction(p *parse.PipeNode) (directPart, bool) {
 	args := p.Cmds[0].Args
 	switch a := args[0].(type) {
 	case *parse.FieldNode:
-		index, ok := podField(a.Ident, stringType)
-		return directPart{field: index}, ok && len(args) == 1
+		index, path, ok := podField(a.Ident, stringType)
+		return directPart{field: index, path: path}, ok && len(args) == 1
 	case *parse.IdentifierNode:
 		if a.Ident != "index" || len(args) != 3 {
 			return directPart{}, false
@@ -83,9 +86,9 @@ func directAction(p *parse.PipeNode) (directPart, bool) {
 		if !ok1 || !ok2 {
 			return directPart{}, false
 		}
-		index, ok := podField(m.Ident, stringMapType)
+		index, path, ok := podField(m.Ident, stringMapType)
 		k := key.Text
-		return directPart{field: index, mapKey: &k}, ok
+		return directPart{field: index, mapKey: &k, path: path}, ok
 	}
 	return directPart{}, false
 }
@@ -93,42 +96,102 @@ func directAction(p *parse.PipeNode) (directPart, bool) {
 // podField returns the index path of the pod field that a chain of field
 // names reaches, when text/template would read exactly that field (no
 // method of the same name, exported, through structs held by value) and
-// its type is want.
-func podField(names []string, want reflect.Type) ([]int, bool) {
+// its type is want; and its JSON path (nil when a field on the way has no
+// JSON name).
+func podField(names []string, want reflect.Type) (index []int, path []string, ok bool) {
 	t := podType
-	var index []int
+	named := true
 	for _, name := range names {
 		if t.Kind() != reflect.Struct {
-			return nil, false
+			return nil, nil, false
 		}
 		if _, ok := reflect.PointerTo(t).MethodByName(name); ok {
-			return nil, false
+			return nil, nil, false
 		}
 		sf, ok := t.FieldByName(name)
 		if !ok || !sf.IsExported() {
-			return nil, false
+			return nil, nil, false
 		}
 		// A promoted field reached through an embedded pointer could be
-		// nil: text/template's error, not ours.
+		// nil: text/template's error, not ours. Each struct on the way
+		// adds its JSON name, unless it is inlined (TypeMeta).
 		inner := t
-		for _, i := range sf.Index[:len(sf.Index)-1] {
-			inner = inner.Field(i).Type
+		for j, i := range sf.Index {
 			if inner.Kind() != reflect.Struct {
-				return nil, false
+				return nil, nil, false
+			}
+			f := inner.Field(i)
+			switch jsonName, inline := jsonNameOf(f); {
+			case inline:
+			case jsonName == "":
+				named = false
+			default:
+				path = append(path, jsonName)
+			}
+			if j < len(sf.Index)-1 {
+				inner = f.Type
 			}
 		}
 		index = append(index, sf.Index...)
 		t = sf.Type
 	}
-	return index, t == want
+	if !named {
+		path = nil
+	}
+	return index, path, t == want
+}
+
+// jsonNameOf is a struct field's name in JSON, as encoding/json reads its
+// tag, and whether it is an embedded struct inlined into its parent.
+func jsonNameOf(f reflect.StructField) (name string, inline bool) {
+	tag := f.Tag.Get("json")
+	if tag == "-" {
+		return "", false
+	}
+	name, _, _ = strings.Cut(tag, ",")
+	if name == "" && f.Anonymous && f.Type.Kind() == reflect.Struct {
+		return "", true
+	}
+	if name == "" {
+		name = f.Name
+	}
+	return name, false
 }
 
 // execute renders the template against pod, or reports false when the
 // output would exceed max bytes.
 func (d *direct) execute(pod *corev1.Pod, max int) (string, bool) {
+	return d.render(max, func(p *directPart) (string, bool) {
+		v := reflect.ValueOf(pod).Elem().FieldByIndex(p.field)
+		if p.mapKey == nil {
+			return v.String(), true
+		}
+		return v.Interface().(map[string]string)[*p.mapKey], true
+	})
+}
+
+// executeFields renders the template from the strings data gives by JSON
+// path, or reports false when data cannot give one of them or the output
+// would exceed max bytes.
+func (d *direct) executeFields(data Data, max int) (string, bool) {
+	return d.render(max, func(p *directPart) (string, bool) {
+		switch {
+		case p.path == nil:
+			return "", false
+		case p.mapKey == nil:
+			return data.Field(p.path)
+		default:
+			return data.MapValue(p.path, *p.mapKey)
+		}
+	})
+}
+
+// render writes the parts, each field as read gives it, or reports false
+// when read does or the output would exceed max bytes.
+func (d *direct) render(max int, read func(*directPart) (string, bool)) (string, bool) {
 	if len(d.parts) == 1 && d.parts[0].field != nil {
-		s := d.read(pod, &d.parts[0])
-		return s, len(s) <= max
+		s, ok := read(&d.parts[0])
+		return s, ok && len(s) <= max
 	}
 	var b strings.Builder
 	for i := range d.parts {
@@ -136,19 +199,15 @@ func (d *direct) execute(pod *corev1.Pod, max int) (string, bool) {
 		if p.field == nil {
 			b.WriteString(p.text)
 		} else {
-			b.WriteString(d.read(pod, p))
+			s, ok := read(p)
+			if !ok {
+				return "", false
+			}
+			b.WriteString(s)
 		}
 		if b.Len() > max {
 			return "", false
 		}
 	}
 	return b.String(), true
-}
-
-func (d *direct) read(pod *corev1.Pod, p *directPart) string {
-	v := reflect.ValueOf(pod).Elem().FieldByIndex(p.field)
-	if p.mapKey == nil {
-		return v.String()
-	}
-	return v.Interface().(map[string]string)[*p.mapKey]
 }
