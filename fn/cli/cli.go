@@ -56,7 +56,7 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 func runFunction(stdin io.Reader, stdout, stderr io.Writer) int {
 	out := bufio.NewWriterSize(stdout, 64<<10)
 	var results framework.Results
-	err := krmio.Execute(recordResults{function.Processor{}, &results}, stdin, out)
+	err := krmio.Execute(recordResults{&function.Processor{}, &results}, stdin, out)
 	if ferr := out.Flush(); ferr != nil && err == nil {
 		err = fmt.Errorf("writing the ResourceList: %w", ferr)
 	}
@@ -71,14 +71,15 @@ func runFunction(stdin io.Reader, stdout, stderr io.Writer) int {
 }
 
 // recordResults keeps the processor's results for the caller, since
-// Execute only writes them into the output ResourceList.
+// Execute only writes them into the output ResourceList. The processor's
+// EncodedConfig (krmio.ConfigEncoder) shows through.
 type recordResults struct {
-	framework.ResourceListProcessor
+	*function.Processor
 	results *framework.Results
 }
 
 func (r recordResults) Process(rl *framework.ResourceList) error {
-	err := r.ResourceListProcessor.Process(rl)
+	err := r.Processor.Process(rl)
 	*r.results = rl.Results
 	return err
 }

@@ -49,17 +49,28 @@ func isOrchestratorAnnotation(key string) bool {
 // says so (kpt's configPath), else "functionConfig KIND/NAME"; the engine
 // prefixes its errors with it.
 func ConfigSource(fc *yaml.RNode) (config.Source, error) {
+	src, _, err := configSource(fc)
+	return src, err
+}
+
+// configSource is ConfigSource, and says whether the source's text is
+// fc's mapping itself encoded by kyaml's encoder, which it is when there was
+// no annotation to drop.
+func configSource(fc *yaml.RNode) (src config.Source, verbatim bool, err error) {
 	if fc == nil || fc.IsNilOrEmpty() {
-		return config.Source{}, ErrNoFunctionConfig
+		return config.Source{}, false, ErrNoFunctionConfig
 	}
 	if fc.YNode().Kind != yaml.MappingNode {
-		return config.Source{}, fmt.Errorf("functionConfig is a YAML %s, want a mapping (a SidecarInjector or a ConfigMap)",
+		return config.Source{}, false, fmt.Errorf("functionConfig is a YAML %s, want a mapping (a SidecarInjector or a ConfigMap)",
 			kindName(fc.YNode().Kind))
 	}
 	name := ConfigName(fc)
 
-	clean := fc.Copy()
-	annotations := clean.GetAnnotations()
+	// The annotations are dropped from a copy: the functionConfig goes back
+	// to the output as it came. Without any to drop (kustomize sends none)
+	// there is no copy to make.
+	clean := fc
+	annotations := fc.GetAnnotations() // a map of its own
 	dropped := false
 	for key := range annotations {
 		if isOrchestratorAnnotation(key) {
@@ -68,18 +79,22 @@ func ConfigSource(fc *yaml.RNode) (config.Source, error) {
 		}
 	}
 	if dropped {
+		clean = fc.Copy()
 		if err := clean.SetAnnotations(annotations); err != nil {
-			return config.Source{}, fmt.Errorf("%s: cleaning orchestrator annotations: %w", name, err)
+			return config.Source{}, false, fmt.Errorf("%s: cleaning orchestrator annotations: %w", name, err)
 		}
 		if err := yaml.ClearEmptyAnnotations(clean); err != nil {
-			return config.Source{}, fmt.Errorf("%s: cleaning orchestrator annotations: %w", name, err)
+			return config.Source{}, false, fmt.Errorf("%s: cleaning orchestrator annotations: %w", name, err)
 		}
 	}
 	text, err := clean.String()
 	if err != nil {
-		return config.Source{}, fmt.Errorf("%s: %w", name, err)
+		return config.Source{}, false, fmt.Errorf("%s: %w", name, err)
 	}
-	return config.Source{Name: name, Data: []byte(text)}, nil
+	// fc.String() encodes fc's document when it is one; the writer encodes
+	// the mapping inside.
+	verbatim = !dropped && fc.Document() == fc.YNode()
+	return config.Source{Name: name, Data: []byte(text)}, verbatim, nil
 }
 
 // ConfigName names a functionConfig for messages: its file when known,

@@ -7,6 +7,7 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
 	"github.com/sidecar-injector/sidecar-injector/engine"
+	"github.com/sidecar-injector/sidecar-injector/engine/config"
 )
 
 // Processor is the KRM function: a framework.ResourceListProcessor that
@@ -15,17 +16,26 @@ type Processor struct {
 	// Injector, when set, is used instead of loading the ResourceList's
 	// functionConfig (the standalone mode loads its CONFIG argument itself).
 	Injector *engine.Injector
+
+	// The functionConfig Process loaded and its text, when that text is
+	// the node itself encoded (see EncodedConfig).
+	config     *yaml.Node
+	configText []byte
 }
 
 // Process loads the functionConfig, injects every item in place and appends
 // the results to rl.Results. It returns the results as an error when any of
 // them is an error, so that the process exits non-zero and kpt and
 // kustomize stop.
-func (p Processor) Process(rl *framework.ResourceList) error {
+func (p *Processor) Process(rl *framework.ResourceList) error {
 	inj := p.Injector
 	if inj == nil {
+		src, verbatim, err := configSource(rl.FunctionConfig)
 		var results framework.Results
-		inj, results = LoadFunctionConfig(rl.FunctionConfig)
+		inj, results = load(src, err, rl.FunctionConfig)
+		if verbatim {
+			p.config, p.configText = rl.FunctionConfig.YNode(), src.Data
+		}
 		rl.Results = append(rl.Results, results...)
 		if inj == nil {
 			return rl.Results
@@ -44,6 +54,24 @@ func (p Processor) Process(rl *framework.ResourceList) error {
 // problem of the config at once).
 func LoadFunctionConfig(fc *yaml.RNode) (*engine.Injector, framework.Results) {
 	src, err := ConfigSource(fc)
+	return load(src, err, fc)
+}
+
+// EncodedConfig gives fn/krmio's writer the text of the functionConfig
+// that Process handed the engine, when it is fc encoded as it is: the
+// functionConfig is then encoded once per run instead of twice (the
+// function never changes it). nil otherwise: orchestrator annotations were
+// dropped from the engine's text, or fc is not the node Process loaded.
+func (p *Processor) EncodedConfig(fc *yaml.RNode) []byte {
+	if fc == nil || p.config == nil || fc.YNode() != p.config {
+		return nil
+	}
+	return p.configText
+}
+
+// load loads the engine from src, the source made of fc (or the error
+// making it gave).
+func load(src config.Source, err error, fc *yaml.RNode) (*engine.Injector, framework.Results) {
 	if err != nil {
 		return nil, ConfigErrorResults(err, fc)
 	}

@@ -48,28 +48,52 @@ func Execute(p framework.ResourceListProcessor, r io.Reader, w io.Writer) error 
 		return err
 	}
 
-	results := rw.Results // the input's results pass through when p adds none
-	if len(rl.Results) > 0 {
-		if results, err = resultsNode(rl.Results); err != nil {
-			return err
-		}
-	}
 	if rw.WrappingKind == "" {
 		// Not a list (a bare stream of resources): kyaml's writer, which
 		// handles that case and is not the one that costs.
-		rw.Results = results
+		if len(rl.Results) > 0 {
+			if rw.Results, err = resultsNode(rl.Results); err != nil {
+				return err
+			}
+		}
 		if err := rw.Write(rl.Items); err != nil {
 			return err
 		}
 		return retErr
 	}
-	if err := Write(w, List{
+	list := List{
 		APIVersion: rw.WrappingAPIVersion, Kind: rw.WrappingKind,
-		Items: rl.Items, FunctionConfig: rl.FunctionConfig, Results: results,
-	}); err != nil {
+		Items: rl.Items, FunctionConfig: rl.FunctionConfig,
+		Results: rw.Results, // the input's results pass through when p adds none
+	}
+	var enc encoded
+	if e, ok := p.(ConfigEncoder); ok && rl.FunctionConfig != nil {
+		enc.functionConfig = e.EncodedConfig(rl.FunctionConfig)
+	}
+	if len(rl.Results) > 0 {
+		// framework.Execute marshals the results, parses that and writes
+		// the node; written out again, the node gives back the marshalled
+		// bytes (TestSameAsFrameworkExecute), so they are written as they are.
+		if enc.results, err = yaml.Marshal(rl.Results); err != nil {
+			return fmt.Errorf("encoding the results: %w", err)
+		}
+	}
+	if err := write(w, list, enc); err != nil {
 		return err
 	}
 	return retErr
+}
+
+// ConfigEncoder is a processor that encodes the functionConfig itself and
+// leaves it unchanged, as fn/function does to hand the engine its text.
+// Execute writes that text back instead of encoding the same node a second
+// time, which would cost about what encoding a workload costs, at every
+// start of the function.
+type ConfigEncoder interface {
+	// EncodedConfig returns fc.YNode() as its own YAML document, encoded
+	// by kyaml's encoder (yaml.String), or nil when the processor has not
+	// encoded fc as it is now.
+	EncodedConfig(fc *yaml.RNode) []byte
 }
 
 // resultsNode converts results to a node the way framework.Execute does
@@ -99,6 +123,18 @@ type List struct {
 // removed from the items themselves, not from copies: the items are output.
 // A w that is a *bufio.Writer is written to as it is, and flushed.
 func Write(w io.Writer, l List) error {
+	return write(w, l, encoded{})
+}
+
+// encoded holds parts of a list that are already encoded, written as they
+// are instead of the list's nodes; nil when not.
+type encoded struct {
+	functionConfig []byte // the functionConfig as its own document (see ConfigEncoder)
+	results        []byte // the results as a block sequence: yaml.Marshal of framework.Results
+}
+
+// write is Write with some parts already encoded.
+func write(w io.Writer, l List, enc encoded) error {
 	out, buffered := w.(*bufio.Writer)
 	if !buffered {
 		out = bufio.NewWriterSize(w, 64<<10)
@@ -119,11 +155,17 @@ func Write(w io.Writer, l List) error {
 		}
 	}
 	if l.FunctionConfig != nil {
-		if err := field(out, &buf, "functionConfig", l.FunctionConfig.YNode()); err != nil {
+		if node := l.FunctionConfig.YNode(); enc.functionConfig != nil {
+			fieldText(out, "functionConfig", node, enc.functionConfig)
+		} else if err := field(out, &buf, "functionConfig", node); err != nil {
 			return err
 		}
 	}
-	if l.Results != nil {
+	switch {
+	case enc.results != nil:
+		out.WriteString("results:\n")
+		out.Write(enc.results) // compact: the sequence sits at the key's indentation
+	case l.Results != nil:
 		if err := field(out, &buf, "results", l.Results.YNode()); err != nil {
 			return err
 		}
@@ -171,20 +213,24 @@ func field(out *bufio.Writer, buf *bytes.Buffer, key string, node *yaml.Node) er
 	if err := encode(buf, node); err != nil {
 		return err
 	}
-	text := buf.Bytes()
+	fieldText(out, key, node, buf.Bytes())
+	return nil
+}
+
+// fieldText is field with the node already encoded as text.
+func fieldText(out *bufio.Writer, key string, node *yaml.Node, text []byte) {
 	if isFlowOrScalar(node) {
 		// A scalar or flow node goes on the key's line.
 		fmt.Fprintf(out, "%s: %s", key, text)
-		return nil
+		return
 	}
 	out.WriteString(key + ":\n")
 	if node.Kind == yaml.SequenceNode {
 		// Compact sequences sit at the key's own indentation.
 		out.Write(text)
-		return nil
+		return
 	}
 	indent(out, text, "  ", "  ")
-	return nil
 }
 
 func isFlowOrScalar(n *yaml.Node) bool {

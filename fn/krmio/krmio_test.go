@@ -2,6 +2,7 @@ package krmio
 
 import (
 	"bytes"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"strings"
@@ -94,6 +95,21 @@ func TestSameAsFrameworkExecute(t *testing.T) {
 				return nil
 			})
 		},
+		"tricky results": func() framework.ResourceListProcessor {
+			return framework.ResourceListProcessorFunc(func(rl *framework.ResourceList) error {
+				rl.Results = append(rl.Results, trickyResults()...)
+				return nil
+			})
+		},
+		"encoded functionConfig": func() framework.ResourceListProcessor {
+			return configEncoder(func(fc *yaml.RNode) []byte {
+				text, err := yaml.String(fc.YNode())
+				if err != nil {
+					t.Fatal(err)
+				}
+				return []byte(text)
+			})
+		},
 		"failing": func() framework.ResourceListProcessor {
 			return framework.ResourceListProcessorFunc(func(rl *framework.ResourceList) error {
 				rl.Results = append(rl.Results, &framework.Result{Message: "bad", Severity: framework.Error})
@@ -120,6 +136,75 @@ func TestSameAsFrameworkExecute(t *testing.T) {
 			})
 		}
 	}
+}
+
+// configEncoder is an identity processor that gives Execute the
+// functionConfig's text, as fn/function does.
+type configEncoder func(fc *yaml.RNode) []byte
+
+func (configEncoder) Process(*framework.ResourceList) error { return nil }
+
+func (c configEncoder) EncodedConfig(fc *yaml.RNode) []byte { return c(fc) }
+
+// Execute writes the text a ConfigEncoder gives, and encodes the
+// functionConfig itself when it gives none.
+func TestExecuteWritesEncodedConfig(t *testing.T) {
+	input := "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: []\nfunctionConfig:\n  kind: X\n"
+	for text, want := range map[string]string{
+		"kind: Given\n": "functionConfig:\n  kind: Given\n",
+		"":              "functionConfig:\n  kind: X\n",
+	} {
+		var out bytes.Buffer
+		p := configEncoder(func(*yaml.RNode) []byte {
+			if text == "" {
+				return nil
+			}
+			return []byte(text)
+		})
+		if err := Execute(p, strings.NewReader(input), &out); err != nil {
+			t.Fatal(err)
+		}
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("encoder gives %q: output\n%s\nwant it to hold\n%s", text, out.String(), want)
+		}
+	}
+}
+
+// trickyResults are results whose strings the YAML encoder quotes, folds
+// into block scalars or escapes: Execute writes the marshalled results
+// without parsing them back as framework.Execute does, which is right only
+// if they read back to themselves. Fixed strings, then random ones built
+// from the characters that change how a string is written.
+func trickyResults() framework.Results {
+	strs := []string{
+		"", " ", "true", "no", "~", "null", "0x1F", "1e3", "012", "-", "- a", "? x", ": y", "a: b", "a #b", "#c",
+		"'q'", `"dq"`, "x\ny", "line1\nline2", "line1\nline2\n", "trailing \n", "\n\nlead", "tab\there",
+		" leading", "trailing ", "{flow}", "[seq]", "&anchor", "*alias", "!tag", "%dir", "@at", "`tick",
+		"ünïcödé", "emoji 🙂", "nul\x00", "bell\a", "del\x7f", "nel\u0085", "ls\u2028", "bom\ufeff",
+		"\xff\xfe invalid utf-8", strings.Repeat("long words ", 40), "---", "...", "|", ">", "=",
+	}
+	rnd := rand.New(rand.NewPCG(1, 2))
+	alphabet := []rune("ab :#-?'\"\\\n\t{}[],&*!|>%@`~\u0085\u00a0é🙂\r")
+	for i := 0; i < 300; i++ {
+		r := make([]rune, rnd.IntN(12))
+		for j := range r {
+			r[j] = alphabet[rnd.IntN(len(alphabet))]
+		}
+		strs = append(strs, string(r))
+	}
+	var results framework.Results
+	for i, s := range strs {
+		r := &framework.Result{Message: s, Severity: []framework.Severity{framework.Info, framework.Warning, framework.Error, ""}[i%4]}
+		if i%3 == 0 {
+			r.Tags = map[string]string{s: s, "k": s}
+		}
+		if i%5 == 0 {
+			r.ResourceRef = &yaml.ResourceIdentifier{TypeMeta: yaml.TypeMeta{APIVersion: "v1", Kind: s}, NameMeta: yaml.NameMeta{Name: s}}
+			r.File = &framework.File{Path: s, Index: i}
+		}
+		results = append(results, r)
+	}
+	return results
 }
 
 func TestExecuteUnreadableInput(t *testing.T) {
