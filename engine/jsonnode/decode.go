@@ -87,19 +87,21 @@ func (d *Decoder) Decode(data []byte) (*yaml.Node, error) {
 		scratch:  d.scratch[:0],
 	}
 	n, err := p.run()
-	// What the last block holds is cleared on the next call; earlier blocks,
-	// when the estimate fell short, go with the tree.
+	// What the last block holds is overwritten by the next call; earlier
+	// blocks, when the estimate fell short, go with the tree.
 	d.nodes, d.contents, d.children, d.scratch = p.nodes, p.contents, p.children, p.scratch
 	return n, err
 }
 
-// reuse returns block emptied, with its used part cleared, when it can
-// hold size items, else a new block of that size.
+// reuse returns block emptied when it can hold size items, else a new
+// block of that size. The old items are not cleared: each is overwritten
+// whole when it is used again, and clearing memory that holds pointers
+// costs a write barrier per pointer while the collector runs, as much
+// again as the writes themselves.
 func reuse[T any](block []T, size int) []T {
 	if cap(block) < size {
 		return make([]T, 0, size)
 	}
-	clear(block)
 	return block[:0]
 }
 
@@ -169,10 +171,7 @@ func (p *parser) newNode(kind yaml.Kind, tag string) *yaml.Node {
 	}
 	p.nodes = p.nodes[:len(p.nodes)+1]
 	n := &p.nodes[len(p.nodes)-1]
-	n.Kind = kind
-	n.Tag = tag
-	n.Line = p.line
-	n.Column = p.pos - p.lineStart + 1
+	*n = yaml.Node{Kind: kind, Tag: tag, Line: p.line, Column: p.pos - p.lineStart + 1}
 	return n
 }
 
@@ -191,7 +190,6 @@ func (p *parser) closeContainer(n *yaml.Node, start int) {
 	// The capacity limit keeps an append to one node's Content from
 	// overwriting its neighbour's.
 	n.Content = p.contents[from:len(p.contents):len(p.contents)]
-	clear(kids)
 }
 
 // value parses the value at p.pos, which is not white space.
