@@ -9,9 +9,10 @@
 // The language is Go's text/template with those delimiters; {{ and }} are
 // plain text, so a sidecar may carry another tool's templates. A template is
 // parsed once, when the configuration loads ([Parse]), and executed for each
-// pod ([Template.Execute]). The data is the pod, a *corev1.Pod, as in the old
-// injector: .Name, .Namespace, .Annotations, .Labels (ObjectMeta's fields are
-// promoted), .Spec.ServiceAccountName, and the rest of the pod.
+// pod ([Template.Execute], or [Template.Render] with the pod as [Data]). The
+// data is the pod, a *corev1.Pod, as in the old injector: .Name,
+// .Namespace, .Annotations, .Labels (ObjectMeta's fields are promoted),
+// .Spec.ServiceAccountName, and the rest of the pod.
 //
 // Templates read the pod's fields; they cannot call the Go methods of its
 // types, which text/template would otherwise allow: some change the pod
