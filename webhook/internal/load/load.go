@@ -25,8 +25,11 @@ type Options struct {
 	Client *http.Client
 	// Clients is the number of concurrent clients.
 	Clients int
-	// MaxRequests and Duration bound the run; it stops at whichever comes
-	// first (or when its context ends). Both must be set.
+	// MaxRequests and Duration bound the run; it stops sending at whichever
+	// comes first, and ends when the requests in flight are answered, so
+	// that the connections stay open for the next run on the same Client,
+	// as the API server's do. When the context ends, requests in flight are
+	// cut short. Both must be set.
 	MaxRequests int
 	Duration    time.Duration
 	// Check judges an answer; nil accepts any 200.
@@ -74,8 +77,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 	if o.Clients <= 0 || o.MaxRequests <= 0 || o.Duration <= 0 || o.Client == nil {
 		return nil, errors.New("load: Clients, MaxRequests, Duration and Client must be set")
 	}
-	ctx, cancel := context.WithTimeout(ctx, o.Duration)
-	defer cancel()
+	deadline := time.Now().Add(o.Duration)
 
 	var (
 		budget atomic.Int64
@@ -104,7 +106,7 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 					res.Errors = append(res.Errors, errs[:min(room, len(errs))]...)
 				}
 			}()
-			for ctx.Err() == nil && budget.Add(-1) >= 0 {
+			for ctx.Err() == nil && time.Now().Before(deadline) && budget.Add(-1) >= 0 {
 				t0 := time.Now()
 				err := send(ctx, o)
 				switch {
@@ -117,8 +119,9 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 						return
 					}
 				case ctx.Err() != nil:
-					// The run's own time bound cut this request short: not
-					// the server's failure, and not counted as sent.
+					// The caller ended the run while this request was in
+					// flight: not the server's failure, and not counted as
+					// sent.
 					return
 				default:
 					failed++
