@@ -184,7 +184,14 @@ func median(ss []sample, f func(sample) float64) float64 {
 	return v[len(v)/2]
 }
 
-func ms(d float64) string { return time.Duration(d).Round(time.Millisecond).String() }
+// ms shows a duration to the millisecond, or to a tenth of one below a
+// second (a one-workload run takes a few milliseconds).
+func ms(d float64) string {
+	if time.Duration(d) < time.Second {
+		return time.Duration(d).Round(100 * time.Microsecond).String()
+	}
+	return time.Duration(d).Round(time.Millisecond).String()
+}
 
 func mib(b float64) string { return fmt.Sprintf("%.1f MiB", b/(1<<20)) }
 
