@@ -76,7 +76,7 @@ func main() {
 	flag.StringVar(&o.trigger, "trigger", "", "the trigger annotation of a mutation in the config, e.g. logging.example.com/inject (required)")
 	flag.IntVar(&o.workloads, "workloads", 10000, "workloads in the large ResourceList; half are triggered")
 	flag.IntVar(&o.runs, "runs", 5, "runs of each binary on the large input")
-	flag.IntVar(&o.smallRuns, "small-runs", 21, "runs of each binary on the one-workload input")
+	flag.IntVar(&o.smallRuns, "small-runs", 101, "runs of each binary on the one-workload input (a few milliseconds each)")
 	flag.Float64Var(&o.goal, "goal", 1.5, "the goal: the most the function may cost, as a multiple of the identity")
 	flag.Parse()
 	if err := run(o, os.Stdout); err != nil {
