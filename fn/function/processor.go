@@ -10,8 +10,10 @@ import (
 	"github.com/sidecar-injector/sidecar-injector/engine/config"
 )
 
-// Processor is the KRM function: a framework.ResourceListProcessor that
-// injects sidecars into the ResourceList's workloads.
+// Processor is the KRM function: a *Processor is a
+// framework.ResourceListProcessor that injects sidecars into the
+// ResourceList's workloads, for one run (it keeps the functionConfig's text
+// for the writer, see EncodedConfig).
 type Processor struct {
 	// Injector, when set, is used instead of loading the ResourceList's
 	// functionConfig (the standalone mode loads its CONFIG argument itself).
