@@ -141,6 +141,9 @@ func (d *podData) Pod() (*corev1.Pod, error) { return d.get() }
 // but a plain string (a number, an alias, a duplicate key on the way),
 // which is left to the decoded pod, whose reading is the reference.
 func (d *podData) Field(path []string) (string, bool) {
+	if len(path) == 0 {
+		return "", false
+	}
 	switch path[0] {
 	case "kind":
 		return metaTypePod.Kind, len(path) == 1
@@ -163,6 +166,9 @@ func (d *podData) Field(path []string) (string, bool) {
 // MapValue reads the value of key in a map[string]string of the pod, as
 // Field reads a string; only a map of plain strings is read from nodes.
 func (d *podData) MapValue(path []string, key string) (string, bool) {
+	if len(path) == 0 {
+		return "", false
+	}
 	var m *yaml.Node
 	switch path[0] {
 	case "status":
