@@ -90,7 +90,10 @@ func newKeyFilter(t reflect.Type, goNames []map[string]bool) *keyFilter {
 	f := &keyFilter{keys: map[string]bool{}}
 	for i := range t.NumField() {
 		field := t.Field(i)
-		name, _, _ := strings.Cut(field.Tag.Get("json"), ",")
+		name, _, ok := typednode.FieldName(field)
+		if !ok {
+			continue
+		}
 		for _, set := range goNames {
 			if set[field.Name] {
 				f.keys[name] = true

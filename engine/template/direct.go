@@ -6,6 +6,8 @@ import (
 	"text/template/parse"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/sidecar-injector/sidecar-injector/engine/typednode"
 )
 
 // direct renders, without text/template, a template that is only text and
@@ -121,11 +123,10 @@ func podField(names []string, want reflect.Type) (index []int, path []string, ok
 				return nil, nil, false
 			}
 			f := inner.Field(i)
-			switch jsonName, inline := jsonNameOf(f); {
-			case inline:
-			case jsonName == "":
+			switch jsonName, inline, ok := typednode.FieldName(f); {
+			case !ok:
 				named = false
-			default:
+			case !inline:
 				path = append(path, jsonName)
 			}
 			if j < len(sf.Index)-1 {
@@ -139,23 +140,6 @@ func podField(names []string, want reflect.Type) (index []int, path []string, ok
 		path = nil
 	}
 	return index, path, t == want
-}
-
-// jsonNameOf is a struct field's name in JSON, as encoding/json reads its
-// tag, and whether it is an embedded struct inlined into its parent.
-func jsonNameOf(f reflect.StructField) (name string, inline bool) {
-	tag := f.Tag.Get("json")
-	if tag == "-" {
-		return "", false
-	}
-	name, _, _ = strings.Cut(tag, ",")
-	if name == "" && f.Anonymous && f.Type.Kind() == reflect.Struct {
-		return "", true
-	}
-	if name == "" {
-		name = f.Name
-	}
-	return name, false
 }
 
 // execute renders the template against pod, or reports false when the

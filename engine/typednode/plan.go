@@ -263,13 +263,9 @@ func structFields(t reflect.Type, building map[reflect.Type]*plan) []field {
 				} else if !sf.IsExported() {
 					continue
 				}
-				tag := sf.Tag.Get("json")
-				if tag == "-" {
+				name, opts, ok := jsonTag(sf)
+				if !ok {
 					continue
-				}
-				name, opts, _ := strings.Cut(tag, ",")
-				if !validTagName(name) {
-					name = ""
 				}
 				index := append(append(make([]int, 0, len(l.index)+1), l.index...), i)
 				if name == "" && sf.Anonymous && ft.Kind() == reflect.Struct {
@@ -357,6 +353,42 @@ func tagOptions(opts string, t reflect.Type) (omitEmpty, omitZero, quoted bool) 
 }
 
 // validTagName reports whether encoding/json would use name from a tag.
+// jsonTag reads struct field sf's json tag as encoding/json does: the
+// name it gives (empty when there is none or it is not valid), the
+// options, and false for a field it leaves out ("-").
+func jsonTag(sf reflect.StructField) (name, opts string, ok bool) {
+	tag := sf.Tag.Get("json")
+	if tag == "-" {
+		return "", "", false
+	}
+	name, opts, _ = strings.Cut(tag, ",")
+	if !validTagName(name) {
+		name = ""
+	}
+	return name, opts, true
+}
+
+// FieldName is the name encoding/json gives struct field sf in JSON, or
+// reports that sf is an embedded struct whose fields it inlines into the
+// parent's (inline), or that it leaves sf out (ok is false).
+func FieldName(sf reflect.StructField) (name string, inline, ok bool) {
+	name, _, ok = jsonTag(sf)
+	if !ok {
+		return "", false, false
+	}
+	if name == "" {
+		ft := sf.Type
+		if ft.Kind() == reflect.Pointer {
+			ft = ft.Elem()
+		}
+		if sf.Anonymous && ft.Kind() == reflect.Struct {
+			return "", true, true
+		}
+		name = sf.Name
+	}
+	return name, false, true
+}
+
 func validTagName(name string) bool {
 	if name == "" {
 		return false
