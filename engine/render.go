@@ -144,51 +144,33 @@ func (d *podData) Pod() (*corev1.Pod, error) { return d.get() }
 // but a plain string (a number, an alias, a duplicate key on the way),
 // which is left to the decoded pod, whose reading is the reference.
 func (d *podData) Field(path []string) (string, bool) {
-	if len(path) == 0 {
+	switch {
+	case len(path) == 1 && path[0] == "kind":
+		return metaTypePod.Kind, true
+	case len(path) == 1 && path[0] == "apiVersion":
+		return metaTypePod.APIVersion, true
+	}
+	n, ok := d.node(path)
+	switch {
+	case !ok || n != nil && !plainString(n):
 		return "", false
+	case n != nil && n.Value != "":
+		return n.Value, true
+	case len(path) == 2 && path[0] == "metadata" && path[1] == "namespace":
+		return d.ns, true
 	}
-	switch path[0] {
-	case "kind":
-		return metaTypePod.Kind, len(path) == 1
-	case "apiVersion":
-		return metaTypePod.APIVersion, len(path) == 1
-	case "status":
-		return "", true
-	case "metadata":
-		s, ok := stringAt(d.p.meta(), path[1:])
-		if ok && s == "" && len(path) == 2 && path[1] == "namespace" {
-			s = d.ns
-		}
-		return s, ok
-	case "spec":
-		return stringAt(d.p.spec(), path[1:])
-	}
-	return "", false
+	return "", true
 }
 
 // MapValue reads the value of key in a map[string]string of the pod, as
 // Field reads a string; only a map of plain strings is read from nodes.
 func (d *podData) MapValue(path []string, key string) (string, bool) {
-	if len(path) == 0 {
+	m, ok := d.node(path)
+	switch {
+	case !ok || m != nil && m.Kind != yaml.MappingNode:
 		return "", false
-	}
-	var m *yaml.Node
-	switch path[0] {
-	case "status":
+	case m == nil:
 		return "", true
-	case "metadata":
-		m = d.p.meta()
-	case "spec":
-		m = d.p.spec()
-	default:
-		return "", false
-	}
-	m, ok := nodeAt(m, path[1:])
-	if !ok || m == nil {
-		return "", ok
-	}
-	if m.Kind != yaml.MappingNode {
-		return "", false
 	}
 	var value string
 	for i := 0; i+1 < len(m.Content); i += 2 {
@@ -203,23 +185,27 @@ func (d *podData) MapValue(path []string, key string) (string, bool) {
 	return value, true
 }
 
-// stringAt is the plain string at path under m ("" when absent or null).
-func stringAt(m *yaml.Node, path []string) (string, bool) {
-	n, ok := nodeAt(m, path)
-	switch {
-	case !ok || n == nil:
-		return "", ok
-	case plainString(n):
-		return n.Value, true
+// node follows path (JSON names) through the pod template's nodes: nil
+// when a step is absent or null, and for Status, which the decoded pod
+// never holds; false when only the decoder can tell (a step that is not a
+// mapping, a repeated key, a part of the pod it does not have).
+func (d *podData) node(path []string) (*yaml.Node, bool) {
+	if len(path) == 0 {
+		return nil, false
 	}
-	return "", false
-}
-
-// nodeAt follows path from m through mappings: nil when a step is absent
-// or null, false when a step is anything else or its key is repeated.
-func nodeAt(m *yaml.Node, path []string) (*yaml.Node, bool) {
-	for _, key := range path {
-		if m == nil || m.Kind == yaml.ScalarNode && m.Tag == "!!null" {
+	var m *yaml.Node
+	switch path[0] {
+	case "status":
+		return nil, true
+	case "metadata":
+		m = d.p.meta()
+	case "spec":
+		m = d.p.spec()
+	default:
+		return nil, false
+	}
+	for _, key := range path[1:] {
+		if isNull(m) {
 			return nil, true
 		}
 		if m.Kind != yaml.MappingNode {
@@ -236,13 +222,15 @@ func nodeAt(m *yaml.Node, path []string) (*yaml.Node, bool) {
 		}
 		m = next
 	}
-	if m != nil && m.Kind == yaml.ScalarNode && m.Tag == "!!null" {
+	if isNull(m) {
 		return nil, true
 	}
-	if m != nil && m.Kind != yaml.MappingNode && !plainString(m) {
-		return nil, false
-	}
 	return m, true
+}
+
+// isNull reports whether n is absent or a null.
+func isNull(n *yaml.Node) bool {
+	return n == nil || n.Kind == yaml.ScalarNode && n.Tag == "!!null"
 }
 
 // plainString reports whether n is a string scalar as YAML and JSON
