@@ -14,7 +14,7 @@ import (
 const fnDefaultImage = "localhost/sidecar-injector-fn:dev"
 
 // podmanSetup finds podman and the containers.conf that lets it run in this
-// sandbox (from the environment, or written here as ../shared/CONTAINERS.md
+// sandbox (from the environment, or written here as docs/fn.md
 // says). It fails (CI) or skips loudly without podman.
 func podmanSetup(t *testing.T, what string) (podman, conf string) {
 	t.Helper()

@@ -14,7 +14,7 @@ import (
 )
 
 // compat is the old injector's corpus, beside the project's checkout.
-const compat = "../../shared/compat/salesforce"
+const compat = "testdata/compat/salesforce"
 
 // TestCompatSalesforceAdmissionReview injects the keymaker and madkub
 // mutations of the old injector's real configs into the pod of its real

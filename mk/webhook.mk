@@ -15,7 +15,7 @@ WEBHOOK_IMAGE    ?= localhost/sidecar-injector-webhook:dev
 WEBHOOK_CACHE    := $(CURDIR)/.cache/webhook
 # The benchmark's config and pod are the engine benchmark's: the old
 # injector's real sidecars, two mutations (one templated), its real pod.
-WEBHOOK_BENCH_CONFIG := ../shared/compat/salesforce/sidecarconfigs.yaml engine/testdata/bench/mutations.yaml
+WEBHOOK_BENCH_CONFIG := engine/testdata/compat/salesforce/sidecarconfigs.yaml engine/testdata/bench/mutations.yaml
 WEBHOOK_BENCH_FLAGS  ?= -rounds 5
 
 .PHONY: webhook-loadgen

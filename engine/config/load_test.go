@@ -10,7 +10,7 @@ import (
 )
 
 // compat is the old injector's corpus, beside the project's checkout.
-const compat = "../../../shared/compat/salesforce"
+const compat = "../testdata/compat/salesforce"
 
 func compatFile(t testing.TB, name string) config.Source {
 	t.Helper()

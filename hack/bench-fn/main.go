@@ -15,7 +15,7 @@
 // dependencies (their package initializers, a larger binary) costs before
 // the function does anything; and the contract's floor, the identity that
 // can render a text/template over a core/v1 Pod with sprig's functions but
-// never does (identity/contract.go): what ../shared/DESIGN.md's template
+// never does (identity/contract.go): what docs/design.md's template
 // language costs any implementation before it does anything, so that what
 // the function costs above it is its own. Before measuring, the function's output is
 // checked (every item back, the triggered half injected), so a broken

@@ -21,7 +21,7 @@ import (
 )
 
 // compat is the Salesforce injector's corpus, beside the repository.
-const compat = "../../../shared/compat/salesforce"
+const compat = "../../engine/testdata/compat/salesforce"
 
 func TestHandle(t *testing.T) {
 	own := []string{"testdata/sidecar-injector.yaml"}

@@ -3,7 +3,7 @@
 // Built with -tags contract, the identity can also render a Go text/template
 // with sprig's functions over a core/v1 Pod, and the benchmark never asks it
 // to: a reference point (krm-identity-contract-fn), the contract's floor.
-// ../shared/DESIGN.md ("Templates") makes sidecar definitions Go
+// docs/design.md ("Templates") makes sidecar definitions Go
 // text/templates with sprig's functions whose data is the whole pod as a
 // core/v1 Pod; any implementation of the function pays what this binary
 // pays before it reads its first resource, so the benchmark can tell that
