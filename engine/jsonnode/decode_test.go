@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"os"
+	"runtime"
 	"strconv"
 	"strings"
 	"testing"
@@ -183,6 +184,12 @@ func TestDecodeErrors(t *testing.T) {
 		if err == nil || err.Error() != tt.want {
 			t.Errorf("Decode(%.40q) error = %v, want %s", tt.in, err, tt.want)
 		}
+		// An outline checks what it does not build all the same.
+		for _, o := range []Outline{nil, {}, {"a": {}}} {
+			if _, _, err := DecodeOutline([]byte(tt.in), o); err == nil || err.Error() != tt.want {
+				t.Errorf("DecodeOutline(%.40q, %v) error = %v, want %s", tt.in, o, err, tt.want)
+			}
+		}
 		// Decode accepts exactly what encoding/json accepts.
 		if json.Valid([]byte(tt.in)) {
 			t.Errorf("encoding/json accepts %.40q", tt.in)
@@ -298,4 +305,101 @@ func TestDecoderReusesItsBlocks(t *testing.T) {
 	if kept[1] != "kind" || kept[3] != "a" {
 		t.Errorf("strings of earlier trees changed: %q", kept)
 	}
+}
+
+func TestDecodeOutline(t *testing.T) {
+	pod := `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","annotations":{"a":"1","a":"2"}},` +
+		`"spec":{"containers":[{"name":"c","args":["x","y\\u0041"]}],"nodeSelector":{"k":"v"},"template":{"metadata":{"x":1},"spec":[1]}},"status":{"phase":"Pending"}}`
+	for _, tt := range []struct {
+		name    string
+		in      string
+		outline Outline
+		want    string
+	}{
+		{"nil builds all", pod, nil, pod},
+		{"empty builds the object only", pod, Outline{}, `{}`},
+		{"metadata whole, spec's presence", pod, Outline{"kind": nil, "metadata": nil, "spec": {}},
+			`{"kind":"Pod","metadata":{"name":"p","annotations":{"a":"1","a":"2"}},"spec":{}}`},
+		{"a path through the spec", pod, Outline{"spec": {"template": {"metadata": nil, "spec": {}}}},
+			`{"spec":{"template":{"metadata":{"x":1},"spec":[]}}}`},
+		{"an outlined array has no items", pod, Outline{"spec": {"containers": {"name": nil}}}, `{"spec":{"containers":[]}}`},
+		{"an outlined scalar is whole", `{"spec":"text"}`, Outline{"spec": {"template": nil}}, `{"spec":"text"}`},
+		{"duplicate keys are both kept", `{"m":{"a":1},"x":[1,2],"m":{"b":2}}`, Outline{"m": nil}, `{"m":{"a":1},"m":{"b":2}}`},
+		{"not an object", `[{"a":1}]`, Outline{"a": nil}, `[]`},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			n, count, err := DecodeOutline([]byte(tt.in), tt.outline)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, err := Marshal(n)
+			if err != nil || string(out) != tt.want {
+				t.Errorf("outline %s, %v; want %s", out, err, tt.want)
+			}
+			whole, err := Decode([]byte(tt.in))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := countNodes(whole); count != want {
+				t.Errorf("count %d, want %d (the nodes of the whole tree)", count, want)
+			}
+		})
+	}
+}
+
+// TestDecodeOutlineOfALargePod: a pod's outline costs a few allocations
+// however long its spec (a million args here), and its strings keep
+// nothing of the input alive.
+func TestDecodeOutlineOfALargePod(t *testing.T) {
+	data := []byte(`{"metadata":{"annotations":{"a":"b"}},"spec":{"containers":[{"name":"c","args":[""` +
+		strings.Repeat(`,""`, 1_000_000-1) + `]}]}}`)
+	o := Outline{"metadata": nil, "spec": {}}
+	var n *yaml.Node
+	var count int
+	allocs := testing.AllocsPerRun(3, func() {
+		var err error
+		if n, count, err = DecodeOutline(data, o); err != nil {
+			t.Fatal(err)
+		}
+	})
+	if allocs > 20 {
+		t.Errorf("%v allocations for the outline, want a few", allocs)
+	}
+	if count != 1_000_000+16 {
+		t.Errorf("count %d, want %d", count, 1_000_000+16)
+	}
+	data[len(`{"metadata":{"annotations":{"a":"`)] = 'X'
+	if out, _ := Marshal(n); string(out) != `{"metadata":{"annotations":{"a":"b"}},"spec":{}}` {
+		t.Errorf("outline %s", out)
+	}
+}
+
+// DecodeCost is at least what Decode allocates, and not far above it for
+// a pod.
+func TestDecodeCost(t *testing.T) {
+	_, pod := testPod(t)
+	for _, data := range [][]byte{
+		pod,
+		[]byte(`[""` + strings.Repeat(`,""`, 100_000) + `]`),
+		[]byte(`{"a":"` + strings.Repeat(`\u00e9`, 10_000) + `"}`),
+	} {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		if _, err := Decode(data); err != nil {
+			t.Fatal(err)
+		}
+		runtime.ReadMemStats(&after)
+		allocated, cost := int64(after.TotalAlloc-before.TotalAlloc), DecodeCost(data)
+		if allocated > cost || cost > 3*allocated {
+			t.Errorf("%.20s...: Decode allocated %d bytes, DecodeCost says %d", data, allocated, cost)
+		}
+	}
+}
+
+func countNodes(n *yaml.Node) int {
+	c := 1
+	for _, k := range n.Content {
+		c += countNodes(k)
+	}
+	return c
 }

@@ -425,8 +425,16 @@ func FuzzRoundTrip(f *testing.F) {
 		if (err == nil) != json.Valid(data) {
 			t.Fatalf("Decode error %v, but json.Valid = %v", err, json.Valid(data))
 		}
+		// An outline checks the input as Decode does, and counts its nodes.
+		_, count, oerr := DecodeOutline(data, Outline{"a": {"b": nil}})
+		if fmt.Sprint(oerr) != fmt.Sprint(err) {
+			t.Fatalf("DecodeOutline error %v, Decode error %v", oerr, err)
+		}
 		if err != nil {
 			return
+		}
+		if count != countNodes(n) {
+			t.Fatalf("DecodeOutline counted %d nodes, Decode built %d", count, countNodes(n))
 		}
 		out, err := Marshal(n)
 		if err != nil {
