@@ -28,53 +28,16 @@ func (in *Injector) inject(r *yaml.RNode, opts Options) *Report {
 	// Nothing is changed until the mutations apply: up to there, no edits
 	// describe every change.
 	rep := &Report{EditsComplete: true}
-	if r == nil {
+	resource := root(r)
+	sel := in.selectMutations(resource, opts, rep)
+	if sel == nil {
 		return rep
 	}
-	resource := r.YNode()
-	if resource.Kind == yaml.DocumentNode && len(resource.Content) > 0 {
-		resource = resource.Content[0]
-	}
-	p, ok := findPodTemplate(resource, in.cfg.WorkloadKinds)
-	if !ok {
-		return rep
-	}
-	rep.Workload = true
-	rec, err := readRecord(p.meta())
-	if err != nil {
-		rep.Warnings = append(rep.Warnings, Warning{Message: err.Error() + "; mutations whose status annotation says injected are left as they are"})
-		rec = nil
-	}
-	namespace := p.namespace
-	if namespace == "" {
-		namespace = opts.Namespace
-	}
+	rec, work, target := sel.rec, sel.work, sel.target
 
-	// With Upgrade, what an earlier run injected is taken out first (on a
-	// copy, so that a failure leaves the resource unchanged) and everything
-	// is injected again from the pod as the user wrote it: the output then
-	// depends only on that pod and the config, however often it runs.
-	work, target := p, resource
-	if opts.Upgrade && rec != nil {
-		target = copyTree(resource)
-		work, _ = findPodTemplate(target, in.cfg.WorkloadKinds)
-		strip(work, rec, in.statusKeys())
-	}
-
-	data := &podData{p: work, ns: namespace, reads: in.podReads}
+	data := &podData{p: work, ns: sel.namespace, reads: in.podReads}
 	var plan []*rendered
-	for _, m := range in.cfg.Mutations {
-		if !in.triggered(m, work, p, namespace, rep) {
-			continue
-		}
-		if rec != nil && !opts.Upgrade && rec.find(m.Name) != nil {
-			continue // injected before (offline by the function, or a reinvocation)
-		}
-		if rec == nil {
-			if v, _ := annotation(work.meta(), m.StatusKey()); v == statusInjected {
-				continue // injected by another injector (the old one): nothing to replace it with safely
-			}
-		}
+	for _, m := range sel.mutations {
 		rm, err := in.render(m, data)
 		if err != nil {
 			if m.FailurePolicy == config.Ignore {
@@ -128,6 +91,79 @@ func (in *Injector) inject(r *yaml.RNode, opts Options) *Report {
 		rep.Edits, rep.EditsComplete = nil, false
 	}
 	return rep
+}
+
+// root is the resource node of r: the content of a document node.
+func root(r *yaml.RNode) *yaml.Node {
+	if r == nil {
+		return nil
+	}
+	resource := r.YNode()
+	if resource.Kind == yaml.DocumentNode && len(resource.Content) > 0 {
+		resource = resource.Content[0]
+	}
+	return resource
+}
+
+// selection is what deciding which mutations apply to a resource found.
+type selection struct {
+	// work is the pod template injected into, in target: the resource's
+	// own, or with Upgrade and a record, a copy stripped of what the
+	// record says an earlier run injected.
+	work   *podTemplate
+	target *yaml.Node
+	rec    *record
+	// namespace the pod runs in.
+	namespace string
+	// mutations to render and apply, in config order.
+	mutations []*config.Mutation
+}
+
+// selectMutations decides which mutations apply to the resource, reading
+// only its apiVersion, kind and metadata, and along the path to its pod
+// template that template's metadata and whether it has a spec (what
+// Outline names). It returns nil when the resource holds no pod template.
+func (in *Injector) selectMutations(resource *yaml.Node, opts Options, rep *Report) *selection {
+	p, ok := findPodTemplate(resource, in.cfg.WorkloadKinds)
+	if !ok {
+		return nil
+	}
+	rep.Workload = true
+	rec, err := readRecord(p.meta())
+	if err != nil {
+		rep.Warnings = append(rep.Warnings, Warning{Message: err.Error() + "; mutations whose status annotation says injected are left as they are"})
+		rec = nil
+	}
+	namespace := p.namespace
+	if namespace == "" {
+		namespace = opts.Namespace
+	}
+
+	// With Upgrade, what an earlier run injected is taken out first (on a
+	// copy, so that a failure leaves the resource unchanged) and everything
+	// is injected again from the pod as the user wrote it: the output then
+	// depends only on that pod and the config, however often it runs.
+	sel := &selection{work: p, target: resource, rec: rec, namespace: namespace}
+	if opts.Upgrade && rec != nil {
+		sel.target = copyTree(resource)
+		sel.work, _ = findPodTemplate(sel.target, in.cfg.WorkloadKinds)
+		strip(sel.work, rec, in.statusKeys())
+	}
+	for _, m := range in.cfg.Mutations {
+		if !in.triggered(m, sel.work, p, namespace, rep) {
+			continue
+		}
+		if rec != nil && !opts.Upgrade && rec.find(m.Name) != nil {
+			continue // injected before (offline by the function, or a reinvocation)
+		}
+		if rec == nil {
+			if v, _ := annotation(sel.work.meta(), m.StatusKey()); v == statusInjected {
+				continue // injected by another injector (the old one): nothing to replace it with safely
+			}
+		}
+		sel.mutations = append(sel.mutations, m)
+	}
+	return sel
 }
 
 // triggered decides whether mutation m applies to the pod, warning about

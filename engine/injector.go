@@ -2,11 +2,14 @@ package engine
 
 import (
 	"crypto/sha256"
+	"maps"
+	"slices"
 	"sync"
 
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
 	"github.com/sidecar-injector/sidecar-injector/engine/config"
+	"github.com/sidecar-injector/sidecar-injector/engine/jsonnode"
 )
 
 // Injector injects the sidecars of one loaded configuration. It is
@@ -16,6 +19,7 @@ type Injector struct {
 	cfg           *config.Config
 	staticDigests map[*config.Definition][sha256.Size]byte
 	podReads      *podReads
+	outline       jsonnode.Outline
 
 	// hashScratch holds the buffers that a mutation's hash is taken over
 	// (a few KiB for each injection, dropped right after): reused, they
@@ -32,7 +36,7 @@ func Load(sources ...config.Source) (*Injector, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Injector{cfg: cfg, staticDigests: staticDigests(cfg), podReads: newPodReads(cfg)}, nil
+	return &Injector{cfg: cfg, staticDigests: staticDigests(cfg), podReads: newPodReads(cfg), outline: outline(cfg.WorkloadKinds)}, nil
 }
 
 // LoadFiles loads config files and folders (a mounted ConfigMap, with its
@@ -59,4 +63,59 @@ func (in *Injector) Config() *config.Config { return in.cfg }
 // that is not a workload is never changed (Report.Workload is false).
 func (in *Injector) Inject(resource *yaml.RNode, opts Options) *Report {
 	return in.inject(resource, opts)
+}
+
+// Triggered reports whether any mutation applies to the resource, so that
+// Inject could change it. It reads only what deciding that takes: the
+// resource's apiVersion, kind and metadata and, along the path to its pod
+// template, the template's metadata and whether it has a spec (what
+// [Injector.Outline] names), so resource may hold only those. When it
+// returns false, the report is the one Inject returns for the whole
+// resource, which Inject leaves as it is: a server can answer a large pod
+// that asks for nothing without decoding its spec. When it returns true,
+// call Inject with the whole resource.
+func (in *Injector) Triggered(resource *yaml.RNode, opts Options) (*Report, bool) {
+	rep := &Report{EditsComplete: true}
+	sel := in.selectMutations(root(resource), opts, rep)
+	return rep, sel != nil && (len(sel.mutations) > 0 || opts.Upgrade && sel.rec != nil)
+}
+
+// Outline names the parts of a resource that [Injector.Triggered] reads,
+// for [jsonnode.DecodeOutline]. It is shared: do not modify it.
+func (in *Injector) Outline() jsonnode.Outline { return in.outline }
+
+// outline is what Triggered reads of a resource of any kind it knows: a
+// Pod's apiVersion, kind, metadata and whether it has a spec, and for each
+// workload kind the same of the pod template at its path.
+func outline(kinds []config.WorkloadKind) jsonnode.Outline {
+	template := func(o jsonnode.Outline) {
+		o["metadata"] = nil
+		if _, ok := o["spec"]; !ok {
+			o["spec"] = jsonnode.Outline{}
+		}
+	}
+	o := jsonnode.Outline{"apiVersion": nil, "kind": nil}
+	template(o)
+	paths := slices.Collect(maps.Values(builtinWorkloads))
+	for _, k := range kinds {
+		paths = append(paths, k.PodTemplatePath)
+	}
+	for _, path := range paths {
+		at := o
+		for _, key := range path {
+			if at == nil {
+				break // built whole already
+			}
+			next, ok := at[key]
+			if !ok {
+				next = jsonnode.Outline{}
+				at[key] = next
+			}
+			at = next
+		}
+		if at != nil {
+			template(at)
+		}
+	}
+	return o
 }

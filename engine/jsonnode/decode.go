@@ -182,7 +182,7 @@ type parser struct {
 	// it is checked and counted, nothing of it is built.
 	skipping bool
 	skipped  *yaml.Node // what newNode returns while skipping
-	count    int       // nodes a whole Decode builds, skipped ones included
+	count    int        // nodes a whole Decode builds, skipped ones included
 }
 
 func (p *parser) errorf(format string, args ...any) *SyntaxError {
