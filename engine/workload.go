@@ -30,21 +30,6 @@ type podTemplate struct {
 func (p *podTemplate) meta() *yaml.Node { return yamlnode.Field(p.template, "metadata") }
 func (p *podTemplate) spec() *yaml.Node { return yamlnode.Field(p.template, "spec") }
 
-// builtinWorkloads maps group/kind to the path of the pod template.
-var builtinWorkloads = map[string][]string{
-	"/PodTemplate":           {"template"},
-	"/ReplicationController": {"spec", "template"},
-	"apps/Deployment":        {"spec", "template"},
-	"apps/StatefulSet":       {"spec", "template"},
-	"apps/DaemonSet":         {"spec", "template"},
-	"apps/ReplicaSet":        {"spec", "template"},
-	"extensions/Deployment":  {"spec", "template"},
-	"extensions/DaemonSet":   {"spec", "template"},
-	"extensions/ReplicaSet":  {"spec", "template"},
-	"batch/Job":              {"spec", "template"},
-	"batch/CronJob":          {"spec", "jobTemplate", "spec", "template"},
-}
-
 // findPodTemplate locates the pod template of a resource: a Pod, a
 // built-in workload, or a kind the config names.
 func findPodTemplate(r *yaml.Node, kinds []config.WorkloadKind) (*podTemplate, bool) {
@@ -65,7 +50,7 @@ func findPodTemplate(r *yaml.Node, kinds []config.WorkloadKind) (*podTemplate, b
 		p.template = r
 		return p, true
 	}
-	path, ok := builtinWorkloads[group+"/"+kind]
+	path, ok := config.BuiltinPodTemplatePath(group, kind)
 	if !ok {
 		for _, wk := range kinds {
 			if wk.Kind == kind && (wk.AnyGroup || wk.Group == group) {

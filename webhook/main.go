@@ -123,9 +123,20 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	m := metrics.New(reg)
 
 	configs, err := reload.New(reload.Options[*engine.Injector]{
-		Paths:    f.configs,
-		Read:     func() ([]config.Source, error) { return config.ReadFiles(f.configs...) },
-		Build:    func(s []config.Source) (*engine.Injector, error) { return engine.Load(s...) },
+		Paths: f.configs,
+		Read:  func() ([]config.Source, error) { return config.ReadFiles(f.configs...) },
+		Build: func(s []config.Source) (*engine.Injector, error) {
+			inj, err := engine.Load(s...)
+			if err == nil {
+				// A config that builds goes into service: its warnings are
+				// the ones to show.
+				for _, w := range inj.Warnings() {
+					log.Warn("config warning", "component", "config", "file", w.File, "line", w.Line, "warning", w.Message)
+				}
+				m.ConfigWarnings.Set(float64(len(inj.Warnings())))
+			}
+			return inj, err
+		},
 		Interval: f.configPoll,
 		Log:      log.With("component", "config"),
 		OnReload: func(err error) {

@@ -304,3 +304,34 @@ func (w *webhook) metric(t *testing.T, series string) float64 {
 	}
 	return 0
 }
+
+// TestConfigWarningsLoggedAndCounted: each warning of the config in
+// service is one log line, at start and at each reload, and the gauge
+// follows the config in service.
+func TestConfigWarningsLoggedAndCounted(t *testing.T) {
+	config := func(missing ...string) []byte {
+		return []byte("containers:\n- name: shipper\n  image: example.com/shipper:1\n---\nmutationConfigs:\n- name: logging\n  annotationNamespace: logging.example.com\n  annotationTrigger: inject\n  containers: [" + strings.Join(append([]string{"shipper"}, missing...), ", ") + "]\n")
+	}
+	cm := &configMapDir{dir: t.TempDir()}
+	cm.publish(t, config("no-such-sidecar"))
+	w := startWebhook(t, cm.dir, "--log-format", "json")
+	lines := func() int { return strings.Count(w.logs.String(), `"msg":"config warning"`) }
+	if got := lines(); got != 1 || w.metric(t, "sidecar_injector_webhook_config_warnings") != 1 {
+		t.Fatalf("at start: %d warning lines, gauge %v; want 1 and 1:\n%s", got, w.metric(t, "sidecar_injector_webhook_config_warnings"), w.logs.String())
+	}
+	if !strings.Contains(w.logs.String(), `no container named \"no-such-sidecar\" is defined`) || !strings.Contains(w.logs.String(), `"line":9`) {
+		t.Errorf("the warning line does not name the sidecar and the line:\n%s", w.logs.String())
+	}
+	cm.publish(t, config("no-such-sidecar", "nor-this-one"))
+	eventually(t, "the reload logs its two warnings", func() bool { return lines() == 3 })
+	if got := w.metric(t, "sidecar_injector_webhook_config_warnings"); got != 2 {
+		t.Errorf("gauge %v after the reload, want 2", got)
+	}
+	cm.publish(t, config())
+	eventually(t, "a config without warnings zeroes the gauge", func() bool {
+		return w.metric(t, `sidecar_injector_webhook_config_reloads_total{outcome="success"}`) == 2
+	})
+	if got := w.metric(t, "sidecar_injector_webhook_config_warnings"); got != 0 || lines() != 3 {
+		t.Errorf("gauge %v and %d warning lines after a clean reload, want 0 and 3", got, lines())
+	}
+}

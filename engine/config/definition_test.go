@@ -42,6 +42,8 @@ volumes:
 - name: creds
   secret:
     secretName: aws-iam-{% .Spec.ServiceAccountName %}
+mutationConfigs:
+- {name: m, annotationNamespace: a.example.com, annotationTrigger: inject, containers: [plain, probe], volumes: [creds]}
 `)})
 	if err != nil {
 		t.Fatal(err)

@@ -37,6 +37,11 @@ func Load(sources ...Source) (*Config, error) {
 		l.loadSource(src, 0, false)
 	}
 	cfg := l.resolve()
+	if len(cfg.Mutations) == 0 && len(l.problems.list) == 0 {
+		// Nothing would ever be injected: a config that loads must work.
+		l.problems.add(sourceNames(sources), 0, 0, "the config defines no mutations, so nothing would ever be injected: "+
+			"give it the mutations (a SidecarInjector's spec.mutations, the old injector's mutationConfigs file, or a ConfigMap's %s)", ConfigMapMutationKey)
+	}
 	if err := l.problems.err(); err != nil {
 		err.(*Error).Warnings = l.warnings.list
 		return nil, err
@@ -98,10 +103,13 @@ func (l *loader) loadSource(src Source, lineOffset int, insideConfigMap bool) {
 	}
 	dec := yaml.NewDecoder(bytes.NewReader([]byte(ph.text)))
 	lines := strings.Split(ph.text, "\n")
-	for {
+	for documents := 0; ; {
 		var node yaml.Node
 		err := dec.Decode(&node)
 		if errors.Is(err, io.EOF) {
+			if documents == 0 {
+				l.problems.add(src.Name, 0, 0, "defines no mutations: the file is empty, or only comments")
+			}
 			return
 		}
 		if err != nil {
@@ -111,6 +119,7 @@ func (l *loader) loadSource(src Source, lineOffset int, insideConfigMap bool) {
 		if len(node.Content) == 0 || node.Content[0].Tag == "!!null" {
 			continue // an empty document
 		}
+		documents++
 		d := &doc{file: src.Name, lineOffset: lineOffset, root: node.Content[0], lines: lines, ph: ph}
 		if insideConfigMap && d.root.Kind == yaml.MappingNode && (yamlnode.String(d.root, "kind") != "" || yamlnode.String(d.root, "apiVersion") != "") {
 			d.problem(l, d.root, "a ConfigMap's %s and %s hold the old injector's sidecar and mutation files, not a %s document", ConfigMapSidecarKey, ConfigMapMutationKey, yamlnode.String(d.root, "kind"))
@@ -118,6 +127,18 @@ func (l *loader) loadSource(src Source, lineOffset int, insideConfigMap bool) {
 		}
 		l.loadDoc(d)
 	}
+}
+
+// sourceNames names the sources for a problem of the whole config.
+func sourceNames(sources []Source) string {
+	names := make([]string, len(sources))
+	for i, s := range sources {
+		names[i] = s.Name
+	}
+	if len(names) == 0 {
+		return "(no config source)"
+	}
+	return strings.Join(names, ", ")
 }
 
 // offsetYAMLError shifts the line numbers of a YAML syntax error by the
@@ -216,6 +237,7 @@ func (l *loader) loadConfigMap(d *doc) {
 	for _, key := range []string{ConfigMapSidecarKey, ConfigMapMutationKey} {
 		v := entries[key]
 		if v == nil {
+			d.problem(l, data, "ConfigMap %s has no data.%s: the old injector's sidecar file (%s) and mutation file (%s) go together, and without both it defines no mutations that can inject", name, key, ConfigMapSidecarKey, ConfigMapMutationKey)
 			continue
 		}
 		if v.Kind != yaml.ScalarNode {
@@ -308,6 +330,28 @@ func (l *loader) loadWorkloadKinds(d *doc, n *yaml.Node) {
 			d.problem(l, f["podTemplatePath"], "%s.podTemplatePath %q has an empty segment", path, p)
 			continue
 		}
+		if builtin := builtinKind(wk); builtin != "" {
+			d.problem(l, item, "%s: %s is a built-in workload kind, whose pod template the injector knows: remove it from workloadKinds", path, builtin)
+			continue
+		}
+		if i := slices.IndexFunc(l.workloads, func(o WorkloadKind) bool {
+			return o.Kind == wk.Kind && (o.AnyGroup || wk.AnyGroup || o.Group == wk.Group)
+		}); i >= 0 {
+			d.problem(l, item, "%s: kind %s is listed twice in workloadKinds: first at %s", path, wk.Kind, l.workloads[i].Source)
+			continue
+		}
 		l.workloads = append(l.workloads, wk)
 	}
+}
+
+// builtinKind names the built-in workload kind that wk would redefine, or
+// is "" when it redefines none.
+func builtinKind(wk WorkloadKind) string {
+	for key := range builtinWorkloads {
+		group, kind, _ := strings.Cut(key, "/")
+		if kind == wk.Kind && (wk.AnyGroup || group == wk.Group) {
+			return strings.TrimPrefix(key, "/")
+		}
+	}
+	return ""
 }

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/sidecar-injector/sidecar-injector/engine/config"
+	"github.com/sidecar-injector/sidecar-injector/internal/goldencase"
 )
 
 // compat is the old injector's corpus, beside the project's checkout.
@@ -315,4 +316,25 @@ func sortedKeys(m map[string]string) []string {
 		}
 	}
 	return keys
+}
+
+// TestLoadRefusesConfigsThatCannotInject runs the table of configs that
+// no front end may take (fn/cli, fn/function and webhook/reload run it too).
+func TestLoadRefusesConfigsThatCannotInject(t *testing.T) {
+	cases, err := goldencase.Refused("testdata/refused")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cases {
+		t.Run(filepath.Base(c.Path), func(t *testing.T) {
+			data, err := os.ReadFile(c.Path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			_, err = config.Load(config.Source{Name: filepath.Base(c.Path), Data: data})
+			if err == nil || !strings.Contains(err.Error(), c.Want) {
+				t.Fatalf("error %v, want one saying\n  %s", err, c.Want)
+			}
+		})
+	}
 }

@@ -152,6 +152,31 @@ type WorkloadKind struct {
 	Source          Position
 }
 
+// builtinWorkloads maps group/kind to the path of the pod template; a
+// core Pod is its own template.
+var builtinWorkloads = map[string][]string{
+	"/Pod":                   {},
+	"/PodTemplate":           {"template"},
+	"/ReplicationController": {"spec", "template"},
+	"apps/Deployment":        {"spec", "template"},
+	"apps/StatefulSet":       {"spec", "template"},
+	"apps/DaemonSet":         {"spec", "template"},
+	"apps/ReplicaSet":        {"spec", "template"},
+	"extensions/Deployment":  {"spec", "template"},
+	"extensions/DaemonSet":   {"spec", "template"},
+	"extensions/ReplicaSet":  {"spec", "template"},
+	"batch/Job":              {"spec", "template"},
+	"batch/CronJob":          {"spec", "jobTemplate", "spec", "template"},
+}
+
+// BuiltinPodTemplatePath is where a built-in workload kind of an API group
+// ("" for the core group) keeps its pod template (an empty path for a Pod,
+// which is its own); false for any other kind.
+func BuiltinPodTemplatePath(group, kind string) ([]string, bool) {
+	path, ok := builtinWorkloads[group+"/"+kind]
+	return path, ok
+}
+
 // Position is a place in a config source.
 type Position struct {
 	File string

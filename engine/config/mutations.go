@@ -156,19 +156,25 @@ func (l *loader) resolveMutation(pm pendingMutation, seen map[string]Position) *
 	default:
 		d.problem(l, yamlnode.Field(n, "failurePolicy"), "%s: failurePolicy %q is not Fail or Ignore", label, s.FailurePolicy)
 	}
+	brokenRef := false
 	resolve := func(kind Kind, field string, names []string) []*Definition {
 		var out []*Definition
 		list := yamlnode.Field(n, field)
 		for i, name := range names {
+			at := list
+			if list != nil && i < len(list.Content) {
+				at = list.Content[i]
+			}
+			if slices.Index(names, name) < i {
+				d.problem(l, at, "%s: %s: %q is listed twice", label, field, name)
+				continue
+			}
 			defs := l.sidecars.Lookup(kind, name)
 			if len(defs) == 0 && slices.Contains(l.broken[kind], name) {
+				brokenRef = true
 				continue
 			}
 			if len(defs) == 0 {
-				at := list
-				if list != nil && i < len(list.Content) {
-					at = list.Content[i]
-				}
 				l.report(pm, at, fmt.Sprintf("%s: %s: no %s named %q is defined%s", label, field, kind, name, l.definedHint(kind, name)))
 				continue
 			}
@@ -187,6 +193,15 @@ func (l *loader) resolveMutation(pm pendingMutation, seen map[string]Position) *
 	m.Volumes = resolve(Volume, "volumes", s.Volumes)
 	m.VolumeMounts = resolve(VolumeMount, "volumeMounts", s.VolumeMounts)
 	m.ImagePullSecrets = resolve(ImagePullSecret, "imagePullSecrets", s.ImagePullSecrets)
+	for _, c := range m.Containers {
+		if slices.ContainsFunc(append(slices.Clone(m.BeforePodInitContainers), m.InitContainers...), func(ic *Definition) bool { return ic.Name == c.Name }) {
+			at := yamlnode.Field(n, "containers")
+			d.problem(l, at, "%s: %q is both a container and an init container of this mutation, and a pod cannot hold two containers of one name: rename one", label, c.Name)
+		}
+	}
+	if !brokenRef && len(m.BeforePodInitContainers)+len(m.InitContainers)+len(m.Containers)+len(m.Volumes)+len(m.VolumeMounts)+len(m.ImagePullSecrets) == 0 {
+		d.problem(l, n, "%s injects nothing: it names no sidecar that is defined", label)
+	}
 	if s.AnnotationConfig != nil {
 		acNode := yamlnode.Field(yamlnode.Field(n, "annotationConfig"), "volumeMounts")
 		for i, vm := range s.AnnotationConfig.VolumeMounts {

@@ -27,6 +27,9 @@ type Metrics struct {
 	// ConfigLastSuccess is the Unix time of the last config load that was
 	// taken into service.
 	ConfigLastSuccess prometheus.Gauge
+	// ConfigWarnings is the number of warnings of the config in service
+	// (each is logged when the config is loaded).
+	ConfigWarnings prometheus.Gauge
 	// CertificateReloads counts serving certificates taken into service
 	// after the first.
 	CertificateReloads prometheus.Counter
@@ -60,13 +63,17 @@ func New(reg prometheus.Registerer) *Metrics {
 			Namespace: namespace, Name: "config_last_reload_success_timestamp_seconds",
 			Help: "Unix time of the last config load taken into service.",
 		}),
+		ConfigWarnings: prometheus.NewGauge(prometheus.GaugeOpts{
+			Namespace: namespace, Name: "config_warnings",
+			Help: "Warnings of the config in service (each is logged when it is loaded).",
+		}),
 		CertificateReloads: prometheus.NewCounter(prometheus.CounterOpts{
 			Namespace: namespace, Name: "certificate_reloads_total",
 			Help: "Serving certificates taken into service after the first one.",
 		}),
 	}
 	reg.MustRegister(m.Requests, m.Latency, m.Responses, m.Injections,
-		m.ConfigReloads, m.ConfigLastSuccess, m.CertificateReloads)
+		m.ConfigReloads, m.ConfigLastSuccess, m.ConfigWarnings, m.CertificateReloads)
 	// Pre-create the outcomes so that dashboards see zeros, not gaps.
 	for _, o := range []string{"success", "failure"} {
 		m.ConfigReloads.WithLabelValues(o)

@@ -10,7 +10,10 @@ import (
 	"time"
 
 	"github.com/sidecar-injector/sidecar-injector/engine"
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+
 	"github.com/sidecar-injector/sidecar-injector/engine/config"
+	"github.com/sidecar-injector/sidecar-injector/internal/goldencase"
 )
 
 // outcomes records OnReload calls.
@@ -178,5 +181,59 @@ func TestStartRefusesInvalidConfig(t *testing.T) {
 	})
 	if err == nil || !strings.Contains(err.Error(), "invalid.yaml") {
 		t.Fatalf("New with an invalid config = %v, want an error naming the file", err)
+	}
+}
+
+// TestReloadRefusesConfigsThatCannotInject: each config of the table of
+// refused configs is refused on reload, with its problem in the error,
+// and the last good config keeps injecting.
+func TestReloadRefusesConfigsThatCannotInject(t *testing.T) {
+	cases, err := goldencase.Refused(filepath.Join("..", "..", goldencase.RefusedDir))
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "config.yaml")
+	if err := os.WriteFile(path, fixture(t, "valid-a.yaml"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	o := &outcomes{}
+	w, err := New(Options[*engine.Injector]{
+		Read:     func() ([]config.Source, error) { return config.ReadFiles(path) },
+		Build:    func(s []config.Source) (*engine.Injector, error) { return engine.Load(s...) },
+		OnReload: o.record,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, c := range cases {
+		t.Run(filepath.Base(c.Path), func(t *testing.T) {
+			data, err := os.ReadFile(c.Path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(path, data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			want := "config.yaml" + strings.TrimPrefix(c.Want, filepath.Base(c.Path))
+			if changed, err := w.Reload(); changed || err == nil || !strings.Contains(err.Error(), want) {
+				t.Fatalf("Reload = %v, %v; want it refused saying %q", changed, err, want)
+			}
+			if errs := o.snapshot(); len(errs) != i+1 || errs[i] == nil {
+				t.Errorf("reload outcomes %v, want a failure counted", errs)
+			}
+			pod := yaml.MustParse("apiVersion: v1\nkind: Pod\nmetadata:\n  name: web\n  annotations:\n    logging.example.com/inject: \"true\"\nspec:\n  containers:\n  - name: app\n")
+			if rep := w.Current().Inject(pod, engine.Options{}); !rep.Changed() {
+				t.Errorf("the last good config no longer injects: %+v", rep)
+			}
+		})
+	}
+	for _, c := range cases {
+		// At start, the same configs keep the webhook from serving.
+		if _, err := New(Options[*engine.Injector]{
+			Read:  func() ([]config.Source, error) { return config.ReadFiles(c.Path) },
+			Build: func(s []config.Source) (*engine.Injector, error) { return engine.Load(s...) },
+		}); err == nil || !strings.Contains(err.Error(), c.Want) {
+			t.Errorf("New with %s = %v, want an error saying %q", c.Path, err, c.Want)
+		}
 	}
 }
