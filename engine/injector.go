@@ -2,8 +2,6 @@ package engine
 
 import (
 	"crypto/sha256"
-	"maps"
-	"slices"
 	"sync"
 
 	"sigs.k8s.io/kustomize/kyaml/yaml"
@@ -96,7 +94,7 @@ func outline(kinds []config.WorkloadKind) jsonnode.Outline {
 	}
 	o := jsonnode.Outline{"apiVersion": nil, "kind": nil}
 	template(o)
-	paths := slices.Collect(maps.Values(builtinWorkloads))
+	paths := config.BuiltinPodTemplatePaths()
 	for _, k := range kinds {
 		paths = append(paths, k.PodTemplatePath)
 	}

@@ -1,6 +1,10 @@
 package config
 
-import "fmt"
+import (
+	"fmt"
+	"maps"
+	"slices"
+)
 
 // Config is the merged model of every loaded config document: what can be
 // injected (sidecars) and what triggers it (mutations). It is read only once
@@ -176,6 +180,10 @@ func BuiltinPodTemplatePath(group, kind string) ([]string, bool) {
 	path, ok := builtinWorkloads[group+"/"+kind]
 	return path, ok
 }
+
+// BuiltinPodTemplatePaths are the pod template paths of the built-in
+// workload kinds.
+func BuiltinPodTemplatePaths() [][]string { return slices.Collect(maps.Values(builtinWorkloads)) }
 
 // Position is a place in a config source.
 type Position struct {

@@ -53,6 +53,9 @@ type pendingMutation struct {
 	// sidecars that do not exist. Real configs rely on that, so such a name
 	// is a warning there, and an error in a SidecarInjector.
 	oldForm bool
+	// partial: the mutation did not decode whole (reported), so what it
+	// lists may be missing.
+	partial bool
 }
 
 func (l *loader) loadMutations(d *doc, seq *yaml.Node, path string, oldForm bool) {
@@ -65,7 +68,9 @@ func (l *loader) loadMutations(d *doc, seq *yaml.Node, path string, oldForm bool
 	}
 	for i, item := range seq.Content {
 		var spec mutationSpec
+		partial := false
 		if err := typednode.Decode(item, &spec, typednode.Options{Strict: true}); err != nil {
+			partial = true
 			l.decodeProblems(d, item, fmt.Sprintf("%s[%d]", path, i), err)
 			// Still check what can be checked (the names it refers to), so
 			// that one run reports everything.
@@ -74,7 +79,7 @@ func (l *loader) loadMutations(d *doc, seq *yaml.Node, path string, oldForm bool
 				continue
 			}
 		}
-		l.mutations = append(l.mutations, pendingMutation{spec: spec, node: item, doc: d, oldForm: oldForm})
+		l.mutations = append(l.mutations, pendingMutation{spec: spec, node: item, doc: d, oldForm: oldForm, partial: partial})
 	}
 }
 
@@ -199,7 +204,7 @@ func (l *loader) resolveMutation(pm pendingMutation, seen map[string]Position) *
 			d.problem(l, at, "%s: %q is both a container and an init container of this mutation, and a pod cannot hold two containers of one name: rename one", label, c.Name)
 		}
 	}
-	if !brokenRef && len(m.BeforePodInitContainers)+len(m.InitContainers)+len(m.Containers)+len(m.Volumes)+len(m.VolumeMounts)+len(m.ImagePullSecrets) == 0 {
+	if !brokenRef && !pm.partial && len(l.problems.list) == before && len(m.BeforePodInitContainers)+len(m.InitContainers)+len(m.Containers)+len(m.Volumes)+len(m.VolumeMounts)+len(m.ImagePullSecrets) == 0 {
 		d.problem(l, n, "%s injects nothing: it names no sidecar that is defined", label)
 	}
 	if s.AnnotationConfig != nil {
