@@ -17,11 +17,21 @@ help: ## list the targets
 	@grep -hE '^[a-zA-Z0-9_.-]+:.*## ' $(MAKEFILE_LIST) | sort | \
 	  awk 'BEGIN{FS=":.*## "}{printf "  %-18s %s\n", $$1, $$2}'
 
+# --version and the webhook's build_info metric say which build runs. The
+# go command stamps the commit only in a plain git clone (not in a worktree,
+# nor where GOFLAGS holds -buildvcs=false), so the build passes it to the
+# linker, with `git describe` as the version (see internal/buildinfo).
+# Override them for a release: make build VERSION=v1.2.0.
+VERSION   ?= $(shell git describe --tags --always --dirty 2>/dev/null)
+COMMIT    ?= $(shell git rev-parse HEAD 2>/dev/null)
+BUILDINFO := github.com/sidecar-injector/sidecar-injector/internal/buildinfo
+LDFLAGS   := -X $(BUILDINFO).version=$(VERSION) -X $(BUILDINFO).commit=$(COMMIT)
+
 .PHONY: build
 build: $(BIN)/sidecar-injector-fn $(BIN)/sidecar-injector-webhook ## build both binaries into bin/
 
 $(BIN)/sidecar-injector-%: FORCE
-	CGO_ENABLED=0 $(GO) build -trimpath -o $@ ./$*
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $@ ./$*
 
 FORCE:
 

@@ -37,9 +37,10 @@ webhook-image: fn-image ## build the webhook image from Dockerfile.webhook with 
 	if ! command -v podman >/dev/null; then echo "webhook: no podman, image not built" >&2; exit 0; fi; \
 	export $(FN_PODMAN_ENV); \
 	ctx="$(WEBHOOK_CACHE)/context"; rm -rf "$$ctx"; mkdir -p "$$ctx"; \
-	cp go.mod go.sum "$$ctx/"; cp -r engine webhook "$$ctx/"; \
+	cp go.mod go.sum "$$ctx/"; cp -r engine webhook "$$ctx/"; mkdir -p "$$ctx/internal"; cp -r internal/buildinfo "$$ctx/internal/"; \
 	podman build -q -t $(WEBHOOK_IMAGE) -f Dockerfile.webhook \
 	  --build-arg BUILDER=$(FN_BUILDER_IMAGE) --build-arg BASE=$(FN_BASE_IMAGE) --build-arg GOPROXY=off \
+	  --build-arg VERSION="$(VERSION)" --build-arg COMMIT="$(COMMIT)" \
 	  -v "$$($(GO) env GOMODCACHE):/gomodcache:ro" "$$ctx" >/dev/null; \
 	echo "webhook: built $(WEBHOOK_IMAGE)"
 

@@ -28,6 +28,7 @@ import (
 	"os"
 	"os/signal"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -38,6 +39,7 @@ import (
 
 	"github.com/sidecar-injector/sidecar-injector/engine"
 	"github.com/sidecar-injector/sidecar-injector/engine/config"
+	"github.com/sidecar-injector/sidecar-injector/internal/buildinfo"
 	"github.com/sidecar-injector/sidecar-injector/webhook/admission"
 	"github.com/sidecar-injector/sidecar-injector/webhook/metrics"
 	"github.com/sidecar-injector/sidecar-injector/webhook/mutate"
@@ -45,13 +47,20 @@ import (
 	"github.com/sidecar-injector/sidecar-injector/webhook/server"
 )
 
+const name = "sidecar-injector-webhook"
+
+// Exit statuses.
+const (
+	exitOK    = 0
+	exitError = 1 // the server could not start or stopped on an error
+	exitUsage = 2 // bad command line
+)
+
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
-	defer stop()
-	if err := run(ctx, os.Args[1:], os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "sidecar-injector-webhook:", err)
-		os.Exit(1)
-	}
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
 }
 
 // flags are the command line.
@@ -67,12 +76,24 @@ type flags struct {
 	certPoll          time.Duration
 	shutdownDelay     time.Duration
 	shutdownTimeout   time.Duration
+	version           bool
 }
 
-func parseFlags(args []string, stderr io.Writer) (*flags, error) {
+const usageHeader = `Usage: sidecar-injector-webhook --config PATH [--config PATH ...] --tls-cert-file F --tls-key-file F [flags]
+
+The sidecar injector's mutating admission webhook (docs/webhook.md). Config and
+certificate files are reloaded when they change; SIGTERM drains.
+
+Flags:
+`
+
+// parseFlags reads the command line. Its usage text goes to the caller
+// (--help prints it on stdout), never straight to a stream.
+func parseFlags(args []string) (*flags, *flag.FlagSet, error) {
 	f := &flags{}
-	fs := flag.NewFlagSet("sidecar-injector-webhook", flag.ContinueOnError)
-	fs.SetOutput(stderr)
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	fs.BoolVar(&f.version, "version", false, "print the version and exit")
 	fs.Func("config", "config file or folder (a mounted ConfigMap); repeat for several", func(s string) error {
 		f.configs = append(f.configs, s)
 		return nil
@@ -90,7 +111,10 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	fs.DurationVar(&f.shutdownDelay, "shutdown-delay", 5*time.Second, "on SIGTERM, how long /readyz fails before the listener closes")
 	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 30*time.Second, "on SIGTERM, the longest wait for requests in flight")
 	if err := fs.Parse(args); err != nil {
-		return nil, err
+		return f, fs, err
+	}
+	if f.version {
+		return f, fs, nil
 	}
 	var missing []error
 	if len(f.configs) == 0 {
@@ -105,15 +129,71 @@ func parseFlags(args []string, stderr io.Writer) (*flags, error) {
 	if fs.NArg() > 0 {
 		missing = append(missing, fmt.Errorf("unexpected arguments %q", fs.Args()))
 	}
-	return f, errors.Join(missing...)
+	return f, fs, errors.Join(missing...)
 }
 
-func run(ctx context.Context, args []string, stderr io.Writer) error {
-	f, err := parseFlags(args, stderr)
-	if err != nil {
-		return err
+// usage is the --help text.
+func usage(fs *flag.FlagSet) string {
+	var b strings.Builder
+	b.WriteString(usageHeader)
+	fs.SetOutput(&b)
+	fs.PrintDefaults()
+	fs.SetOutput(io.Discard)
+	return b.String()
+}
+
+// run is the command: --help and --version on stdout, everything else
+// logged on stderr in the --log-format asked for, from the first line on,
+// command-line and start-up errors included. It returns the exit status.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	f, fs, err := parseFlags(args)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		fmt.Fprint(stdout, usage(fs))
+		return exitOK
+	case err == nil && f.version:
+		fmt.Fprintln(stdout, name, buildinfo.Read())
+		return exitOK
 	}
-	log := newLogger(stderr, f.logFormat, f.logLevel)
+	format := f.logFormat
+	if err != nil && format != "json" {
+		// Parsing stops at the first mistake: a --log-format after it is
+		// looked up so that the error is logged as asked.
+		format = logFormatIn(args)
+	}
+	log := newLogger(stderr, format, f.logLevel)
+	if err != nil {
+		log.Error("bad command line (--help lists the flags)", "error", err)
+		return exitUsage
+	}
+	if err := serve(ctx, f, log); err != nil {
+		log.Error("stopped", "error", err)
+		return exitError
+	}
+	return exitOK
+}
+
+// logFormatIn finds the value of --log-format in args that did not parse.
+func logFormatIn(args []string) string {
+	for i, a := range args {
+		flagName, value, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		switch {
+		case a == "--":
+			return ""
+		case flagName != "log-format" || !strings.HasPrefix(a, "-"):
+		case hasValue:
+			return value
+		case i+1 < len(args):
+			return args[i+1]
+		}
+	}
+	return ""
+}
+
+// serve runs the webhook until ctx ends.
+func serve(ctx context.Context, f *flags, log *slog.Logger) error {
+	info := buildinfo.Read()
+	log.Info("starting", "version", info.Version, "commit", info.Commit, "goversion", info.GoVersion)
 	// controller-runtime's certificate watcher logs through its own global
 	// logger; route it to ours so that its lines share format and level.
 	ctrllog.SetLogger(logr.FromSlogHandler(log.Handler()))
@@ -121,6 +201,7 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m := metrics.New(reg)
+	metrics.RegisterBuildInfo(reg, info.Version, info.Commit, info.GoVersion)
 
 	configs, err := reload.New(reload.Options[*engine.Injector]{
 		Paths: f.configs,
@@ -182,8 +263,15 @@ func run(ctx context.Context, args []string, stderr io.Writer) error {
 	return srv.Serve(ctx)
 }
 
+// newLogger logs in text or JSON. Durations are written as strings with
+// their unit ("2.4ms"): slog's JSON handler would write bare nanoseconds.
 func newLogger(w io.Writer, format string, level slog.Level) *slog.Logger {
-	opts := &slog.HandlerOptions{Level: level}
+	opts := &slog.HandlerOptions{Level: level, ReplaceAttr: func(_ []string, a slog.Attr) slog.Attr {
+		if a.Value.Kind() == slog.KindDuration {
+			a.Value = slog.StringValue(a.Value.Duration().String())
+		}
+		return a
+	}}
 	if format == "json" {
 		return slog.New(slog.NewJSONHandler(w, opts))
 	}

@@ -37,7 +37,7 @@ type webhook struct {
 	client        *http.Client
 	logs          *syncbuffer.Buffer
 	stop          context.CancelFunc
-	done          chan error
+	done          chan int
 }
 
 // startWebhook runs the server as main does, on free loopback ports.
@@ -57,14 +57,14 @@ func startWebhook(t *testing.T, configPath string, extra ...string) *webhook {
 	ctx, cancel := context.WithCancel(context.Background())
 	w := &webhook{
 		base: fmt.Sprintf("https://127.0.0.1:%d", port), metrics: fmt.Sprintf("http://127.0.0.1:%d", mport),
-		certs: certs, certDir: certDir, logs: &syncbuffer.Buffer{}, stop: cancel, done: make(chan error, 1),
+		certs: certs, certDir: certDir, logs: &syncbuffer.Buffer{}, stop: cancel, done: make(chan int, 1),
 		client: newClient(certs, false),
 	}
-	go func() { w.done <- run(ctx, args, w.logs) }()
+	go func() { w.done <- run(ctx, args, io.Discard, w.logs) }()
 	t.Cleanup(func() {
 		cancel()
-		if err := <-w.done; err != nil {
-			t.Errorf("server stopped with %v", err)
+		if code := <-w.done; code != exitOK {
+			t.Errorf("server stopped with exit status %d", code)
 		}
 		if t.Failed() {
 			t.Logf("server log:\n%s", w.logs.String())
@@ -82,12 +82,14 @@ func newClient(certs *testcert.Files, noKeepAlive bool) *http.Client {
 	}}
 }
 
-func waitReady(t *testing.T, c *http.Client, url string, done <-chan error) {
+// waitReady polls url until it answers 200; done yields what the server
+// returned (an exit status in process, an error from a child process).
+func waitReady[T any](t *testing.T, c *http.Client, url string, done <-chan T) {
 	t.Helper()
 	for deadline := time.Now().Add(15 * time.Second); ; time.Sleep(20 * time.Millisecond) {
 		select {
-		case err := <-done:
-			t.Fatalf("server exited before ready: %v", err)
+		case v := <-done:
+			t.Fatalf("server exited before ready: %v", v)
 		default:
 		}
 		if resp, err := c.Get(url); err == nil {

@@ -14,6 +14,7 @@ import (
 
 	"github.com/sidecar-injector/sidecar-injector/fn/function"
 	"github.com/sidecar-injector/sidecar-injector/fn/krmio"
+	"github.com/sidecar-injector/sidecar-injector/internal/buildinfo"
 )
 
 // Exit statuses.
@@ -36,6 +37,9 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 			flagsDone = true
 		case a == "-h" || a == "--help" || a == "-help":
 			fmt.Fprint(stdout, Help)
+			return ExitOK
+		case a == "--version" || a == "-version":
+			fmt.Fprintln(stdout, "sidecar-injector-fn", buildinfo.Read())
 			return ExitOK
 		default:
 			fmt.Fprintf(stderr, "sidecar-injector-fn: unknown flag %q\n\n%s", a, Usage)

@@ -149,3 +149,15 @@ func allocated(f func()) uint64 {
 	runtime.ReadMemStats(&after)
 	return after.TotalAlloc - before.TotalAlloc
 }
+
+// --version prints the build on stdout and exits 0. A test binary has no
+// version; what `make build` stamps is checked on the binaries in e2e.
+func TestVersion(t *testing.T) {
+	var stdout, stderr bytes.Buffer
+	if code := Run([]string{"--version"}, strings.NewReader(""), &stdout, &stderr); code != ExitOK {
+		t.Errorf("exit status %d, want 0", code)
+	}
+	if want := "sidecar-injector-fn (devel) (commit unknown, " + runtime.Version() + ")\n"; stdout.String() != want || stderr.Len() > 0 {
+		t.Errorf("stdout %q, stderr %q; want %q on stdout", stdout.String(), stderr.String(), want)
+	}
+}

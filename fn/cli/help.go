@@ -5,6 +5,7 @@ const Usage = `Usage:
   sidecar-injector-fn                      KRM function: ResourceList on stdin and stdout
   sidecar-injector-fn CONFIG [FILE...|-]   inject the resources of FILEs (or stdin) and print them
   sidecar-injector-fn --help               explain, with examples
+  sidecar-injector-fn --version            print the version, commit and Go version
 `
 
 // Help is printed by --help.

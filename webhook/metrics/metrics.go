@@ -83,3 +83,15 @@ func New(reg prometheus.Registerer) *Metrics {
 	}
 	return m
 }
+
+// RegisterBuildInfo registers sidecar_injector_build_info, a gauge at 1
+// whose labels say which build is running, on reg.
+func RegisterBuildInfo(reg prometheus.Registerer, version, commit, goVersion string) {
+	g := prometheus.NewGauge(prometheus.GaugeOpts{
+		Name:        "sidecar_injector_build_info",
+		Help:        "Which build of the injector is running: a constant 1 labelled with its version, VCS commit and Go version.",
+		ConstLabels: prometheus.Labels{"version": version, "commit": commit, "goversion": goVersion},
+	})
+	g.Set(1)
+	reg.MustRegister(g)
+}

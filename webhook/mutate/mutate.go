@@ -110,7 +110,7 @@ func (h *Handler) handle(req *admission.Request) admission.Response {
 		return admission.Allowed(warnings...)
 	}
 	if err := report.Err(); err != nil {
-		h.logger().Info("denied", "uid", req.UID, "kind", kindOf(req), "namespace", req.Namespace, "name", req.Name, "error", err)
+		h.logger().Warn("denied", "uid", req.UID, "kind", kindOf(req), "namespace", req.Namespace, nameOf(req, node), "error", err)
 		return admission.Denied("sidecar-injector: "+err.Error(), warnings...)
 	}
 
@@ -187,6 +187,26 @@ func (h *Handler) count(r *engine.Report) {
 			h.Metrics.Injections.WithLabelValues(me.Mutation, "failed").Inc()
 		}
 	}
+}
+
+// nameOf is the object's name for a log line, or its generateName when the
+// API server has not named it yet (a pod of a ReplicaSet). Both come from
+// the request and are cut to a Kubernetes name's 253 bytes: the object is
+// not validated yet.
+func nameOf(req *admission.Request, object *yaml.Node) slog.Attr {
+	rn := yaml.NewRNode(object)
+	key, value := "name", req.Name
+	if value == "" {
+		value, _ = rn.GetString("metadata.name")
+	}
+	if value == "" {
+		key = "generateName"
+		value, _ = rn.GetString("metadata.generateName")
+	}
+	if len(value) > 253 {
+		value = value[:253] + "..."
+	}
+	return slog.String(key, value)
 }
 
 func (h *Handler) logger() *slog.Logger {
