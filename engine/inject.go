@@ -169,29 +169,32 @@ func (in *Injector) selectMutations(resource *yaml.Node, opts Options, rep *Repo
 // triggered decides whether mutation m applies to the pod, warning about
 // triggers that cannot be what the user meant.
 func (in *Injector) triggered(m *config.Mutation, work, orig *podTemplate, namespace string, rep *Report) bool {
-	v, ok := annotation(work.meta(), m.TriggerKey())
-	if !ok {
-		if orig.owner != nil {
-			if _, onOwner := annotation(orig.owner, m.TriggerKey()); onOwner {
-				rep.Warnings = append(rep.Warnings, Warning{Mutation: m.Name, Message: fmt.Sprintf(
-					"annotation %q is on the %s's own metadata, which pods do not inherit: move it to the pod template's metadata.annotations to inject", m.TriggerKey(), orig.kind)})
-			}
+	t := in.Trigger(m, podMeta(work.meta(), namespace))
+	if t.Warning != "" {
+		rep.Warnings = append(rep.Warnings, Warning{Mutation: m.Name, Message: t.Warning})
+	}
+	if orig.owner == nil {
+		return t.Applies
+	}
+	// Pods do not inherit their workload's metadata: a trigger there, with
+	// none on the pod template, is a mistake worth saying.
+	fields := []string{"annotations"}
+	if m.LabelTrigger {
+		fields = append(fields, "labels")
+	}
+	key := m.TriggerKey()
+	for _, field := range fields {
+		if _, onTemplate := metaValue(work.meta(), field, key); onTemplate {
+			return t.Applies
 		}
-		return false
 	}
-	switch v {
-	case "true", "enabled":
-	case "false", "disabled":
-		return false
-	default:
-		rep.Warnings = append(rep.Warnings, Warning{Mutation: m.Name, Message: fmt.Sprintf(
-			"annotation %q has value %q: use \"true\" or \"enabled\" to inject, \"false\" or \"disabled\" not to; nothing injected", m.TriggerKey(), v)})
-		return false
+	for _, field := range fields {
+		if _, onOwner := metaValue(orig.owner, field, key); onOwner {
+			rep.Warnings = append(rep.Warnings, Warning{Mutation: m.Name, Message: fmt.Sprintf(
+				"%s %q is on the %s's own metadata, which pods do not inherit: move it to the pod template's metadata.%s for it to take effect", field[:len(field)-1], key, orig.kind, field)})
+		}
 	}
-	if namespace != "" && (slices.Contains(m.IgnoreNamespaces, namespace) || slices.Contains(in.cfg.IgnoreNamespaces, namespace)) {
-		return false
-	}
-	return true
+	return t.Applies
 }
 
 // statusKeys are the status annotations of every configured mutation.

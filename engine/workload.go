@@ -85,7 +85,22 @@ func (p *podTemplate) shortLived() bool {
 
 // annotation returns a pod annotation and whether it is set.
 func annotation(meta *yaml.Node, key string) (string, bool) {
-	v := yamlnode.Field(yamlnode.Field(meta, "annotations"), key)
+	return metaValue(meta, "annotations", key)
+}
+
+// podMeta reads a trigger's keys from metadata (nil reads as empty).
+func podMeta(meta *yaml.Node, namespace string) PodMeta {
+	return PodMeta{
+		Annotation: func(key string) (string, bool) { return metaValue(meta, "annotations", key) },
+		Label:      func(key string) (string, bool) { return metaValue(meta, "labels", key) },
+		Namespace:  namespace,
+	}
+}
+
+// metaValue returns the value of key in metadata's annotations or labels
+// (field) and whether it is set.
+func metaValue(meta *yaml.Node, field, key string) (string, bool) {
+	v := yamlnode.Field(yamlnode.Field(meta, field), key)
 	if v == nil || v.Kind != yaml.ScalarNode {
 		return "", false
 	}

@@ -274,6 +274,30 @@ spec:
 `},
 			want: []string{`mutation "m": failurePolicy "Sometimes" is not Fail or Ignore`},
 		},
+		{
+			// Label keys are stricter than annotation keys (no upper case in
+			// the prefix), and labelTrigger is new: an error in every form.
+			name: "a label trigger that is not a valid label key",
+			files: map[string]string{"m.yaml": `
+containers: [{name: c, image: i}]
+mutationConfigs:
+- {name: m, annotationNamespace: Logging.example.com, annotationTrigger: inject, labelTrigger: true, containers: [c]}
+`},
+			want: []string{`m.yaml:3:96: mutation "m": labelTrigger: "Logging.example.com/inject" is not a valid label key, so no pod can carry it: prefix part a lowercase RFC 1123 subdomain`},
+		},
+		{
+			name: "labelTrigger and injectByDefault are booleans",
+			files: map[string]string{"m.yaml": `
+apiVersion: sidecar-injector.dev/v1alpha1
+kind: SidecarInjector
+metadata: {name: x}
+spec:
+  sidecars: {containers: [{name: c, image: i}]}
+  mutations:
+  - {name: m, annotationNamespace: a.example.com, annotationTrigger: inject, labelTrigger: maybe, injectByDefault: 1, containers: [c]}
+`},
+			want: []string{`labelTrigger`, `injectByDefault`},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -78,11 +78,17 @@ func (s *Sidecars) add(d *Definition) {
 	s.byKind[d.Kind][d.Name] = append(s.byKind[d.Kind][d.Name], d)
 }
 
-// Mutation names an annotation trigger and the sidecars it injects.
+// Mutation names a trigger and the sidecars it injects.
 type Mutation struct {
 	Name                string
 	AnnotationNamespace string
 	AnnotationTrigger   string
+	// LabelTrigger reads TriggerKey from the pod's labels as well as its
+	// annotations, so that a webhook's objectSelector can select the pods.
+	LabelTrigger bool
+	// InjectByDefault applies the mutation to every pod whose annotation
+	// (or, with LabelTrigger, label) does not say false or disabled.
+	InjectByDefault bool
 
 	// Resolved definitions, in the order the mutation lists them.
 	InitContainers []*Definition
@@ -110,7 +116,8 @@ type Mutation struct {
 	Source Position
 }
 
-// TriggerKey is the pod annotation that triggers the mutation.
+// TriggerKey is the pod annotation (and with LabelTrigger, label) that
+// triggers the mutation.
 func (m *Mutation) TriggerKey() string { return m.AnnotationNamespace + "/" + m.AnnotationTrigger }
 
 // StatusKey is the pod annotation that says the mutation was applied.

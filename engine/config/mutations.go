@@ -20,6 +20,8 @@ type mutationSpec struct {
 	Name                                  string                `json:"name"`
 	AnnotationNamespace                   string                `json:"annotationNamespace"`
 	AnnotationTrigger                     string                `json:"annotationTrigger"`
+	LabelTrigger                          bool                  `json:"labelTrigger"`
+	InjectByDefault                       bool                  `json:"injectByDefault"`
 	InitContainers                        []string              `json:"initContainers"`
 	InitContainersBeforePodInitContainers []string              `json:"initContainersBeforePodInitContainers"`
 	Containers                            []string              `json:"containers"`
@@ -139,15 +141,23 @@ func (l *loader) resolveMutation(pm pendingMutation, seen map[string]Position) *
 	case s.AnnotationTrigger == "":
 		d.problem(l, n, "%s: annotationTrigger is not set: set the annotation name that triggers it, for example inject (the pod then carries %s/inject: \"true\")", label, s.AnnotationNamespace)
 	default:
-		if errs := validation.IsQualifiedName(s.AnnotationNamespace + "/" + s.AnnotationTrigger); len(errs) > 0 {
-			msg := fmt.Sprintf("%s: %q is not a valid annotation key, so no pod can carry it: %s", label, s.AnnotationNamespace+"/"+s.AnnotationTrigger, strings.Join(errs, "; "))
-			l.report(pm, n, msg)
+		key := s.AnnotationNamespace + "/" + s.AnnotationTrigger
+		errs := validation.IsQualifiedName(key)
+		switch {
+		case len(errs) == 0:
+		case s.LabelTrigger:
+			// Never in the old injector's files: an error in every form.
+			d.problem(l, yamlnode.Field(n, "labelTrigger"), "%s: labelTrigger: %q is not a valid label key, so no pod can carry it: %s", label, key, strings.Join(errs, "; "))
+		default:
+			l.report(pm, n, fmt.Sprintf("%s: %q is not a valid annotation key, so no pod can carry it: %s", label, key, strings.Join(errs, "; ")))
 		}
 	}
 	m := &Mutation{
 		Name:                       s.Name,
 		AnnotationNamespace:        s.AnnotationNamespace,
 		AnnotationTrigger:          s.AnnotationTrigger,
+		LabelTrigger:               s.LabelTrigger,
+		InjectByDefault:            s.InjectByDefault,
 		IgnoreNamespaces:           s.IgnoreNamespaces,
 		ImplementsSidecarLifecycle: s.ImplementsSidecarLifecycle,
 		NativeSidecars:             s.NativeSidecars,

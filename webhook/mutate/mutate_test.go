@@ -43,7 +43,8 @@ func TestHandle(t *testing.T) {
 			contains: []string{`"name":"log-shipper"`, `{"name":"logs","mountPath":"/logs"}`}},
 		{review: "pod-dry-run.json", config: own, allowed: true, patched: true, audit: "logging",
 			contains: []string{`"name":"log-shipper"`}},
-		{review: "pod-no-annotations.json", config: own, allowed: true},
+		// The trigger as a label, for a mutation that reads annotations only.
+		{review: "pod-no-annotations.json", config: own, allowed: true, warnings: []string{`label "logging.example.com/inject" is ignored`}},
 		{review: "pod-namespace-from-request.json", config: own, allowed: true, patched: true, audit: "namespaced",
 			contains: []string{`"--namespace=team-b"`}},
 		{review: "pod-fail.json", config: own, code: 403,
