@@ -91,20 +91,6 @@ func (in *Injector) Trigger(m *config.Mutation, pod PodMeta) Trigger {
 	return t
 }
 
-// MayInject reports whether Inject could do anything to a pod with this
-// metadata: apply a mutation, or warn about a trigger. When it is false,
-// Inject leaves such a pod unchanged and says nothing (a workload, unlike a
-// pod, may still get a warning about a trigger on its own metadata), so a
-// caller may skip decoding the rest of the pod.
-func (in *Injector) MayInject(pod PodMeta) bool {
-	for _, m := range in.cfg.Mutations {
-		if t := in.Trigger(m, pod); t.Applies || t.Warning != "" {
-			return true
-		}
-	}
-	return false
-}
-
 func lookup(get func(string) (string, bool), key string) (string, bool) {
 	if get == nil {
 		return "", false

@@ -42,12 +42,10 @@ func ExampleInjector_Trigger() {
 		t := inj.Trigger(m, pod)
 		fmt.Printf("%s: %v, %s\n", m.Name, t.Applies, t.Reason)
 	}
-	fmt.Println("may inject:", inj.MayInject(pod))
 	// Output:
 	// annotation: false, no annotation "a.example.com/inject"
 	// label: true, label "l.example.com/inject" is "true"
 	// default: false, annotation "d.example.com/inject" is "false"
-	// may inject: true
 }
 
 func TestTrigger(t *testing.T) {
@@ -89,25 +87,6 @@ func TestTrigger(t *testing.T) {
 			if got.Applies != tt.applies || !strings.Contains(got.Reason, tt.reason) || (tt.warning == "") != (got.Warning == "") || !strings.Contains(got.Warning, tt.warning) {
 				t.Errorf("got %+v, want applies %v, reason %q, warning %q", got, tt.applies, tt.reason, tt.warning)
 			}
-			if may := inj.MayInject(pod); got.Applies && !may {
-				t.Errorf("MayInject is false for a pod that mutation %q applies to", tt.mutation)
-			}
 		})
-	}
-}
-
-func TestMayInject(t *testing.T) {
-	inj, err := engine.Load(config.Source{Name: "platform.yaml", Data: []byte(strings.ReplaceAll(triggerConfig, "injectByDefault: true", "injectByDefault: false"))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if inj.MayInject(engine.PodMeta{Label: mapLookup(map[string]string{"app": "web"})}) {
-		t.Error("MayInject is true for a pod that triggers nothing")
-	}
-	if !inj.MayInject(engine.PodMeta{Annotation: mapLookup(map[string]string{"a.example.com/inject": "yes"})}) {
-		t.Error("MayInject is false for a pod that Inject warns about")
-	}
-	if !inj.MayInject(engine.PodMeta{Label: mapLookup(map[string]string{"l.example.com/inject": "true"})}) {
-		t.Error("MayInject is false for a labelled pod")
 	}
 }
