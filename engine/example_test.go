@@ -67,7 +67,7 @@ func ExampleReport_Err() {
 containers:
 - name: vault-agent
   image: example.com/vault:1
-  args: ['-role={% required "set the vault.example.com/role annotation" (annotation "vault.example.com/role") %}']
+  args: ['-role={% required "set the vault.example.com/role annotation" (index .Annotations "vault.example.com/role") %}']
 mutationConfigs:
 - name: vault
   annotationNamespace: vault.example.com
@@ -87,6 +87,6 @@ spec:
 	fmt.Println(report.Err())
 	fmt.Println("changed:", report.Changed())
 	// Output:
-	// mutation "vault": sidecar "vault-agent": vault.yaml:5: error calling required: set the vault.example.com/role annotation
+	// mutation "vault": sidecar "vault-agent": vault.yaml:5: args[0]: error calling required: set the vault.example.com/role annotation
 	// changed: false
 }

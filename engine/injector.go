@@ -16,7 +16,6 @@ import (
 type Injector struct {
 	cfg           *config.Config
 	staticDigests map[*config.Definition][sha256.Size]byte
-	podReads      *podReads
 	outline       jsonnode.Outline
 
 	// hashScratch holds the buffers that a mutation's hash is taken over
@@ -34,7 +33,7 @@ func Load(sources ...config.Source) (*Injector, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Injector{cfg: cfg, staticDigests: staticDigests(cfg), podReads: newPodReads(cfg), outline: outline(cfg.WorkloadKinds)}, nil
+	return &Injector{cfg: cfg, staticDigests: staticDigests(cfg), outline: outline(cfg.WorkloadKinds)}, nil
 }
 
 // LoadFiles loads config files and folders (a mounted ConfigMap, with its

@@ -5,17 +5,14 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"reflect"
 	"slices"
 	"strconv"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
 	"github.com/sidecar-injector/sidecar-injector/engine/config"
-	"github.com/sidecar-injector/sidecar-injector/engine/template"
 	"github.com/sidecar-injector/sidecar-injector/engine/typednode"
 )
 
@@ -39,224 +36,45 @@ type rendered struct {
 // podData builds the templates' view of the pod once, when the first
 // templated definition needs it.
 type podData struct {
-	p     *podTemplate
-	ns    string
-	reads *podReads
-	pod   *corev1.Pod
-	err   error
+	p   *podTemplate
+	ns  string
+	pod *corev1.Pod
+	err error
 }
 
-// podReads are the parts of a pod that some template of the config can
-// read: decoding the whole spec and metadata of every pod (its containers
-// and annotations above all) costs more than the rest of an injection. A
-// nil *podReads, or a nil filter in it, reads everything.
-type podReads struct {
-	specKeys, metaKeys *keyFilter
-}
+// orchestratorAnnotations are the bookkeeping annotations that kpt and
+// kustomize put on the resources they hand a function, and that the API
+// server never stores: templates do not see them, so that a template over
+// the annotations renders the same in the function and in the webhook.
+var orchestratorAnnotations = []string{"config.kubernetes.io/", "internal.config.kubernetes.io/", "config.k8s.io/id"}
 
-// keyFilter keeps the keys (JSON names) of a mapping that templates read.
-type keyFilter struct {
-	keys map[string]bool
-}
-
-// newPodReads gathers what every templated definition reads.
-func newPodReads(cfg *config.Config) *podReads {
-	var specFields, metaFields []map[string]bool
-	allSpec, allMeta := false, false
-	for _, m := range cfg.Mutations {
-		for _, list := range definitionLists(m) {
-			for _, def := range list {
-				reads := def.Reads()
-				allSpec = allSpec || reads.AllSpec
-				allMeta = allMeta || reads.AllMeta
-				specFields = append(specFields, reads.SpecFields)
-				metaFields = append(metaFields, reads.MetaFields)
-			}
-		}
-	}
-	r := &podReads{}
-	if !allSpec {
-		r.specKeys = newKeyFilter(reflect.TypeFor[corev1.PodSpec](), specFields)
-	}
-	if !allMeta {
-		r.metaKeys = newKeyFilter(reflect.TypeFor[metav1.ObjectMeta](), metaFields)
-	}
-	return r
-}
-
-// newKeyFilter keeps the JSON names of the fields of struct type t that
-// the sets name (by Go name).
-func newKeyFilter(t reflect.Type, goNames []map[string]bool) *keyFilter {
-	f := &keyFilter{keys: map[string]bool{}}
-	for i := range t.NumField() {
-		field := t.Field(i)
-		name, _, ok := typednode.FieldName(field)
-		if !ok {
-			continue
-		}
-		for _, set := range goNames {
-			if set[field.Name] {
-				f.keys[name] = true
-			}
-		}
-	}
-	return f
-}
-
-// spec and meta return the parts of the pod template's spec and metadata
-// that templates read.
-func (r *podReads) spec(p *podTemplate) *yaml.Node {
-	if r == nil {
-		return p.spec()
-	}
-	return r.specKeys.filter(p.spec())
-}
-
-func (r *podReads) meta(p *podTemplate) *yaml.Node {
-	if r == nil {
-		return p.meta()
-	}
-	return r.metaKeys.filter(p.meta())
-}
-
-// filter returns the part of mapping m that templates read.
-func (f *keyFilter) filter(m *yaml.Node) *yaml.Node {
-	if f == nil || m == nil || m.Kind != yaml.MappingNode {
-		return m
-	}
-	out := &yaml.Node{Kind: yaml.MappingNode, Tag: m.Tag}
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if f.keys[m.Content[i].Value] {
-			out.Content = append(out.Content, m.Content[i], m.Content[i+1])
-		}
-	}
-	return out
-}
-
-var _ template.Data = (*podData)(nil)
-
-// Pod decodes the pod for the templates that need it whole, once.
-func (d *podData) Pod() (*corev1.Pod, error) { return d.get() }
-
-// Field reads a string of the pod from its nodes, as the decoded pod
-// would give it: the fields no template reads are not decoded, so Status
-// is empty, and the namespace is filled in. It reports false for anything
-// but a plain string (a number, an alias, a duplicate key on the way),
-// which is left to the decoded pod, whose reading is the reference.
-func (d *podData) Field(path []string) (string, bool) {
-	switch {
-	case len(path) == 1 && path[0] == "kind":
-		return metaTypePod.Kind, true
-	case len(path) == 1 && path[0] == "apiVersion":
-		return metaTypePod.APIVersion, true
-	}
-	n, ok := d.node(path)
-	switch {
-	case !ok || n != nil && !plainString(n):
-		return "", false
-	case n != nil && n.Value != "":
-		return n.Value, true
-	case len(path) == 2 && path[0] == "metadata" && path[1] == "namespace":
-		return d.ns, true
-	}
-	return "", true
-}
-
-// MapValue reads the value of key in a map[string]string of the pod, as
-// Field reads a string; only a map of plain strings is read from nodes.
-func (d *podData) MapValue(path []string, key string) (string, bool) {
-	m, ok := d.node(path)
-	switch {
-	case !ok || m != nil && m.Kind != yaml.MappingNode:
-		return "", false
-	case m == nil:
-		return "", true
-	}
-	var value string
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		k, v := m.Content[i], m.Content[i+1]
-		if !plainString(k) || !plainString(v) {
-			return "", false
-		}
-		if k.Value == key {
-			value = v.Value
-		}
-	}
-	return value, true
-}
-
-// node follows path (JSON names) through the pod template's nodes: nil
-// when a step is absent or null, and for Status, which the decoded pod
-// never holds; false when only the decoder can tell (a step that is not a
-// mapping, a repeated key, a part of the pod it does not have).
-func (d *podData) node(path []string) (*yaml.Node, bool) {
-	if len(path) == 0 {
-		return nil, false
-	}
-	var m *yaml.Node
-	switch path[0] {
-	case "status":
-		return nil, true
-	case "metadata":
-		m = d.p.meta()
-	case "spec":
-		m = d.p.spec()
-	default:
-		return nil, false
-	}
-	for _, key := range path[1:] {
-		if isNull(m) {
-			return nil, true
-		}
-		if m.Kind != yaml.MappingNode {
-			return nil, false
-		}
-		var next *yaml.Node
-		for i := 0; i+1 < len(m.Content); i += 2 {
-			if m.Content[i].Value == key {
-				if next != nil {
-					return nil, false
-				}
-				next = m.Content[i+1]
-			}
-		}
-		m = next
-	}
-	if isNull(m) {
-		return nil, true
-	}
-	return m, true
-}
-
-// isNull reports whether n is absent or a null.
-func isNull(n *yaml.Node) bool {
-	return n == nil || n.Kind == yaml.ScalarNode && n.Tag == "!!null"
-}
-
-// plainString reports whether n is a string scalar as YAML and JSON
-// parsers tag it.
-func plainString(n *yaml.Node) bool {
-	return n.Kind == yaml.ScalarNode && n.Tag == "!!str"
-}
-
+// get decodes the pod as the API server would store it: the namespace
+// filled in, without the orchestrators' annotations.
 func (d *podData) get() (*corev1.Pod, error) {
 	if d.pod != nil || d.err != nil {
 		return d.pod, d.err
 	}
 	pod := &corev1.Pod{TypeMeta: metaTypePod}
 	lenient := typednode.Options{}
-	if m := d.reads.meta(d.p); m != nil {
+	if m := d.p.meta(); m != nil {
 		if err := typednode.Decode(m, &pod.ObjectMeta, lenient); err != nil {
 			d.err = fmt.Errorf("reading the pod's metadata for templates: %w", err)
 			return nil, d.err
 		}
 	}
-	if err := typednode.Decode(d.reads.spec(d.p), &pod.Spec, lenient); err != nil {
+	if err := typednode.Decode(d.p.spec(), &pod.Spec, lenient); err != nil {
 		d.err = fmt.Errorf("reading the pod's spec for templates: %w", err)
 		return nil, d.err
 	}
 	if pod.Namespace == "" {
 		pod.Namespace = d.ns
+	}
+	for key := range pod.Annotations {
+		for _, prefix := range orchestratorAnnotations {
+			if strings.HasPrefix(key, prefix) {
+				delete(pod.Annotations, key)
+			}
+		}
 	}
 	d.pod = pod
 	return pod, nil
@@ -293,7 +111,14 @@ func (in *Injector) render(m *config.Mutation, data *podData) (*rendered, *Mutat
 			*l.out = make([]*yaml.Node, 0, len(l.defs))
 		}
 		for _, def := range l.defs {
-			n, err := def.Render(data)
+			var pod *corev1.Pod
+			if def.Templated() {
+				var err error
+				if pod, err = data.get(); err != nil {
+					return nil, &MutationError{Mutation: m.Name, Sidecar: def.Name, Err: err}
+				}
+			}
+			n, err := def.Render(pod)
 			if err != nil {
 				return nil, &MutationError{Mutation: m.Name, Sidecar: def.Name, Err: err}
 			}

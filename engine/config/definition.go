@@ -2,165 +2,180 @@ package config
 
 import (
 	"fmt"
-	"github.com/sidecar-injector/sidecar-injector/engine/internal/yamlnode"
+	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
+	"github.com/sidecar-injector/sidecar-injector/engine/internal/yamlnode"
 	"github.com/sidecar-injector/sidecar-injector/engine/template"
 	"github.com/sidecar-injector/sidecar-injector/engine/typednode"
 )
 
-// Definition is one named sidecar definition, compiled at load: a static
-// node, or a template rendered against each pod.
+// Definition is one named sidecar definition, compiled at load.
 //
-// The contract is a text template: a definition's text is rendered, then
-// parsed as YAML. Parsing YAML on every pod is slow, so a definition whose
-// actions all stand inside string fields is rendered field by field
-// instead: only the templated strings are executed and set in a copy of the
-// canonical node. That shortcut is taken only when its result provably
-// equals the text path's (see safeScalar); otherwise the text path runs.
+// Its structure is fixed when the config loads: the YAML is parsed, and
+// each scalar that holds template actions becomes a template of its own,
+// whose output for a pod is that one scalar's value, never YAML. Whatever
+// a pod holds, it cannot add a key, an item or a comment, nor change a
+// neighbouring field. Where the field under the scalar is a number, a
+// boolean or a quantity, the output is read as one.
 type Definition struct {
 	Kind   Kind
 	Name   string
 	Source Position
 
 	// canonical is the definition as the API server would serialize it
-	// (field order of the Go type, defaults of omitempty), with tokens in
-	// place of actions when templated.
+	// (values normalized to their Kubernetes types, in the order the
+	// author wrote the fields), with a probe value in each templated
+	// scalar.
 	canonical *yaml.Node
-	// scalars are the templated strings of canonical, when the definition
-	// can be rendered field by field.
-	scalars map[*yaml.Node]*scalarTemplate
-	// text is the whole definition's template; nil when static.
-	text *template.Template
+	// values are the templated scalars of canonical.
+	values map[*yaml.Node]*value
 	// onPath are the nodes of canonical that a rendering copies: those on
-	// the way to a templated string, and a container's volumeMounts list
+	// the way to a templated scalar, and a container's volumeMounts list
 	// (injection appends to it). The rest is shared by every rendering.
 	onPath map[*yaml.Node]bool
 }
 
-// scalarTemplate is one templated string of a definition.
-type scalarTemplate struct {
+// value is one templated scalar of a definition.
+type value struct {
 	tmpl  *template.Template
-	style yaml.Style // the style the string was written in
-	flow  bool       // written inside a flow collection
-	line  int        // line of the string in its file, for errors
+	field string       // its path in the definition, for errors: ports[0].containerPort
+	line  int          // its line in the config file
+	typ   reflect.Type // the Go type under it, when not a plain string
+	// omitEmpty: an empty string renders as no field at all, as it would
+	// have written statically (value: "" is dropped by the API server too).
+	omitEmpty bool
 }
 
 // Templated reports whether the definition is rendered against each pod.
-func (d *Definition) Templated() bool { return d.text != nil }
+func (d *Definition) Templated() bool { return len(d.values) > 0 }
 
-// Reads says what the definition's template can read of the pod (nothing
-// for a static definition).
-func (d *Definition) Reads() template.Reads {
-	if d.text == nil {
-		return template.Reads{}
-	}
-	return d.text.Reads()
-}
-
-// Render returns the definition for one pod. data is only read when the
-// definition is templated.
+// Render returns the definition for one pod (pod is only read when the
+// definition is templated).
 //
 // The caller may change the node's own fields (add one to a container,
 // such as restartPolicy) and the items of a container's volumeMounts list;
-// the rest of a static definition is shared by every pod it is injected
-// into and must be left as it is. Copying whole sidecars for every pod
-// cost more than anything else an injection does.
-func (d *Definition) Render(data template.Data) (*yaml.Node, error) {
-	if d.text == nil {
+// the rest is shared by every pod it is injected into and must be left as
+// it is. Copying whole sidecars for every pod cost more than anything else
+// an injection does.
+func (d *Definition) Render(pod *corev1.Pod) (*yaml.Node, error) {
+	if !d.Templated() {
 		return d.shallowCopy(), nil
 	}
-	if d.scalars != nil {
-		r := &fieldRenderer{def: d, data: data}
-		n := r.copy(d.canonical)
-		if r.err != nil {
-			return nil, r.err
-		}
-		if !r.unsafe {
-			return n, nil
-		}
+	r := &renderer{def: d, pod: pod}
+	n := r.copy(d.canonical)
+	if r.err != nil {
+		return nil, r.err
 	}
-	return d.renderText(data)
+	return n, nil
 }
 
-// fieldRenderer renders the templated strings of a definition while it is
+// renderer renders the templated scalars of a definition while it is
 // copied.
-type fieldRenderer struct {
-	def    *Definition
-	data   template.Data
-	err    error
-	unsafe bool // a rendered string would not read back as itself in YAML
+type renderer struct {
+	def *Definition
+	pod *corev1.Pod
+	err error
 }
 
-// copy copies the nodes on the way to templated strings, rendering those,
-// and shares the rest.
-func (r *fieldRenderer) copy(n *yaml.Node) *yaml.Node {
-	if st := r.def.scalars[n]; st != nil {
-		c := *n
-		if r.err == nil && !r.unsafe {
-			r.render(st, &c)
+// copy copies the nodes on the way to templated scalars, rendering those,
+// and shares the rest. It returns nil for a field rendered away (an empty
+// string where the field is omitted when empty).
+func (r *renderer) copy(n *yaml.Node) *yaml.Node {
+	if v := r.def.values[n]; v != nil {
+		if r.err != nil {
+			return n
 		}
-		return &c
+		out, err := v.render(r.def.Source.File, r.pod)
+		if err != nil {
+			r.err = err
+			return n
+		}
+		return out
 	}
 	if !r.def.onPath[n] {
 		return n
 	}
 	c := *n
-	c.Content = make([]*yaml.Node, len(n.Content))
-	for i, k := range n.Content {
-		c.Content[i] = r.copy(k)
+	c.Content = make([]*yaml.Node, 0, len(n.Content))
+	if n.Kind != yaml.MappingNode {
+		for _, item := range n.Content {
+			c.Content = append(c.Content, r.copy(item))
+		}
+		return &c
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if v := r.copy(n.Content[i+1]); v != nil {
+			c.Content = append(c.Content, n.Content[i], v)
+		}
 	}
 	return &c
 }
 
-func (r *fieldRenderer) render(st *scalarTemplate, copied *yaml.Node) {
-	out, err := st.tmpl.Render(r.data)
+// render renders the scalar for a pod: a string as it is, anything else
+// read as its type.
+func (v *value) render(file string, pod *corev1.Pod) (*yaml.Node, error) {
+	at := Position{File: file, Line: v.line}
+	s, err := v.tmpl.Execute(pod)
 	if err != nil {
-		r.err = renderError(r.def.Source.File, st.line, err)
-		return
+		if te, ok := err.(*template.Error); ok {
+			err = te.Err
+		}
+		return nil, fmt.Errorf("%s: %s: %w", at, v.field, err)
 	}
-	if !safeScalar(st.style, st.flow, out) {
-		r.unsafe = true
-		return
+	if v.typ == nil {
+		if s == "" && v.omitEmpty {
+			return nil, nil
+		}
+		return &yaml.Node{Kind: yaml.ScalarNode, Tag: yaml.NodeTagString, Value: s}, nil
 	}
-	copied.Value = out
-}
-
-// renderText is the contract's path: render the text, parse it as YAML,
-// decode it strictly into its Kubernetes type.
-func (d *Definition) renderText(data template.Data) (*yaml.Node, error) {
-	out, err := d.text.Render(data)
+	n, err := typedScalar(v.typ, s)
 	if err != nil {
-		return nil, renderError(d.Source.File, d.Source.Line, err)
-	}
-	return d.parseRendered(out)
-}
-
-func (d *Definition) parseRendered(out string) (*yaml.Node, error) {
-	var doc yaml.Node
-	if err := yaml.Unmarshal([]byte(out), &doc); err != nil {
-		return nil, fmt.Errorf("the rendered definition is not valid YAML: %s", strings.TrimPrefix(err.Error(), "yaml: "))
-	}
-	if len(doc.Content) == 0 || doc.Content[0].Kind != yaml.MappingNode {
-		return nil, fmt.Errorf("the rendered definition is not a mapping")
-	}
-	typed := newTyped(d.Kind)
-	if err := typednode.Decode(doc.Content[0], typed, typednode.Options{Strict: true}); err != nil {
-		return nil, fmt.Errorf("the rendered definition is not a valid %s: %w", d.Kind, err)
-	}
-	n, err := typednode.Encode(typed)
-	if err != nil {
-		return nil, err
-	}
-	followSource(n, doc.Content[0])
-	if name := yamlnode.String(n, "name"); name != d.Name {
-		return nil, fmt.Errorf("the rendered definition is named %q, not %q", name, d.Name)
+		return nil, fmt.Errorf("%s: %s: the template rendered %s: %w", at, v.field, clipQuote(s), err)
 	}
 	return n, nil
+}
+
+// typedScalar reads rendered text as a value of type t (a number, a
+// boolean, a quantity, an int-or-string) and returns its canonical node.
+// The text is never parsed as YAML: it is one scalar, decimal when a
+// number.
+func typedScalar(t reflect.Type, s string) (*yaml.Node, error) {
+	n := &yaml.Node{Kind: yaml.ScalarNode, Tag: yaml.NodeTagString, Value: s}
+	if t == intOrStringType {
+		if _, err := strconv.ParseInt(s, 10, 32); err == nil {
+			n.Tag = yaml.NodeTagInt
+		}
+	}
+	ptr := reflect.New(t)
+	if err := typednode.Decode(n, ptr.Interface(), typednode.Options{Strict: true}); err != nil {
+		if te, ok := err.(*typednode.Error); ok && len(te.Problems) > 0 {
+			return nil, fmt.Errorf("%s", te.Problems[0].Message)
+		}
+		return nil, err
+	}
+	return typednode.Encode(ptr.Interface())
+}
+
+var (
+	intOrStringType = reflect.TypeFor[intstr.IntOrString]()
+	quantityType    = reflect.TypeFor[resource.Quantity]()
+)
+
+// clipQuote quotes rendered text for an error message, clipped: it may
+// come from the pod, and be long.
+func clipQuote(s string) string {
+	if len(s) > 64 {
+		return strconv.Quote(s[:64]) + "..."
+	}
+	return strconv.Quote(s)
 }
 
 // newTyped returns a pointer to the Kubernetes type of a kind.
@@ -177,134 +192,228 @@ func newTyped(k Kind) any {
 	}
 }
 
+// templated is a scalar of a definition's source that holds actions.
+type templated struct {
+	node *yaml.Node // in the probe copy of the source
+	path []pathStep
+	text string // the template: the scalar's value, actions restored
+}
+
+// pathStep is a mapping key or a sequence index.
+type pathStep struct {
+	key   string
+	index int
+}
+
+func pathString(path []pathStep) string {
+	var b strings.Builder
+	for _, s := range path {
+		if s.key == "" {
+			fmt.Fprintf(&b, "[%d]", s.index)
+			continue
+		}
+		if b.Len() > 0 {
+			b.WriteByte('.')
+		}
+		b.WriteString(s.key)
+	}
+	return b.String()
+}
+
 // compile builds a definition from its list item. Problems carry lines of
-// the item's source (not offset).
-func compile(kind Kind, name string, pos Position, item *yaml.Node, text string, ph *placeholders) (*Definition, []*Problem) {
+// the item's source (not offset); lineOffset places the templates' own
+// errors in the file.
+func compile(kind Kind, name string, pos Position, item *yaml.Node, lineOffset int, ph *placeholders) (*Definition, []*Problem) {
 	d := &Definition{Kind: kind, Name: name, Source: pos}
-	tokens := ph.tokensIn(text)
-	if len(tokens) == 0 {
-		typed := newTyped(kind)
-		if err := typednode.Decode(item, typed, typednode.Options{Strict: true}); err != nil {
-			return nil, typedProblems(err)
+	probe := yaml.CopyYNode(item)
+	var found []templated
+	var probs []*Problem
+	var walk func(n *yaml.Node, path []pathStep)
+	walk = func(n *yaml.Node, path []pathStep) {
+		switch n.Kind {
+		case yaml.AliasNode:
+			if n.Alias != nil && ph.holdsActions(n.Alias) {
+				probs = append(probs, &Problem{Line: n.Line, Column: n.Column, Message: "a template action cannot be inside an anchor that an alias repeats: write it out where it is used"})
+			}
+		case yaml.ScalarNode:
+			if ph.holdsActions(n) {
+				found = append(found, templated{node: n, path: slices.Clone(path), text: ph.restoreValue(n.Value, n.Style)})
+			}
+		case yaml.SequenceNode:
+			for i, c := range n.Content {
+				walk(c, append(path, pathStep{index: i}))
+			}
+		case yaml.MappingNode:
+			for i := 0; i+1 < len(n.Content); i += 2 {
+				k := n.Content[i]
+				if ph.holdsActions(k) {
+					ph.restoreValue(k.Value, k.Style) // reported here, not as unused
+					probs = append(probs, &Problem{Line: k.Line, Column: k.Column, Message: "a template action cannot be a key: an action renders a value, never YAML structure"})
+					continue
+				}
+				if k.Value == "<<" && ph.holdsActions(n.Content[i+1]) {
+					probs = append(probs, &Problem{Line: k.Line, Column: k.Column, Message: "a template action cannot be inside a merged mapping (<<): write it out where it is used"})
+					continue
+				}
+				walk(n.Content[i+1], append(path, pathStep{key: k.Value}))
+			}
 		}
-		n, err := typednode.Encode(typed)
+	}
+	walk(probe, nil)
+	if len(probs) > 0 {
+		return nil, probs
+	}
+
+	typed := newTyped(kind)
+	values := make([]*value, len(found))
+	for i, f := range found {
+		v := &value{field: pathString(f.path), line: f.node.Line + lineOffset}
+		t, omitEmpty, ok := fieldType(reflect.TypeOf(typed).Elem(), f.path)
+		if !ok {
+			continue // an unknown field: decoding reports it
+		}
+		switch {
+		case t.Kind() == reflect.String:
+			v.omitEmpty = omitEmpty
+		case t == intOrStringType || t == quantityType:
+			v.typ = t
+			f.node.Value, f.node.Tag = "1", yaml.NodeTagInt
+		case t.Kind() == reflect.Bool:
+			v.typ = t
+			f.node.Value, f.node.Tag = "true", yaml.NodeTagBool
+		case t.Kind() >= reflect.Int && t.Kind() <= reflect.Uint64:
+			v.typ = t
+			f.node.Value, f.node.Tag = "1", yaml.NodeTagInt
+		default:
+			probs = append(probs, &Problem{Line: f.node.Line, Column: f.node.Column, Message: fmt.Sprintf(
+				"%s: a template action renders one value (a string, a number or a boolean), and %s is a %s", v.field, v.field, describeType(t))})
+			continue
+		}
+		tmpl, err := template.Parse(name, f.text)
 		if err != nil {
-			return nil, []*Problem{{Message: err.Error()}}
+			probs = append(probs, templateProblem(err, f.node.Line))
+			continue
 		}
-		followSource(n, item)
-		d.canonical = n
+		v.tmpl = tmpl
+		values[i] = v
+	}
+	if len(probs) > 0 {
+		return nil, probs
+	}
+	if err := typednode.Decode(probe, typed, typednode.Options{Strict: true}); err != nil {
+		return nil, typedProblems(err)
+	}
+	n, err := typednode.Encode(typed)
+	if err != nil {
+		return nil, []*Problem{{Message: err.Error()}}
+	}
+	followSource(n, item)
+	d.canonical = n
+	if len(found) == 0 {
 		return d, nil
 	}
-	tmpl, err := template.Parse(name, ph.restore(text))
-	if err != nil {
-		return nil, []*Problem{templateProblem(err, item.Line)}
-	}
-	d.text = tmpl
-	d.compileFields(item, text, tokens, ph)
-	if d.scalars == nil {
-		// Only rendering tells whether the text is a valid definition; a pod
-		// with nothing set finds most mistakes (unknown fields) at load.
-		if out, err := tmpl.Execute(&corev1.Pod{}); err == nil {
-			if _, err := d.parseRendered(out); err != nil {
-				return nil, []*Problem{{Line: item.Line, Message: fmt.Sprintf("rendered for an empty pod: %v", err)}}
+	d.values = map[*yaml.Node]*value{}
+	for i, f := range found {
+		target := nodeAt(n, f.path)
+		if target == nil || values[i] == nil {
+			return nil, []*Problem{{Line: f.node.Line, Message: fmt.Sprintf("%s: a templated field that the definition's type drops", pathString(f.path))}}
+		}
+		d.values[target] = values[i]
+		// A number or a boolean that a template renders without reading
+		// the pod is checked now rather than at the first pod.
+		if typ := values[i].typ; typ != nil {
+			if s, err := values[i].tmpl.Execute(&corev1.Pod{}); err == nil {
+				if _, err := typedScalar(typ, s); err != nil {
+					return nil, []*Problem{{Line: f.node.Line, Message: fmt.Sprintf("%s: the template renders %s for a pod with nothing set: %v", values[i].field, clipQuote(s), err)}}
+				}
 			}
+		}
+	}
+	d.onPath = map[*yaml.Node]bool{}
+	markPaths(n, d.values, d.onPath)
+	if kind == InitContainer || kind == Container {
+		if mounts := yamlnode.Field(n, "volumeMounts"); mounts != nil {
+			d.onPath[n], d.onPath[mounts] = true, true
 		}
 	}
 	return d, nil
 }
 
-// compileFields prepares field-by-field rendering, or leaves d.scalars nil
-// when the definition needs the text path: an action alone on its line (it
-// may shape the YAML), an action in a key, a comment or a field that is not
-// a plain string.
-func (d *Definition) compileFields(item *yaml.Node, text string, tokens []int, ph *placeholders) {
-	for _, t := range tokens {
-		if ph.actions[t].structural {
-			return
+// fieldType follows a path of JSON names and indexes from struct type t
+// and returns the Go type there, dereferenced, and whether its field is
+// omitted when empty; false when the path names no field.
+func fieldType(t reflect.Type, path []pathStep) (reflect.Type, bool, bool) {
+	omitEmpty := false
+	for _, step := range path {
+		for t.Kind() == reflect.Pointer {
+			t = t.Elem()
 		}
-	}
-	typed := newTyped(d.Kind)
-	if typednode.Decode(item, typed, typednode.Options{Strict: true}) != nil {
-		return
-	}
-	canonical, err := typednode.Encode(typed)
-	if err != nil || !sameShapeWithProbe(d.Kind, canonical, text, ph) {
-		return
-	}
-	styles := map[int]*yaml.Node{} // token -> the source scalar holding it
-	var flows map[*yaml.Node]bool
-	walkScalars(item, false, func(n *yaml.Node, flow bool) {
-		for _, t := range ph.tokensIn(n.Value) {
-			styles[t] = n
-			if flow {
-				if flows == nil {
-					flows = map[*yaml.Node]bool{}
-				}
-				flows[n] = true
+		switch t.Kind() {
+		case reflect.Struct:
+			sf, ok := jsonField(t, step.key)
+			if !ok {
+				return nil, false, false
 			}
-		}
-	})
-	scalars := map[*yaml.Node]*scalarTemplate{}
-	found := 0
-	ok := true
-	walkCanonical(canonical, func(n *yaml.Node, isKey bool) {
-		ts := ph.tokensIn(n.Value)
-		if len(ts) == 0 || !ok {
-			return
-		}
-		if isKey || n.Tag != "!!str" {
-			ok = false
-			return
-		}
-		src := styles[ts[0]]
-		if src == nil {
-			ok = false
-			return
-		}
-		tmpl, err := template.Parse(d.Name, ph.restore(n.Value))
-		if err != nil {
-			ok = false // an action split across fields: the text path handles it
-			return
-		}
-		found += len(ts)
-		scalars[n] = &scalarTemplate{tmpl: tmpl, style: src.Style, flow: flows[src], line: src.Line + d.Source.Line - item.Line}
-	})
-	if !ok || found != len(tokens) {
-		return
-	}
-	followSource(canonical, item)
-	d.canonical, d.scalars = canonical, scalars
-	d.onPath = map[*yaml.Node]bool{}
-	markPaths(canonical, scalars, d.onPath)
-	if d.Kind == InitContainer || d.Kind == Container {
-		if mounts := yamlnode.Field(canonical, "volumeMounts"); mounts != nil {
-			d.onPath[canonical], d.onPath[mounts] = true, true
+			_, opts, _ := strings.Cut(sf.Tag.Get("json"), ",")
+			omitEmpty = slices.Contains(strings.Split(opts, ","), "omitempty")
+			t = sf.Type
+		case reflect.Slice, reflect.Map:
+			t, omitEmpty = t.Elem(), false
+		default:
+			return nil, false, false
 		}
 	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return t, omitEmpty, true
 }
 
-// sameShapeWithProbe checks that every templated field is a string field:
-// the item's text with each action replaced by "1" must decode to the same
-// shape, strings in the same places. A field of another type (an
-// IntOrString port, say) would read "8080" as a number on the text path.
-func sameShapeWithProbe(kind Kind, canonical *yaml.Node, text string, ph *placeholders) bool {
-	probe := text
-	for _, a := range ph.actions {
-		probe = strings.ReplaceAll(probe, a.token, "1")
+// jsonField finds the field of struct type t whose JSON name is name,
+// through inlined structs.
+func jsonField(t reflect.Type, name string) (reflect.StructField, bool) {
+	for i := range t.NumField() {
+		f := t.Field(i)
+		json, inline, ok := typednode.FieldName(f)
+		switch {
+		case !ok:
+		case inline && f.Type.Kind() == reflect.Struct:
+			if sf, ok := jsonField(f.Type, name); ok {
+				return sf, true
+			}
+		case json == name:
+			return f, true
+		}
 	}
-	var doc yaml.Node
-	if yaml.Unmarshal([]byte(probe), &doc) != nil || len(doc.Content) == 0 {
-		return false
+	return reflect.StructField{}, false
+}
+
+func describeType(t reflect.Type) string {
+	switch t.Kind() {
+	case reflect.Slice:
+		return "list"
+	case reflect.Map, reflect.Struct:
+		return "mapping"
 	}
-	typed := newTyped(kind)
-	if typednode.Decode(doc.Content[0], typed, typednode.Options{Strict: true}) != nil {
-		return false
+	return t.String()
+}
+
+// nodeAt follows path through a node; nil when it leads nowhere.
+func nodeAt(n *yaml.Node, path []pathStep) *yaml.Node {
+	for _, step := range path {
+		switch {
+		case n.Kind == yaml.SequenceNode && step.key == "" && step.index < len(n.Content):
+			n = n.Content[step.index]
+		case n.Kind == yaml.MappingNode && step.key != "":
+			n = yamlnode.Field(n, step.key)
+		default:
+			return nil
+		}
+		if n == nil {
+			return nil
+		}
 	}
-	probed, err := typednode.Encode(typed)
-	if err != nil {
-		return false
-	}
-	return sameShape(canonical, probed)
+	return n
 }
 
 // followSource puts the fields of canonical (the Kubernetes type's
@@ -359,86 +468,9 @@ func followSource(canonical, source *yaml.Node) {
 	}
 }
 
-func sameShape(a, b *yaml.Node) bool {
-	if a.Kind != b.Kind || a.Tag != b.Tag || len(a.Content) != len(b.Content) {
-		return false
-	}
-	for i := range a.Content {
-		if !sameShape(a.Content[i], b.Content[i]) {
-			return false
-		}
-	}
-	return true
-}
-
-// safeScalar reports whether a rendered string, set as it is, equals what
-// the text path gives: the rendered text placed in the source scalar of
-// that style and read back by a YAML parser.
-func safeScalar(style yaml.Style, flow bool, s string) bool {
-	for _, r := range s {
-		if r < 0x20 || r == 0x7f {
-			return false // newlines and control characters change folding or need escapes
-		}
-	}
-	switch {
-	case style&yaml.DoubleQuotedStyle != 0:
-		return !strings.ContainsAny(s, `"\`)
-	case style&yaml.SingleQuotedStyle != 0:
-		return !strings.Contains(s, "'")
-	case style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0:
-		return s != "" && s[len(s)-1] != ' '
-	}
-	// A plain scalar: it must stay one plain string, with nothing a YAML
-	// parser would read as structure, a comment or null.
-	if s == "" || s != strings.TrimSpace(s) || strings.ContainsAny(s[:1], "-?:,[]{}#&*!|>'\"%@`") {
-		return false
-	}
-	if strings.Contains(s, ": ") || strings.Contains(s, " #") || strings.HasSuffix(s, ":") {
-		return false
-	}
-	if flow && strings.ContainsAny(s, ",[]{}") {
-		return false
-	}
-	switch s {
-	case "~", "null", "Null", "NULL":
-		return false
-	}
-	return true
-}
-
-// walkScalars calls fn for each scalar of a parsed source node, saying
-// whether it stands inside a flow collection.
-func walkScalars(n *yaml.Node, flow bool, fn func(*yaml.Node, bool)) {
-	flow = flow || n.Style&yaml.FlowStyle != 0
-	if n.Kind == yaml.ScalarNode {
-		fn(n, flow)
-	}
-	for _, c := range n.Content {
-		walkScalars(c, flow, fn)
-	}
-}
-
-// walkCanonical calls fn for each scalar of a canonical node, saying
-// whether it is a mapping key.
-func walkCanonical(n *yaml.Node, fn func(n *yaml.Node, isKey bool)) {
-	switch n.Kind {
-	case yaml.ScalarNode:
-		fn(n, false)
-	case yaml.MappingNode:
-		for i := 0; i+1 < len(n.Content); i += 2 {
-			fn(n.Content[i], true)
-			walkCanonical(n.Content[i+1], fn)
-		}
-	default:
-		for _, c := range n.Content {
-			walkCanonical(c, fn)
-		}
-	}
-}
-
 // markPaths marks the nodes on the way from n to any of targets, and
 // reports whether n leads to one.
-func markPaths(n *yaml.Node, targets map[*yaml.Node]*scalarTemplate, onPath map[*yaml.Node]bool) bool {
+func markPaths(n *yaml.Node, targets map[*yaml.Node]*value, onPath map[*yaml.Node]bool) bool {
 	if targets[n] != nil {
 		return true
 	}
@@ -473,15 +505,6 @@ func (d *Definition) shallowCopy() *yaml.Node {
 	return &top
 }
 
-// renderError places a template's execution error at its line in the
-// config file: the template's line 1 is firstLine.
-func renderError(file string, firstLine int, err error) error {
-	if te, ok := err.(*template.Error); ok && te.Line > 0 {
-		return fmt.Errorf("%s: %w", Position{File: file, Line: firstLine + te.Line - 1}, te.Err)
-	}
-	return fmt.Errorf("%s: %w", Position{File: file, Line: firstLine}, err)
-}
-
 // typedProblems turns a typed decode error into problems at their lines.
 func typedProblems(err error) []*Problem {
 	te, ok := err.(*typednode.Error)
@@ -500,10 +523,10 @@ func typedProblems(err error) []*Problem {
 }
 
 // templateProblem places a template parse error at its line in the source:
-// the template's line 1 is the item's first line.
-func templateProblem(err error, itemLine int) *Problem {
+// the template's line 1 is the scalar's first line.
+func templateProblem(err error, line int) *Problem {
 	if te, ok := err.(*template.Error); ok && te.Line > 0 {
-		return &Problem{Line: itemLine + te.Line - 1, Message: fmt.Sprintf("template: %v", te.Err)}
+		return &Problem{Line: line + te.Line - 1, Message: fmt.Sprintf("template: %v", te.Err)}
 	}
-	return &Problem{Line: itemLine, Message: fmt.Sprintf("template: %v", err)}
+	return &Problem{Line: line, Message: fmt.Sprintf("template: %v", err)}
 }

@@ -65,13 +65,12 @@ type loader struct {
 	sourceCount int
 }
 
-// doc is one YAML document of a source, with what is needed to cut
-// sidecar templates out of it and to report problems at the right line.
+// doc is one YAML document of a source, with its template actions and
+// what is needed to report problems at the right line.
 type doc struct {
 	file       string
 	lineOffset int // lines before the source's first line in its file
 	root       *yaml.Node
-	lines      []string // the source's text (with tokens), by line
 	ph         *placeholders
 }
 
@@ -102,13 +101,16 @@ func (l *loader) loadSource(src Source, lineOffset int, insideConfigMap bool) {
 		return
 	}
 	dec := yaml.NewDecoder(bytes.NewReader([]byte(ph.text)))
-	lines := strings.Split(ph.text, "\n")
 	for documents := 0; ; {
 		var node yaml.Node
 		err := dec.Decode(&node)
 		if errors.Is(err, io.EOF) {
 			if documents == 0 {
 				l.problems.add(src.Name, 0, 0, "defines no mutations: the file is empty, or only comments")
+			}
+			for _, p := range ph.unused() {
+				p.File, p.Line = src.Name, p.Line+lineOffset
+				l.problems.list = append(l.problems.list, p)
 			}
 			return
 		}
@@ -120,7 +122,7 @@ func (l *loader) loadSource(src Source, lineOffset int, insideConfigMap bool) {
 			continue // an empty document
 		}
 		documents++
-		d := &doc{file: src.Name, lineOffset: lineOffset, root: node.Content[0], lines: lines, ph: ph}
+		d := &doc{file: src.Name, lineOffset: lineOffset, root: node.Content[0], ph: ph}
 		if insideConfigMap && d.root.Kind == yaml.MappingNode && (yamlnode.String(d.root, "kind") != "" || yamlnode.String(d.root, "apiVersion") != "") {
 			d.problem(l, d.root, "a ConfigMap's %s and %s hold the old injector's sidecar and mutation files, not a %s document", ConfigMapSidecarKey, ConfigMapMutationKey, yamlnode.String(d.root, "kind"))
 			continue

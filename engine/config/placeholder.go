@@ -2,18 +2,21 @@ package config
 
 import (
 	"fmt"
-	"sigs.k8s.io/kustomize/kyaml/yaml"
+	"slices"
 	"strings"
+
+	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
-// Sidecar definitions carry template actions ("{% ... %}") anywhere in their
-// text, but YAML must be parsed first to know where one sidecar ends and the
-// next begins, and an action is rarely valid YAML ("value: {% x %}" opens a
-// flow mapping). So before parsing, each action is replaced by a token that
-// is valid wherever the action stood: inside a scalar it becomes a plain
-// word; an action alone on its line (an "if" or "range" around whole fields)
-// becomes a comment, which leaves the YAML structure as it is. Tokens are
-// restored when a sidecar's template text is cut out of the source.
+// Sidecar definitions carry template actions ("{% ... %}") in their values,
+// but the config is YAML, parsed before anything is rendered, and an action
+// is rarely valid YAML: the old injector's files hold "value: {% x %}",
+// which would open a flow mapping. So before parsing, each action is
+// replaced by a token that is valid wherever the action stood: inside a
+// scalar it becomes a plain word; an action alone on its line (an "if" or
+// "range" around whole fields) becomes a comment, so that the YAML still
+// parses and the action is refused at its line. Tokens are restored in the
+// parsed value of each scalar, and that value is the scalar's template.
 
 const (
 	actionOpen  = "{%"
@@ -27,8 +30,9 @@ type action struct {
 	text        string // the action as written, delimiters included
 	token       string // what stands in its place in the parsed text
 	replacement string // token, or "#"+token for an action alone on its line
-	structural  bool   // alone on its line: it may shape YAML structure
+	structural  bool   // alone on its line: it would shape YAML structure
 	line        int    // 1-based line of the action in the source
+	used        bool   // restored into a value
 }
 
 // placeholders is a source with its actions replaced by tokens.
@@ -107,32 +111,24 @@ func aloneOnLine(before, after string) bool {
 }
 
 // restoreValue puts the actions back into the value of a scalar written in
-// the given style. The source held each action as the scalar's quoting
-// escaped it (\" in a double-quoted string, ” in a single-quoted one), and
-// the value must hold it unescaped, as the rest of the value is.
+// the given style, and marks them used. The source held each action as the
+// scalar's quoting escaped it (\" in a double-quoted string, ” in a
+// single-quoted one), and the value holds it unescaped, as the rest of the
+// value is: a template is what the config parses to, not how it is quoted.
 func (p *placeholders) restoreValue(s string, style yaml.Style) string {
 	unescape := func(text string) string { return text }
 	switch {
 	case style&yaml.DoubleQuotedStyle != 0:
 		unescape = func(text string) string {
 			var v string
-			if yaml.Unmarshal([]byte(`"`+text+`"`), &v) != nil {
-				return text
+			if !escapedForDoubleQuotes(text) || yaml.Unmarshal([]byte(`"`+text+`"`), &v) != nil {
+				return text // written raw, as the old injector's files do
 			}
 			return v
 		}
 	case style&yaml.SingleQuotedStyle != 0:
 		unescape = func(text string) string { return strings.ReplaceAll(text, "''", "'") }
 	}
-	return p.restoreWith(s, unescape)
-}
-
-// restore puts the actions back into s, a piece of the replaced text.
-func (p *placeholders) restore(s string) string {
-	return p.restoreWith(s, func(text string) string { return text })
-}
-
-func (p *placeholders) restoreWith(s string, unescape func(string) string) string {
 	if len(p.actions) == 0 || !strings.Contains(s, tokenPrefix) {
 		return s
 	}
@@ -149,7 +145,8 @@ func (p *placeholders) restoreWith(s string, unescape func(string) string) strin
 			s = s[i+len(tokenPrefix):]
 			continue
 		}
-		a := p.actions[idx]
+		a := &p.actions[idx]
+		a.used = true
 		start := i
 		if a.structural && i > 0 && s[i-1] == '#' {
 			start = i - 1
@@ -158,6 +155,59 @@ func (p *placeholders) restoreWith(s string, unescape func(string) string) strin
 		out.WriteString(unescape(a.text))
 		s = s[i+n:]
 	}
+}
+
+// escapedForDoubleQuotes reports whether every double quote of an action
+// written inside a double-quoted scalar is escaped (\"): then the scalar's
+// quoting applies to it. The old injector's files also hold actions with
+// raw quotes inside double quotes ("-role={% annotation "x" %}"), which is
+// no valid YAML and means the action as written.
+func escapedForDoubleQuotes(s string) bool {
+	for i := 0; i < len(s); i++ {
+		switch s[i] {
+		case '\\':
+			i++
+		case '"':
+			return false
+		}
+	}
+	return true
+}
+
+// take marks the actions in the scalars under n used.
+func (p *placeholders) take(n *yaml.Node) {
+	if n.Kind == yaml.ScalarNode {
+		p.restoreValue(n.Value, n.Style)
+	}
+	for _, c := range n.Content {
+		p.take(c)
+	}
+}
+
+// holdsActions reports whether a node or anything under it holds a token.
+func (p *placeholders) holdsActions(n *yaml.Node) bool {
+	if n.Kind == yaml.ScalarNode && len(p.tokensIn(n.Value)) > 0 {
+		return true
+	}
+	return slices.ContainsFunc(n.Content, p.holdsActions)
+}
+
+// unused reports, as problems at their lines, the actions no value took:
+// those alone on their line (which would shape the YAML) and those in a
+// key, a comment or a setting that is not a sidecar definition's.
+func (p *placeholders) unused() []*Problem {
+	var out []*Problem
+	for _, a := range p.actions {
+		switch {
+		case a.used:
+		case a.structural:
+			out = append(out, &Problem{Line: a.line, Message: fmt.Sprintf("the template action %s stands alone on its line: an action renders a value, never YAML structure, so it cannot add or remove fields or items. "+
+				"Put the condition inside the value (value: '{%% if ... %%}a{%% else %%}b{%% end %%}'), or make one sidecar per variant and one mutation per trigger", clip(a.text, 40))})
+		default:
+			out = append(out, &Problem{Line: a.line, Message: fmt.Sprintf("the template action %s is not in a value of a sidecar definition: actions render values of sidecars only, not keys, comments or mutation settings", clip(a.text, 40))})
+		}
+	}
+	return out
 }
 
 // tokenAt reads the token at the start of s: the action's index and the

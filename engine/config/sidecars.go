@@ -2,10 +2,10 @@ package config
 
 import (
 	"fmt"
-	"github.com/sidecar-injector/sidecar-injector/engine/internal/yamlnode"
-	"strings"
 
 	"sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/sidecar-injector/sidecar-injector/engine/internal/yamlnode"
 )
 
 // loadSidecarLists reads the definition lists of one document (the old
@@ -27,6 +27,7 @@ func (l *loader) loadSidecarLists(d *doc, fields map[string]*yaml.Node, path str
 }
 
 func (l *loader) loadDefinition(d *doc, kind Kind, item *yaml.Node, path string) {
+	d.ph.take(item) // its actions are this definition's, reported with it
 	if item.Kind != yaml.MappingNode {
 		d.problem(l, item, "%s must be a mapping, found %s", path, yamlnode.Describe(item))
 		return
@@ -63,7 +64,7 @@ func (l *loader) loadDefinition(d *doc, kind Kind, item *yaml.Node, path string)
 		}
 		l.names[kind][name] = pos
 	}
-	def, probs := compile(kind, name, pos, item, d.itemText(item), d.ph)
+	def, probs := compile(kind, name, pos, item, d.lineOffset, d.ph)
 	for _, p := range probs {
 		p.File = d.file
 		if p.Line > 0 {
@@ -80,43 +81,4 @@ func (l *loader) loadDefinition(d *doc, kind Kind, item *yaml.Node, path string)
 		// Reported above; mutations naming it need no second message.
 		l.broken[kind] = append(l.broken[kind], name)
 	}
-}
-
-// itemText cuts the source text of one list item (with tokens), dedented
-// so that it parses as a mapping on its own: the template of one sidecar
-// is its own text, from its first field to the next item or the next key
-// of the enclosing mapping, comments (and actions alone on a line) included.
-func (d *doc) itemText(item *yaml.Node) string {
-	first := item.Line - 1 // 0-based
-	col := item.Column - 1
-	if item.Style&yaml.FlowStyle != 0 || first >= len(d.lines) || !strings.HasSuffix(strings.TrimRight(d.lines[first][:min(col, len(d.lines[first]))], " "), "-") {
-		// Flow style, or an item that does not start its line: serialize it.
-		out, err := yaml.Marshal(item)
-		if err != nil {
-			return ""
-		}
-		return string(out)
-	}
-	dash := strings.LastIndexByte(d.lines[first][:col], '-')
-	var b strings.Builder
-	b.WriteString(d.lines[first][col:])
-	b.WriteByte('\n')
-	for _, line := range d.lines[first+1:] {
-		trimmed := strings.TrimLeft(line, " ")
-		indent := len(line) - len(trimmed)
-		if trimmed != "" && !strings.HasPrefix(trimmed, "#") && indent <= dash {
-			break // the next item, or the next key of the enclosing mapping
-		}
-		if strings.HasPrefix(line, "---") || strings.HasPrefix(line, "...") {
-			break // the next document
-		}
-		if indent >= col {
-			line = line[col:]
-		} else {
-			line = trimmed
-		}
-		b.WriteString(line)
-		b.WriteByte('\n')
-	}
-	return strings.TrimRight(b.String(), "\n") + "\n"
 }

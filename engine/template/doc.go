@@ -9,10 +9,13 @@
 // The language is Go's text/template with those delimiters; {{ and }} are
 // plain text, so a sidecar may carry another tool's templates. A template is
 // parsed once, when the configuration loads ([Parse]), and executed for each
-// pod ([Template.Execute], or [Template.Render] with the pod as [Data]). The
-// data is the pod, a *corev1.Pod, as in the old injector: .Name,
+// pod ([Template.Execute]). The data is the pod, a *corev1.Pod, as in the old injector: .Name,
 // .Namespace, .Annotations, .Labels (ObjectMeta's fields are promoted),
 // .Spec.ServiceAccountName, and the rest of the pod.
+//
+// A field the pod does not have ({% .Spec.ServiceAcountName %}) fails at
+// [Parse], with the nearest field's name, and so does a call of a template
+// that is not defined.
 //
 // Templates read the pod's fields; they cannot call the Go methods of its
 // types, which text/template would otherwise allow: some change the pod
@@ -66,7 +69,9 @@
 // Added:
 //
 //   - annotation KEY [DEFAULT], label KEY [DEFAULT]: the pod's annotation or
-//     label, or DEFAULT when it is absent or empty.
+//     label, or DEFAULT when it is absent or empty. Without DEFAULT, a key
+//     the pod does not have fails the rendering, naming the key (index
+//     .Annotations "KEY" keeps Go's empty value, as the old injector had).
 //   - required MSG VALUE: VALUE, or rendering fails with MSG when VALUE is
 //     nil or the empty string (as Helm's required).
 //   - toJson, fromJson, toYaml, fromYaml: toYaml writes sorted keys and no

@@ -69,7 +69,7 @@ labels:{% toYaml .Labels | nindent 2 %}`)
 // starts in its file, and its own context.
 func ExampleError() {
 	tmpl, err := template.Parse("vault-agent", `- name: VAULT_ROLE
-  value: {% required "vault role annotation missing" (annotation "vault.example.com/role") %}`)
+  value: {% required "vault role annotation missing" (index .Annotations "vault.example.com/role") %}`)
 	if err != nil {
 		panic(err)
 	}

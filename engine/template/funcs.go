@@ -331,14 +331,20 @@ func buildFuncMap(lim Limits) ttemplate.FuncMap {
 	return fm
 }
 
-// lookupKey implements annotation and label.
+// lookupKey implements annotation and label: without a default, a key the
+// pod does not have fails the rendering (and the mutation, under its
+// failurePolicy) rather than render as nothing; with one, an absent or
+// empty value gives the default.
 func lookupKey(what string, m map[string]string, key string, def []string) (string, error) {
 	if len(def) > 1 {
 		return "", fmt.Errorf("%s %q: at most one default, got %d", what, key, len(def))
 	}
-	v := m[key]
-	if v == "" && len(def) == 1 {
+	v, ok := m[key]
+	switch {
+	case v == "" && len(def) == 1:
 		return def[0], nil
+	case !ok:
+		return "", fmt.Errorf("the pod has no %s %q (give a default: %s %q \"DEFAULT\")", what, key, what, key)
 	}
 	return v, nil
 }

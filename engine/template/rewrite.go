@@ -9,6 +9,8 @@ import (
 	"text/template/parse"
 
 	corev1 "k8s.io/api/core/v1"
+
+	"github.com/sidecar-injector/sidecar-injector/engine/internal/suggest"
 )
 
 var podType = reflect.TypeFor[corev1.Pod]()
@@ -21,7 +23,10 @@ var podType = reflect.TypeFor[corev1.Pod]()
 //   - an action whose value is not statically a scalar pipes its value into
 //     the output function, which measures it before formatting;
 //   - a range over an integer literal above MaxSteps is refused;
-//   - a defined template that calls itself, directly or not, is refused.
+//   - a defined template that calls itself, directly or not, or a template
+//     that is not defined, is refused;
+//   - a field of the pod that core/v1 Pod does not have is refused, with
+//     the nearest field's name.
 //
 // It returns the names of the functions the template uses.
 func rewrite(t *ttemplate.Template, lim Limits) (map[string]bool, *Error) {
@@ -45,7 +50,7 @@ func rewrite(t *ttemplate.Template, lim Limits) (map[string]bool, *Error) {
 			root.Nodes = append([]parse.Node{r.stepNode(root.Pos)}, root.Nodes...)
 		}
 	}
-	if err := r.checkRecursion(); err != nil {
+	if err := r.checkCalls(t); err != nil {
 		return nil, err
 	}
 	return r.used, nil
@@ -106,7 +111,7 @@ func (r *rewriter) list(l *parse.ListNode, dotPod, main bool) {
 	for _, n := range l.Nodes {
 		switch n := n.(type) {
 		case *parse.ActionNode:
-			r.pipe(n.Pipe)
+			r.pipe(n.Pipe, dotPod, main)
 			if len(n.Pipe.Decl) == 0 && !r.scalar(n.Pipe, dotPod, main) {
 				n.Pipe.Cmds = append(n.Pipe.Cmds, &parse.CommandNode{
 					NodeType: parse.NodeCommand,
@@ -115,58 +120,101 @@ func (r *rewriter) list(l *parse.ListNode, dotPod, main bool) {
 				})
 			}
 		case *parse.IfNode:
-			r.pipe(n.Pipe)
+			r.pipe(n.Pipe, dotPod, main)
 			r.list(n.List, dotPod, main)
 			r.list(n.ElseList, dotPod, main)
 		case *parse.WithNode:
-			r.pipe(n.Pipe)
+			r.pipe(n.Pipe, dotPod, main)
 			r.list(n.List, false, main)
 			r.list(n.ElseList, dotPod, main)
 		case *parse.RangeNode:
-			r.pipe(n.Pipe)
+			r.pipe(n.Pipe, dotPod, main)
 			r.checkRange(n)
 			r.list(n.List, false, main)
 			n.List.Nodes = append([]parse.Node{r.stepNode(n.Pos)}, n.List.Nodes...)
 			r.list(n.ElseList, dotPod, main)
 		case *parse.TemplateNode:
-			r.pipe(n.Pipe)
+			r.pipe(n.Pipe, dotPod, main)
 			r.calls[r.name] = append(r.calls[r.name], call{name: n.Name, pos: n.Pos, tree: r.tree})
 		}
 	}
 }
 
-// pipe refuses the methods of the pod's Go types anywhere in a pipeline.
-func (r *rewriter) pipe(p *parse.PipeNode) {
+// pipe refuses, anywhere in a pipeline, the methods of the pod's Go types
+// and the fields the pod does not have. dotPod and main say whether dot
+// and $ are the pod.
+func (r *rewriter) pipe(p *parse.PipeNode, dotPod, main bool) {
 	if p == nil {
 		return
 	}
 	for _, c := range p.Cmds {
 		for _, a := range c.Args {
-			r.arg(a)
+			r.arg(a, dotPod, main)
 		}
 	}
 }
 
-func (r *rewriter) arg(n parse.Node) {
-	var names []string
+func (r *rewriter) arg(n parse.Node, dotPod, main bool) {
+	var names, podFields []string
 	switch n := n.(type) {
 	case *parse.FieldNode:
 		names = n.Ident
+		if dotPod {
+			podFields = n.Ident
+		}
 	case *parse.VariableNode:
 		names = n.Ident[1:]
+		if main && n.Ident[0] == "$" {
+			podFields = n.Ident[1:]
+		}
 	case *parse.ChainNode:
-		r.arg(n.Node)
+		r.arg(n.Node, dotPod, main)
 		names = n.Field
 	case *parse.PipeNode:
-		r.pipe(n)
+		r.pipe(n, dotPod, main)
 	case *parse.IdentifierNode:
 		r.used[n.Ident] = true
 	}
 	for _, name := range names {
 		if podMethods[name] {
 			r.fail(n.Position(), r.tree, "method %q cannot be called: templates read the pod's fields, not its Go methods", name)
+			return
 		}
 	}
+	r.checkFields(n.Position(), podFields)
+}
+
+// checkFields refuses a chain of field names read from the pod that
+// core/v1 Pod does not have: text/template would only find out on every
+// pod. Map keys (.Annotations.x) are data, not checked.
+func (r *rewriter) checkFields(pos parse.Pos, names []string) {
+	t := podType
+	for _, name := range names {
+		for t.Kind() == reflect.Pointer {
+			t = t.Elem()
+		}
+		if t.Kind() != reflect.Struct {
+			return
+		}
+		sf, ok := t.FieldByName(name)
+		if !ok || !sf.IsExported() {
+			r.fail(pos, r.tree, "the pod has no field %q in %s%s", name, t.Name(), suggest.DidYouMean(name, exportedFields(t)))
+			return
+		}
+		t = sf.Type
+	}
+}
+
+// exportedFields lists the fields a template can name on struct type t,
+// promoted ones included.
+func exportedFields(t reflect.Type) []string {
+	var out []string
+	for _, f := range reflect.VisibleFields(t) {
+		if f.IsExported() && !f.Anonymous {
+			out = append(out, f.Name)
+		}
+	}
+	return out
 }
 
 // stepNode is `{% $-step := step %}`: a declaration, so nothing is printed.
@@ -305,9 +353,17 @@ func resolve(t reflect.Type, fields []string, idx int) reflect.Type {
 	return t
 }
 
-// checkRecursion refuses a defined template that calls itself: depth is then
-// bounded by the number of templates.
-func (r *rewriter) checkRecursion() *Error {
+// checkCalls refuses a call of a template that is not defined, and a
+// defined template that calls itself: depth is then bounded by the number
+// of templates.
+func (r *rewriter) checkCalls(t *ttemplate.Template) *Error {
+	for _, calls := range r.calls {
+		for _, c := range calls {
+			if t.Lookup(c.name) == nil {
+				return &Error{Line: lineOf(c.tree, c.pos), Err: fmt.Errorf("template %q is not defined", c.name)}
+			}
+		}
+	}
 	const (
 		unseen = iota
 		active

@@ -95,7 +95,6 @@ type Template struct {
 	base   *ttemplate.Template
 	pod    bool      // whether it uses annotation or label
 	pool   sync.Pool // of *instance
-	direct *direct   // the template rendered without text/template, when it can be
 }
 
 // internalName is the name given to text/template, so that its messages
@@ -121,7 +120,6 @@ func ParseWithLimits(name, text string, limits Limits) (*Template, error) {
 	if err != nil {
 		return nil, parseError(name, err)
 	}
-	direct := compileDirect(trees) // before rewrite changes the trees
 	base := ttemplate.New(internalName).Delims(LeftDelim, RightDelim).Option("missingkey=zero")
 	for n, tree := range trees {
 		if _, err := base.AddParseTree(n, tree); err != nil {
@@ -144,7 +142,7 @@ func ParseWithLimits(name, text string, limits Limits) (*Template, error) {
 		}
 	}
 	base.Funcs(fm)
-	t := &Template{name: name, limits: lim, base: base, direct: direct, pod: used["annotation"] || used["label"]}
+	t := &Template{name: name, limits: lim, base: base, pod: used["annotation"] || used["label"]}
 	t.pool.New = t.newInstance
 	return t, nil
 }
@@ -235,62 +233,12 @@ func (t *Template) newInstance() any {
 	return &instance{tmpl: c, st: st}
 }
 
-// Data is the pod a template renders against, in two forms. Pod gives it
-// whole, as the core/v1 Pod that text/template reads. Field and MapValue
-// give one string of it by its JSON path ("spec", "serviceAccountName"),
-// or report false when only the decoded pod can tell: a template that only
-// reads strings of the pod is rendered from them, and the pod is decoded
-// only for the templates that need more.
-type Data interface {
-	// Pod returns the pod (an empty pod when nil).
-	Pod() (*corev1.Pod, error)
-	// Field returns the string field at path, as Pod's would read.
-	Field(path []string) (string, bool)
-	// MapValue returns the value of key in the map[string]string field at
-	// path, as Pod's would read.
-	MapValue(path []string, key string) (string, bool)
-}
-
-// Typed returns the Data of a decoded pod.
-func Typed(pod *corev1.Pod) Data { return typedData{pod} }
-
-type typedData struct{ pod *corev1.Pod }
-
-func (d typedData) Pod() (*corev1.Pod, error)              { return d.pod, nil }
-func (typedData) Field([]string) (string, bool)            { return "", false }
-func (typedData) MapValue([]string, string) (string, bool) { return "", false }
-
 // Execute renders the template against pod (an empty pod when nil).
 // Errors are *Error.
-func (t *Template) Execute(pod *corev1.Pod) (string, error) {
-	return t.Render(Typed(pod))
-}
-
-// Render renders the template against data. Errors are *Error, or the
-// error of data.Pod.
-func (t *Template) Render(data Data) (string, error) {
-	if t.direct != nil {
-		if out, ok := t.direct.executeFields(data, t.limits.MaxOutput); ok {
-			return out, nil
-		}
-	}
-	pod, err := data.Pod()
-	if err != nil {
-		return "", err
-	}
+func (t *Template) Execute(pod *corev1.Pod) (out string, err error) {
 	if pod == nil {
 		pod = &corev1.Pod{}
 	}
-	if t.direct != nil {
-		if out, ok := t.direct.execute(pod, t.limits.MaxOutput); ok {
-			return out, nil
-		}
-	}
-	return t.executeText(pod)
-}
-
-// executeText renders the template with text/template.
-func (t *Template) executeText(pod *corev1.Pod) (out string, err error) {
 	in := t.pool.Get().(*instance)
 	defer func() {
 		// text/template re-panics what it does not expect; a template must

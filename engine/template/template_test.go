@@ -53,7 +53,8 @@ func TestExecute(t *testing.T) {
 		{"annotation", `{% annotation "vault.k8s-integration.sfdc.com/role" %}`, "web-role"},
 		{"annotation default", `{% annotation "absent" "dflt" %}`, "dflt"},
 		{"annotation empty takes default", `{% annotation "empty" "dflt" %}`, "dflt"},
-		{"annotation absent", `[{% annotation "absent" %}]`, "[]"},
+		{"annotation absent, index", `[{% index .Annotations "absent" %}]`, "[]"},
+		{"annotation empty without default", `[{% annotation "empty" %}]`, "[]"},
 		{"label", `{% label "app" %}-{% label "tier" "backend" %}`, "web-backend"},
 		{"required passes value", `{% required "need a role" (annotation "vault.k8s-integration.sfdc.com/role") %}`, "web-role"},
 		{"toYaml sorted, no final newline", `{% toYaml (dict "b" 1 "a" (list "x" "z" "y")) %}`, "a:\n- x\n- z\n- \"y\"\nb: 1"},
@@ -150,6 +151,11 @@ func TestParseErrors(t *testing.T) {
 		{"pod method on variable", "{% range .Spec.Volumes %}{% .EmptyDir.SizeLimit.RoundUp 3 %}{% end %}", 1, `method "RoundUp" cannot be called`},
 		{"pod method in if", "{% if $.CreationTimestamp.UnmarshalJSON (list) %}{% end %}", 1, `method "UnmarshalJSON" cannot be called`},
 		{"internal function", `{% sidecarInjectorStep %}`, 1, `function "sidecarInjectorStep" not defined`},
+		{"field typo", "\n{% .Spec.ServiceAcountName %}", 2, `the pod has no field "ServiceAcountName" in PodSpec (did you mean "ServiceAccountName"?)`},
+		{"field typo in metadata", "{% .Annotatons %}", 1, `the pod has no field "Annotatons" in Pod (did you mean "Annotations"?)`},
+		{"field typo through $", "{% range .Spec.Containers %}{% $.Spec.NodeNam %}{% end %}", 1, `the pod has no field "NodeNam" in PodSpec (did you mean "NodeName"?)`},
+		{"field typo in an if", "{% if .Spec.HostNetwrk %}x{% end %}", 1, `the pod has no field "HostNetwrk" in PodSpec (did you mean "HostNetwork"?)`},
+		{"undefined template", "a\n{% template \"nonexistent\" %}", 2, `template "nonexistent" is not defined`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -182,7 +188,9 @@ func TestExecuteErrors(t *testing.T) {
 			"line 2: error calling required: vault role annotation missing"},
 		{"required nil", `{% required "need b" (fromYaml "a: 1").b %}`, "line 1: error calling required: need b"},
 		{"fail", "\n\n{% fail \"stop here\" %}", "line 3: error calling fail: stop here"},
-		{"bad field", "{% .Spec.Nope %}", "line 1: can't evaluate field Nope in type v1.PodSpec"},
+		{"bad field in a range", "{% range .Spec.Containers %}{% .Nope %}{% end %}", "line 1: can't evaluate field Nope in type v1.Container"},
+		{"annotation absent", `{% annotation "absent" %}`, `line 1: error calling annotation: the pod has no annotation "absent" (give a default: annotation "absent" "DEFAULT")`},
+		{"label absent", `{% label "team" %}`, `line 1: error calling label: the pod has no label "team" (give a default: label "team" "DEFAULT")`},
 		{"annotation two defaults", `{% annotation "a" "b" "c" %}`, `line 1: error calling annotation: annotation "a": at most one default, got 2`},
 		{"index out of range", "a\n{% index .Spec.Containers 5 %}", "line 2: error calling index: index out of range: 5"},
 		{"bad yaml", `{% fromYaml "a: [" %}`, "line 1: error calling fromYaml: error converting YAML to JSON: yaml: line 1: did not find expected node content"},
