@@ -62,7 +62,7 @@ func TestAPIServerInjection(t *testing.T) {
 		denied: []string{
 			`admission webhook "inject.e2e.sidecar-injector.dev" denied the request`,
 			`mutation "vault": sidecar "vault-agent"`,
-			"config.yaml:28: error calling required: the pod needs annotation vault.example.com/role",
+			"config.yaml:28: args[0]: error calling required: the pod needs annotation vault.example.com/role",
 		},
 	}, {
 		name: "the same template given what it requires", pod: "vault-with-role.yaml",

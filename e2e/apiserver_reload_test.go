@@ -2,10 +2,12 @@ package e2e
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -42,6 +44,12 @@ func TestAPIServerConfigReload(t *testing.T) {
 		{name: "version 1 serving", containers: []string{"web", "log-shipper"}, image: "fluent/fluent-bit:3.1"},
 		{name: "version 2 swapped in", data: "v2", reload: "success", containers: []string{"web", "log-shipper", "metrics-agent"}, image: "fluent/fluent-bit:3.2"},
 		{name: "invalid config refused, version 2 keeps serving", data: "invalid", reload: "failure", containers: []string{"web", "log-shipper", "metrics-agent"}, image: "fluent/fluent-bit:3.2"},
+		// Template mistakes that only the first pod would have shown: each
+		// refused at reload, its message logged (invalid-NAME.error, the
+		// mount's folder written MOUNT), and version 2 keeps injecting.
+		{name: "template naming a field the pod lacks refused", data: "invalid-field-typo", reload: "failure", containers: []string{"web", "log-shipper", "metrics-agent"}, image: "fluent/fluent-bit:3.2"},
+		{name: "template calling an undefined template refused", data: "invalid-undefined-template", reload: "failure", containers: []string{"web", "log-shipper", "metrics-agent"}, image: "fluent/fluent-bit:3.2"},
+		{name: "unknown field in a templated container refused", data: "invalid-unknown-field", reload: "failure", containers: []string{"web", "log-shipper", "metrics-agent"}, image: "fluent/fluent-bit:3.2"},
 	}
 	for _, step := range steps {
 		t.Run(step.name, func(t *testing.T) {
@@ -54,6 +62,13 @@ func TestAPIServerConfigReload(t *testing.T) {
 				})
 				if err != nil {
 					t.Fatalf("no %s reload counted within 30s of the ..data swap: %v", step.reload, err)
+				}
+				if golden, err := os.ReadFile(filepath.Join(reloadFixtures, step.data+".error")); err == nil {
+					want := strings.ReplaceAll(strings.TrimSpace(string(golden)), "MOUNT", mount.dir)
+					escaped, _ := json.Marshal(want)
+					if logs := wh.Logs(); !strings.Contains(logs, want) && !strings.Contains(logs, strings.Trim(string(escaped), `"`)) {
+						t.Errorf("the webhook's log does not say why the config was refused:\n%s\nwant:\n%s", lastLines(logs, 10), want)
+					}
 				}
 			}
 			stored, err := createPod(ctx, c, ns, pod.DeepCopy())

@@ -291,7 +291,9 @@ func compile(kind Kind, name string, pos Position, item *yaml.Node, lineOffset i
 		}
 		tmpl, err := template.Parse(name, f.text)
 		if err != nil {
-			probs = append(probs, templateProblem(err, f.node.Line))
+			p := templateProblem(err, f.node.Line)
+			p.Message = v.field + ": " + p.Message
+			probs = append(probs, p)
 			continue
 		}
 		v.tmpl = tmpl

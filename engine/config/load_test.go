@@ -189,7 +189,7 @@ containers:
   args:
   - '{% .Spec.ServiceAccountName | nosuchfunc %}'
 `},
-			want: []string{`s.yaml:5:`, `container "shipper": template: `, `"nosuchfunc" not defined`},
+			want: []string{`s.yaml:5:`, `container "shipper": args[0]: template: `, `"nosuchfunc" not defined`},
 		},
 		{
 			name: "a sidecar of another kind",
