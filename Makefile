@@ -73,8 +73,8 @@ golden: build $(TEST_DEPS) ## refresh every golden file and the examples' output
 	$(TEST_ENV) $(GO) test ./e2e -run 'TestFn' -count=1 -update
 
 .PHONY: test
-test: lint build $(TEST_DEPS) ## pass every test: unit, golden, fuzz seeds, e2e against real kustomize, kpt and kube-apiserver
-	$(TEST_ENV) $(GO) test ./... -count=1 -timeout 40m
+test: lint build $(TEST_DEPS) ## pass every test under the race detector: unit, golden, fuzz seeds, e2e against real kustomize, kpt and kube-apiserver
+	$(TEST_ENV) $(GO) test -race ./... -count=1 -timeout 40m
 
 .PHONY: bench
 bench: build $(BENCH_DEPS) ## Go benchmarks plus the load runs, with floors measured in the same run
