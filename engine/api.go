@@ -18,6 +18,10 @@ type Options struct {
 	// `kpt fn render`; the webhook leaves it off, so that a pod injected
 	// offline arrives and stays as it is.
 	Upgrade bool
+
+	// Explain fills Report.Decisions: what each mutation did with a
+	// workload and why (`sidecar-injector-fn --explain` and `--check`).
+	Explain bool
 }
 
 // Report says what one call of [Injector.Inject] did.
@@ -54,6 +58,10 @@ type Report struct {
 	// as a Kubernetes object (a list where a mapping belongs): compare the
 	// resource before and after instead.
 	EditsComplete bool
+
+	// Decisions, with Options.Explain, say for a workload what each
+	// mutation did with it and why, in config order. Without it, nil.
+	Decisions []Decision
 }
 
 // Changed reports whether the call injected something new: a mutation

@@ -28,6 +28,9 @@ func (in *Injector) inject(r *yaml.RNode, opts Options) *Report {
 	// Nothing is changed until the mutations apply: up to there, no edits
 	// describe every change.
 	rep := &Report{EditsComplete: true}
+	if opts.Explain {
+		rep.Decisions = []Decision{} // non-nil: decide records (see explaining)
+	}
 	resource := root(r)
 	sel := in.selectMutations(resource, opts, rep)
 	if sel == nil {
@@ -43,14 +46,19 @@ func (in *Injector) inject(r *yaml.RNode, opts Options) *Report {
 			if m.FailurePolicy == config.Ignore {
 				rep.Warnings = append(rep.Warnings, Warning{Mutation: m.Name, Message: "not injected (failurePolicy Ignore): " + err.withoutMutation()})
 				rep.Skipped = append(rep.Skipped, err)
+				rep.decide(m.Name, OutcomeSkipped, "failurePolicy Ignore: "+err.withoutMutation())
 				continue
 			}
 			rep.Errors = append(rep.Errors, err)
+			rep.decide(m.Name, OutcomeFailed, err.withoutMutation())
 			continue
 		}
 		plan = append(plan, rm)
 	}
 	if len(rep.Errors) > 0 {
+		for _, rm := range plan {
+			rep.decide(rm.mutation.Name, OutcomeNotInjected, "another mutation failed (failurePolicy Fail): the resource is left unchanged")
+		}
 		return rep
 	}
 
@@ -70,13 +78,16 @@ func (in *Injector) inject(r *yaml.RNode, opts Options) *Report {
 			ImagePullSecrets: done.ImagePullSecrets,
 		}
 		if len(inj.InitContainers)+len(inj.Containers)+len(inj.Volumes)+len(inj.ImagePullSecrets)+len(done.Mounts) == 0 {
+			rep.decide(inj.Mutation, OutcomeCurrent, "it applies, and the pod has everything it injects already")
 			continue // triggered, but everything it has was the pod's already, or not for this pod
 		}
 		if old := rec.find(rm.mutation.Name); old != nil {
 			if old.Hash == done.Hash {
+				rep.decide(inj.Mutation, OutcomeCurrent, "already injected, from the same config")
 				continue // the same as before: not news
 			}
 			inj.Upgraded = true
+			rep.decide(inj.Mutation, OutcomeInjected, "replacing what an earlier config injected")
 		}
 		rep.Injected = append(rep.Injected, inj)
 	}
@@ -154,10 +165,14 @@ func (in *Injector) selectMutations(resource *yaml.Node, opts Options, rep *Repo
 			continue
 		}
 		if rec != nil && !opts.Upgrade && rec.find(m.Name) != nil {
+			rep.decide(m.Name, OutcomeCurrent, "already injected: the pod's record ("+RecordAnnotation+") lists it, and it is left as it is")
 			continue // injected before (offline by the function, or a reinvocation)
 		}
 		if rec == nil {
 			if v, _ := annotation(sel.work.meta(), m.StatusKey()); v == statusInjected {
+				if rep.explaining() {
+					rep.decide(m.Name, OutcomeNotInjected, fmt.Sprintf("annotation %q says injected, with no record of this injector: injected by another one (the old injector), left as it is", m.StatusKey()))
+				}
 				continue // injected by another injector (the old one): nothing to replace it with safely
 			}
 		}
@@ -173,6 +188,15 @@ func (in *Injector) triggered(m *config.Mutation, work, orig *podTemplate, names
 	if t.Warning != "" {
 		rep.Warnings = append(rep.Warnings, Warning{Mutation: m.Name, Message: t.Warning})
 	}
+	defer func() {
+		switch {
+		case !rep.explaining():
+		case t.Applies:
+			rep.decide(m.Name, OutcomeInjected, t.Reason)
+		default:
+			rep.notTriggered(m, work.meta(), t.Reason)
+		}
+	}()
 	if orig.owner == nil {
 		return t.Applies
 	}
@@ -192,6 +216,7 @@ func (in *Injector) triggered(m *config.Mutation, work, orig *podTemplate, names
 		if _, onOwner := metaValue(orig.owner, field, key); onOwner {
 			rep.Warnings = append(rep.Warnings, Warning{Mutation: m.Name, Message: fmt.Sprintf(
 				"%s %q is on the %s's own metadata, which pods do not inherit: move it to the pod template's metadata.%s for it to take effect", field[:len(field)-1], key, orig.kind, field)})
+			t.Reason += fmt.Sprintf(" in the pod template: it is on the %s's own metadata, which pods do not inherit", orig.kind)
 		}
 	}
 	return t.Applies

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"sigs.k8s.io/kustomize/kyaml/fn/framework"
+	"sigs.k8s.io/kustomize/kyaml/yaml"
 
 	"github.com/sidecar-injector/sidecar-injector/fn/function"
 	"github.com/sidecar-injector/sidecar-injector/fn/krmio"
@@ -28,6 +29,7 @@ const (
 // its exit status.
 func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 	var positional []string
+	m := inject
 	flagsDone := false
 	for _, a := range args {
 		switch {
@@ -41,15 +43,28 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		case a == "--version" || a == "-version":
 			fmt.Fprintln(stdout, "sidecar-injector-fn", buildinfo.Read())
 			return ExitOK
+		case (a == "--explain" || a == "--check") && m != inject:
+			return usageError(stderr, "--explain and --check do not go together")
+		case a == "--explain":
+			m = explain
+		case a == "--check":
+			m = check
 		default:
-			fmt.Fprintf(stderr, "sidecar-injector-fn: unknown flag %q\n\n%s", a, Usage)
-			return ExitUsage
+			return usageError(stderr, fmt.Sprintf("unknown flag %q", a))
 		}
 	}
-	if len(positional) == 0 {
-		return runFunction(stdin, stdout, stderr)
+	switch {
+	case len(positional) > 0:
+		return runStandalone(m, positional[0], positional[1:], stdin, stdout, stderr)
+	case m != inject:
+		return usageError(stderr, "--explain and --check need a CONFIG")
 	}
-	return runStandalone(positional[0], positional[1:], stdin, stdout, stderr)
+	return runFunction(stdin, stdout, stderr)
+}
+
+func usageError(stderr io.Writer, msg string) int {
+	fmt.Fprintf(stderr, "sidecar-injector-fn: %s\n\n%s", msg, Usage)
+	return ExitUsage
 }
 
 // runFunction is the KRM function mode: ResourceList in, ResourceList out,
@@ -102,39 +117,41 @@ func printResults(w io.Writer, results framework.Results, min framework.Severity
 // FormatResult renders a result for people:
 // `warning: apps/v1 Deployment web (deploy.yaml): message`.
 func FormatResult(r *framework.Result) string {
-	var b strings.Builder
 	sev := r.Severity
 	if sev == "" {
 		sev = framework.Info
 	}
-	b.WriteString(string(sev))
-	b.WriteString(": ")
-	if ref := r.ResourceRef; ref != nil {
-		id := []string{}
-		for _, s := range []string{ref.APIVersion, ref.Kind} {
-			if s != "" {
-				id = append(id, s)
-			}
-		}
-		name := ref.Name
-		if ref.Namespace != "" {
-			name = ref.Namespace + "/" + name
-		}
-		if name != "" {
-			id = append(id, name)
-		}
-		b.WriteString(strings.Join(id, " "))
-		if r.File != nil && r.File.Path != "" {
-			fmt.Fprintf(&b, " (%s", r.File.Path)
-			if r.File.Index > 0 {
-				fmt.Fprintf(&b, ", document %d", r.File.Index+1)
-			}
-			b.WriteString(")")
-		}
-		b.WriteString(": ")
+	if r.ResourceRef == nil {
+		return string(sev) + ": " + r.Message
 	}
-	b.WriteString(r.Message)
-	return b.String()
+	return string(sev) + ": " + resourceName(r.ResourceRef, r.File) + ": " + r.Message
+}
+
+// resourceName names a resource for people: `apps/v1 Deployment shop/web
+// (deploy.yaml, document 2)`.
+func resourceName(ref *yaml.ResourceIdentifier, file *framework.File) string {
+	var id []string
+	for _, s := range []string{ref.APIVersion, ref.Kind} {
+		if s != "" {
+			id = append(id, s)
+		}
+	}
+	name := ref.Name
+	if ref.Namespace != "" {
+		name = ref.Namespace + "/" + name
+	}
+	if name != "" {
+		id = append(id, name)
+	}
+	s := strings.Join(id, " ")
+	if file != nil && file.Path != "" {
+		s += " (" + file.Path
+		if file.Index > 0 {
+			s += fmt.Sprintf(", document %d", file.Index+1)
+		}
+		s += ")"
+	}
+	return s
 }
 
 func rank(s framework.Severity) int {

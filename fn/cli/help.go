@@ -4,6 +4,11 @@ package cli
 const Usage = `Usage:
   sidecar-injector-fn                      KRM function: ResourceList on stdin and stdout
   sidecar-injector-fn CONFIG [FILE...|-]   inject the resources of FILEs (or stdin) and print them
+  sidecar-injector-fn --explain CONFIG [FILE...|-]
+                                           say, per resource and mutation, injected or why not
+  sidecar-injector-fn --check CONFIG [FILE...|-]
+                                           inject nothing; print what injecting would change;
+                                           exit 1 if anything would (CI of a rendered repo)
   sidecar-injector-fn --help               explain, with examples
   sidecar-injector-fn --version            print the version, commit and Go version
 `
@@ -32,6 +37,18 @@ injector's sidecarconfig.yaml and mutationconfig.yaml), reads the FILEs ("-"
 or none: stdin), prints the injected resources on stdout and the results on
 stderr. On any error it prints no resources and exits 1.
 
+--explain prints, instead of the resources, one line per workload and
+mutation: injected (and why: the trigger's value), current (injected before
+from the same config), not injected and why (no trigger, with "did you mean"
+for an annotation or label key one edit away; a false value; an ignored
+namespace; injected by another injector), skipped or failed with the error.
+
+--check injects nothing: it prints each resource that injecting would change,
+with the decisions and a diff, and exits 0 when none would change, 1 when
+some would, 2 when it cannot tell (bad usage, config or input). Run it in the
+CI of a repo that holds rendered manifests, to fail a change whose manifests
+are not rendered with the current config.
+
 Examples:
   # kustomize: a transformer config carrying the function annotation
   #   metadata:
@@ -49,6 +66,9 @@ Examples:
   sidecar-injector-fn sidecars.yaml deployment.yaml
   kubectl get deploy web -o yaml | sidecar-injector-fn sidecars.yaml -
   sidecar-injector-fn ./old-injector-config/ pod.yaml   # sidecarconfig.yaml + mutationconfig.yaml
+  sidecar-injector-fn --explain sidecars.yaml deployment.yaml
+  sidecar-injector-fn --check sidecars.yaml rendered/*.yaml
 
-Exit status: 0 done, 1 an error (config, input or injection), 2 bad usage.
+Exit status: 0 done, 1 an error (config, input or injection), 2 bad usage;
+with --check: 0 up to date, 1 something would change, 2 any error.
 `

@@ -92,18 +92,17 @@ func load(src config.Source, err error, fc *yaml.RNode) (*engine.Injector, frame
 func Inject(inj *engine.Injector, items []*yaml.RNode, fileOf func(*yaml.RNode) *framework.File) framework.Results {
 	var results framework.Results
 	for _, item := range items {
-		report := injectOne(inj, item)
-		if report.Changed() || len(report.Warnings) > 0 || len(report.Errors) > 0 {
-			results = append(results, ReportResults(report, ResourceRef(item), fileOf(item))...)
-		}
+		report := InjectOne(inj, item, engine.Options{Upgrade: true})
+		results = append(results, ReportResults(report, ResourceRef(item), fileOf(item))...)
 	}
 	return results
 }
 
-// injectOne calls the engine and turns a panic into an error: a bug in the
-// engine must fail the run with the resource named, never crash it with a
-// stack trace and a half-written ResourceList.
-func injectOne(inj *engine.Injector, item *yaml.RNode) (report *engine.Report) {
+// InjectOne calls the engine on one item and turns a panic into an error: a
+// bug in the engine must fail the run with the resource named, never crash
+// it with a stack trace and a half-written ResourceList. The function runs
+// with opts.Upgrade, so that a config change flows through.
+func InjectOne(inj *engine.Injector, item *yaml.RNode, opts engine.Options) (report *engine.Report) {
 	defer func() {
 		if r := recover(); r != nil {
 			report = &engine.Report{Errors: []error{
@@ -111,7 +110,7 @@ func injectOne(inj *engine.Injector, item *yaml.RNode) (report *engine.Report) {
 			}}
 		}
 	}()
-	report = inj.Inject(item, engine.Options{Upgrade: true})
+	report = inj.Inject(item, opts)
 	if report == nil {
 		report = &engine.Report{}
 	}

@@ -58,9 +58,21 @@ func ReportResults(report *engine.Report, ref *yaml.ResourceIdentifier, file *fr
 // InjectionMessage says what one mutation added, for example
 // `injected mutation "logging": containers [log-shipper], volumes [spool]`.
 func InjectionMessage(in engine.Injection) string {
-	var b strings.Builder
-	fmt.Fprintf(&b, "injected mutation %q", in.Mutation)
-	parts := []struct {
+	msg := fmt.Sprintf("injected mutation %q", in.Mutation)
+	if added := Added(in); added != "" {
+		msg += ": " + added
+	}
+	if in.Upgraded {
+		msg += " (replacing what an earlier config had injected)"
+	}
+	return msg
+}
+
+// Added lists the names one mutation added: `initContainers [init],
+// containers [log-shipper], volumes [spool]`.
+func Added(in engine.Injection) string {
+	var parts []string
+	for _, p := range []struct {
 		what  string
 		names []string
 	}{
@@ -68,19 +80,12 @@ func InjectionMessage(in engine.Injection) string {
 		{"containers", in.Containers},
 		{"volumes", in.Volumes},
 		{"imagePullSecrets", in.ImagePullSecrets},
-	}
-	sep := ": "
-	for _, p := range parts {
-		if len(p.names) == 0 {
-			continue
+	} {
+		if len(p.names) > 0 {
+			parts = append(parts, fmt.Sprintf("%s [%s]", p.what, strings.Join(p.names, ", ")))
 		}
-		fmt.Fprintf(&b, "%s%s [%s]", sep, p.what, strings.Join(p.names, ", "))
-		sep = ", "
 	}
-	if in.Upgraded {
-		b.WriteString(" (replacing what an earlier config had injected)")
-	}
-	return b.String()
+	return strings.Join(parts, ", ")
 }
 
 // ConfigErrorResults turns a config load error into results: one error per

@@ -68,3 +68,9 @@ func distance(a, b string) int {
 	}
 	return prev[len(b)]
 }
+
+// OneEdit reports whether a and b differ by one slip at most: case, or one
+// byte inserted, deleted, replaced, or swapped with its neighbour.
+func OneEdit(a, b string) bool {
+	return strings.EqualFold(a, b) || distance(a, b) <= 1
+}
