@@ -70,7 +70,7 @@ include $(wildcard mk/*.mk)
 .PHONY: golden
 golden: build $(TEST_DEPS) ## refresh every golden file and the examples' output blocks (review the diff before committing)
 	$(GO) test ./engine ./engine/template ./fn/cli ./fn/function -count=1 -update
-	$(TEST_ENV) $(GO) test ./e2e -run 'TestFn' -count=1 -update
+	$(TEST_ENV) $(GO) test ./e2e -run 'TestFn|TestHelmChartTemplate' -count=1 -update
 
 .PHONY: test
 test: lint build $(TEST_DEPS) ## pass every test under the race detector: unit, golden, fuzz seeds, e2e against real kustomize, kpt and kube-apiserver

@@ -159,6 +159,13 @@ func decodeStrict(t *testing.T, n *kyaml.RNode, into any) {
 // the name label the API server gives every namespace) but takes an
 // ordinary one.
 func checkExampleWebhooks(t *testing.T, mwc *admissionregistrationv1.MutatingWebhookConfiguration, own map[string]map[string]string) {
+	checkWebhooks(t, mwc, own, nil)
+}
+
+// checkWebhooks is checkExampleWebhooks where an ordinary namespace
+// carries the given labels (an opt-in label, for a configuration that
+// selects only namespaces carrying it).
+func checkWebhooks(t *testing.T, mwc *admissionregistrationv1.MutatingWebhookConfiguration, own map[string]map[string]string, ordinary labels.Set) {
 	t.Helper()
 	if len(mwc.Webhooks) == 0 {
 		t.Errorf("MutatingWebhookConfiguration %s has no webhooks", mwc.Name)
@@ -191,8 +198,9 @@ func checkExampleWebhooks(t *testing.T, mwc *admissionregistrationv1.MutatingWeb
 				t.Errorf("webhook %s: namespaceSelector %s selects its own namespace %s (labels %v)", w.Name, sel, ns, set)
 			}
 		}
-		if !sel.Matches(labels.Set{"kubernetes.io/metadata.name": "shop"}) {
-			t.Errorf("webhook %s: namespaceSelector %s does not select an ordinary namespace (shop, no labels)", w.Name, sel)
+		shop := labels.Merge(labels.Set{"kubernetes.io/metadata.name": "shop"}, ordinary)
+		if !sel.Matches(shop) {
+			t.Errorf("webhook %s: namespaceSelector %s does not select an ordinary namespace (%v)", w.Name, sel, shop)
 		}
 	}
 }
