@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	kyaml "sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
 // The kpt example (examples/kpt) run by the real kpt, on a copy (kpt writes
@@ -188,4 +190,41 @@ func TestFnKptEvalExec(t *testing.T) {
 		}
 		fnSameFiles(t, before, fnReadDir(t, pkg))
 	})
+}
+
+// kpt hands the function its resources with bookkeeping annotations
+// (config.kubernetes.io/index, internal.config.kubernetes.io/path...) that
+// the API server never stores: templates do not see them. The golden case
+// whose sidecar renders toJson .Annotations gives, through kpt fn eval,
+// the value and the record the engine's golden file holds, which the parity
+// test holds to the standalone function, kustomize and the webhook.
+func TestFnKptTemplateValues(t *testing.T) {
+	golden := filepath.Join(fnRepoRoot(t), "engine", "testdata", "template-values")
+	const id = "Deployment/hostile-values"
+	input := fnIndex(t, fnParse(t, readText(t, filepath.Join(golden, "input.yaml"))))[id]
+	want := fnIndex(t, fnParse(t, readText(t, filepath.Join(golden, "expected.yaml"))))[id]
+	pkg := filepath.Join(t.TempDir(), "pkg")
+	if err := os.MkdirAll(pkg, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(pkg, "deployment.yaml"), []byte(input.MustString()))
+	fnMustKpt(t, pkg, "fn", "eval", filepath.Base(pkg), "--exec", "sidecar-injector-fn",
+		"--fn-config", filepath.Join(golden, "config.yaml"))
+	got := fnIndex(t, fnParse(t, readText(t, filepath.Join(pkg, "deployment.yaml"))))[id]
+	if got == nil {
+		t.Fatalf("%s is not in kpt's output", id)
+	}
+	for _, path := range [][]string{
+		{"spec", "template", "metadata", "annotations", "sidecar-injector.dev/injected"},
+		{"spec", "template", "spec", "containers", "[name=annotations-reader]", "env", "[name=ANNOTATIONS]", "value"},
+	} {
+		gv, err1 := got.Pipe(kyaml.Lookup(path...))
+		wv, err2 := want.Pipe(kyaml.Lookup(path...))
+		if err1 != nil || err2 != nil || gv == nil || wv == nil {
+			t.Fatalf("%v: missing (kpt %v, golden %v)", path, gv, wv)
+		}
+		if gv.YNode().Value != wv.YNode().Value {
+			t.Errorf("%v through kpt:\n%s\nthe engine's golden:\n%s", path, gv.YNode().Value, wv.YNode().Value)
+		}
+	}
 }

@@ -38,7 +38,7 @@ func (in *Injector) inject(r *yaml.RNode, opts Options) *Report {
 	}
 	rec, work, target := sel.rec, sel.work, sel.target
 
-	data := &podData{p: work, ns: sel.namespace}
+	data := &podData{p: work, ns: sel.namespace, specKeys: in.specKeys}
 	var plan []*rendered
 	for _, m := range sel.mutations {
 		rm, err := in.render(m, data)

@@ -16,6 +16,7 @@ import (
 type Injector struct {
 	cfg           *config.Config
 	staticDigests map[*config.Definition][sha256.Size]byte
+	specKeys      map[string]bool
 	outline       jsonnode.Outline
 
 	// hashScratch holds the buffers that a mutation's hash is taken over
@@ -33,7 +34,7 @@ func Load(sources ...config.Source) (*Injector, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Injector{cfg: cfg, staticDigests: staticDigests(cfg), outline: outline(cfg.WorkloadKinds)}, nil
+	return &Injector{cfg: cfg, staticDigests: staticDigests(cfg), specKeys: specKeys(cfg), outline: outline(cfg.WorkloadKinds)}, nil
 }
 
 // LoadFiles loads config files and folders (a mounted ConfigMap, with its

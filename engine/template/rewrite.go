@@ -28,9 +28,10 @@ var podType = reflect.TypeFor[corev1.Pod]()
 //   - a field of the pod that core/v1 Pod does not have is refused, with
 //     the nearest field's name.
 //
-// It returns the names of the functions the template uses.
-func rewrite(t *ttemplate.Template, lim Limits) (map[string]bool, *Error) {
-	r := &rewriter{lim: lim, funcs: map[string]reflect.Type{}, calls: map[string][]call{}, used: map[string]bool{}}
+// It returns the rewriter, which holds the names of the functions the
+// template uses and what it reads of the pod's spec.
+func rewrite(t *ttemplate.Template, lim Limits) (*rewriter, *Error) {
+	r := &rewriter{lim: lim, funcs: map[string]reflect.Type{}, calls: map[string][]call{}, used: map[string]bool{}, spec: map[string]bool{}}
 	tmpls := t.Templates()
 	// In the order of the text, so that the first error reported is stable.
 	sort.Slice(tmpls, func(i, j int) bool { return rootPos(tmpls[i]) < rootPos(tmpls[j]) })
@@ -53,7 +54,7 @@ func rewrite(t *ttemplate.Template, lim Limits) (map[string]bool, *Error) {
 	if err := r.checkCalls(t); err != nil {
 		return nil, err
 	}
-	return r.used, nil
+	return r, nil
 }
 
 func rootPos(t *ttemplate.Template) parse.Pos {
@@ -77,6 +78,10 @@ type rewriter struct {
 	calls map[string][]call // template name -> templates it calls
 	used  map[string]bool   // functions named
 	err   *Error
+	// spec holds the fields of the pod's spec the template reads (Go
+	// names), allSpec whether it may read any.
+	spec    map[string]bool
+	allSpec bool
 }
 
 func (r *rewriter) fail(pos parse.Pos, tree *parse.Tree, format string, args ...any) {
@@ -161,11 +166,17 @@ func (r *rewriter) arg(n parse.Node, dotPod, main bool) {
 		names = n.Ident
 		if dotPod {
 			podFields = n.Ident
+			r.readSpec(n.Ident)
 		}
 	case *parse.VariableNode:
 		names = n.Ident[1:]
 		if main && n.Ident[0] == "$" {
 			podFields = n.Ident[1:]
+			r.readSpec(n.Ident[1:])
+		}
+	case *parse.DotNode:
+		if dotPod {
+			r.readSpec(nil)
 		}
 	case *parse.ChainNode:
 		r.arg(n.Node, dotPod, main)
@@ -182,6 +193,17 @@ func (r *rewriter) arg(n parse.Node, dotPod, main bool) {
 		}
 	}
 	r.checkFields(n.Position(), podFields)
+}
+
+// readSpec records what a chain of fields read from the pod reads of its
+// spec: .Spec.X the field X, .Spec or the whole pod all of it.
+func (r *rewriter) readSpec(names []string) {
+	switch {
+	case len(names) == 0 || names[0] == "Spec" && len(names) == 1:
+		r.allSpec = true
+	case names[0] == "Spec":
+		r.spec[names[1]] = true
+	}
 }
 
 // checkFields refuses a chain of field names read from the pod that

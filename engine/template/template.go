@@ -95,7 +95,16 @@ type Template struct {
 	base   *ttemplate.Template
 	pod    bool      // whether it uses annotation or label
 	pool   sync.Pool // of *instance
+	// specFields are the fields of the pod's spec the template can read
+	// (Go names); nil when it may read any.
+	specFields map[string]bool
 }
+
+// SpecFields returns the fields of the pod's spec (Go names, such as
+// ServiceAccountName) that the template can read, or nil when it may read
+// any of them (.Spec passed on whole, the pod given to a function or to a
+// defined template). The pod's metadata is not counted: it is small.
+func (t *Template) SpecFields() map[string]bool { return t.specFields }
 
 // internalName is the name given to text/template, so that its messages
 // can be taken apart reliably whatever the user's name.
@@ -126,7 +135,7 @@ func ParseWithLimits(name, text string, limits Limits) (*Template, error) {
 			return nil, parseError(name, err)
 		}
 	}
-	used, rerr := rewrite(base, lim)
+	rw, rerr := rewrite(base, lim)
 	if rerr != nil {
 		rerr.Name = name
 		return nil, rerr
@@ -136,13 +145,16 @@ func ParseWithLimits(name, text string, limits Limits) (*Template, error) {
 		outFunc:  func(v any) (string, error) { return printable(v, lim.MaxOutput) },
 	}
 	all := funcMap(lim)
-	for n := range used {
+	for n := range rw.used {
 		if fn, ok := all[n]; ok {
 			fm[n] = resolveFunc(fn)
 		}
 	}
 	base.Funcs(fm)
-	t := &Template{name: name, limits: lim, base: base, pod: used["annotation"] || used["label"]}
+	t := &Template{name: name, limits: lim, base: base, pod: rw.used["annotation"] || rw.used["label"]}
+	if !rw.allSpec {
+		t.specFields = rw.spec
+	}
 	t.pool.New = t.newInstance
 	return t, nil
 }

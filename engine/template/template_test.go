@@ -284,3 +284,36 @@ func TestParseErrorStable(t *testing.T) {
 		}
 	}
 }
+
+// TestSpecFields: what a template reads of the pod's spec, which is all
+// that is decoded of it for the template; anything that may pass the spec
+// or the pod on whole reads all of it (nil).
+func TestSpecFields(t *testing.T) {
+	all := map[string]bool(nil)
+	tests := []struct {
+		text string
+		want map[string]bool
+	}{
+		{`aws-iam-{% .Spec.ServiceAccountName %}`, map[string]bool{"ServiceAccountName": true}},
+		{`{% index .Annotations "role" %}{% label "app" %}{% .Name %}`, map[string]bool{}},
+		{`{% len .Spec.Containers %}{% if .Spec.NodeName %}x{% end %}`, map[string]bool{"Containers": true, "NodeName": true}},
+		{`{% range .Spec.Volumes %}{% .Name %}{% end %}`, map[string]bool{"Volumes": true}},
+		{`{% range .Spec.Volumes %}{% $.Spec.Hostname %}{% end %}`, map[string]bool{"Volumes": true, "Hostname": true}},
+		{`{% (index .Spec.Containers 0).Name %}`, map[string]bool{"Containers": true}},
+		{`{% toJson . %}`, all},
+		{`{% toYaml .Spec %}`, all},
+		{`{% $s := .Spec %}{% $s.NodeName %}`, all},
+		{`{% with .Spec %}{% .NodeName %}{% end %}`, all},
+		{`{% $ | toJson %}`, all},
+		{`{% define "x" %}{% .Spec.NodeName %}{% end %}{% template "x" . %}`, all},
+	}
+	for _, tt := range tests {
+		tmpl, err := Parse("t", tt.text)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.text, err)
+		}
+		if got := tmpl.SpecFields(); fmt.Sprint(got) != fmt.Sprint(tt.want) || (got == nil) != (tt.want == nil) {
+			t.Errorf("%s: SpecFields() = %v, want %v", tt.text, got, tt.want)
+		}
+	}
+}
