@@ -186,3 +186,54 @@ config:
 	}
 
 }
+
+// The chart with its defaults (cert-manager's Certificate and Issuer, the
+// example config, its objectSelector) and with the old injector's files,
+// installed into the real API server: every object is accepted. cert-manager
+// is stood in for by the minimal CRDs the base's test uses. Each release is
+// uninstalled before the next step, so that its webhook configuration,
+// whose Service has no pods here, never meets another test's pods.
+func TestAPIServerHelmChartInstalls(t *testing.T) {
+	c := apiServer(t)
+	kubectl(t, c, "apply", "-f", filepath.Join("testdata", "apiserver", "webhook-example", "cert-manager-crds.yaml"))
+	kubectl(t, c, "wait", "--for=condition=Established", "--timeout=60s", "crd/certificates.cert-manager.io", "crd/issuers.cert-manager.io")
+	for _, set := range []string{"defaults", "legacy", "label-only"} {
+		t.Run(set, func(t *testing.T) {
+			ns := c.CreateNamespace(t, "chart-"+set, nil)
+			release := routeID(t, set)
+			values := filepath.Join(fnRepoRoot(t), chartDir, "testdata", set+".values.yaml")
+			args := []string{"install", release, chartDir, "--namespace", ns, "-f", values, "--kubeconfig", c.Kubeconfig}
+			if set == "label-only" {
+				// No Prometheus Operator here: the ServiceMonitor is checked
+				// by the template test.
+				args = append(args, "--set", "serviceMonitor.enabled=false")
+			}
+			r := helmRun(t, args...)
+			if r.Err != nil {
+				t.Fatalf("helm install -f %s: %v\n%s%s", set, r.Err, r.Stdout, r.Stderr)
+			}
+			defer func() {
+				if r := helmRun(t, "uninstall", release, "--namespace", ns, "--kubeconfig", c.Kubeconfig); r.Err != nil {
+					t.Errorf("helm uninstall: %v\n%s", r.Err, r.Stderr)
+				}
+			}()
+			if !strings.Contains(r.Stdout, "WHAT A WEBHOOK OUTAGE BLOCKS") {
+				t.Errorf("helm install's notes do not say what an outage blocks:\n%s", r.Stdout)
+			}
+			r = helmRun(t, "get", "manifest", release, "--namespace", ns, "--kubeconfig", c.Kubeconfig)
+			if r.Err != nil {
+				t.Fatal(r.Err)
+			}
+			for _, n := range fnParse(t, r.Stdout) {
+				args := []string{"get", strings.ToLower(n.GetKind()) + "." + strings.Split(n.GetApiVersion()+"/", "/")[0], n.GetName(), "-o", "name"}
+				if !strings.Contains(n.GetApiVersion(), "/") {
+					args[1] = strings.ToLower(n.GetKind())
+				}
+				if n.GetNamespace() != "" {
+					args = append(args, "--namespace", n.GetNamespace())
+				}
+				kubectl(t, c, args...)
+			}
+		})
+	}
+}
