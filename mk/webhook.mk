@@ -4,6 +4,10 @@
 #   make webhook-bench   the webhook vs the no-op webhook (same server stack,
 #                        admits unchanged) under the same load in the same
 #                        run: 32 clients, alternating rounds, ratios printed
+#   make webhook-flood   the webhook under eight 4 MB pods at once (half of
+#                        them triggered) while ordinary pods keep coming, with
+#                        the example Deployment's memory settings: peak RSS
+#                        against its limit, ordinary pods' p99, RSS after
 #   make webhook-image   build Dockerfile.webhook with podman and local
 #                        stand-ins for the base images (see docs/webhook.md)
 #   make webhook-demo    kustomize build of the deploy manifests
@@ -31,6 +35,22 @@ webhook-bench: $(WEBHOOK_BIN) webhook-loadgen ## the webhook vs a no-op webhook 
 	  -review webhook/loadgen/testdata/bench-review.json $(WEBHOOK_BENCH_FLAGS) 2>$(BIN)/bench-webhook-servers.log \
 	  | tee $(BIN)/bench-webhook.txt
 
+# The flood runs the webhook with the example Deployment's own memory
+# settings, read from it: its memory flags, GOMEMLIMIT, and its limit as
+# the goal for peak RSS.
+WEBHOOK_DEPLOYMENT  := examples/webhook/deployment.yaml
+WEBHOOK_FLOOD_FLAGS ?=
+
+.PHONY: webhook-flood
+webhook-flood: $(WEBHOOK_BIN) webhook-loadgen ## the webhook under a flood of large pods with the Deployment's memory settings: peak RSS, ordinary p99
+	$(WEBHOOK_LOADGEN) -flood -webhook $(WEBHOOK_BIN) \
+	  $(foreach c,$(WEBHOOK_BENCH_CONFIG),-config $(c)) \
+	  -review webhook/loadgen/testdata/bench-review.json \
+	  $(foreach a,$(shell grep -oE -- '--(max-request-bytes|max-request-memory|request-memory-wait)=[^ ]+' $(WEBHOOK_DEPLOYMENT)),-webhook-arg=$(a)) \
+	  -gomemlimit $(shell sed -n '/name: GOMEMLIMIT/{n;s/.*value: *//p;}' $(WEBHOOK_DEPLOYMENT)) \
+	  -memory-limit-mib $(shell sed -n '/limits:/{n;s/.*memory: *\([0-9]*\)Mi.*/\1/p;}' $(WEBHOOK_DEPLOYMENT)) \
+	  $(WEBHOOK_FLOOD_FLAGS) 2>$(BIN)/bench-webhook-flood-server.log | tee $(BIN)/bench-webhook-flood.txt
+
 .PHONY: webhook-image
 webhook-image: fn-image ## build the webhook image from Dockerfile.webhook with podman
 	@set -eu; \
@@ -53,3 +73,4 @@ TEST_DEPS  += webhook-image
 TEST_ENV   += SIDECAR_WEBHOOK_BIN="$(WEBHOOK_BIN)" SIDECAR_WEBHOOK_IMAGE="$(WEBHOOK_IMAGE)"
 BENCH_DEPS += webhook-loadgen
 BENCH_RUNS += $(MAKE) --no-print-directory webhook-bench || exit 1;
+BENCH_RUNS += $(MAKE) --no-print-directory webhook-flood || exit 1;

@@ -41,6 +41,7 @@ import (
 	"github.com/sidecar-injector/sidecar-injector/engine/config"
 	"github.com/sidecar-injector/sidecar-injector/internal/buildinfo"
 	"github.com/sidecar-injector/sidecar-injector/webhook/admission"
+	"github.com/sidecar-injector/sidecar-injector/webhook/budget"
 	"github.com/sidecar-injector/sidecar-injector/webhook/metrics"
 	"github.com/sidecar-injector/sidecar-injector/webhook/mutate"
 	"github.com/sidecar-injector/sidecar-injector/webhook/reload"
@@ -63,6 +64,10 @@ func main() {
 	os.Exit(code)
 }
 
+// defaultMaxRequestMemory suits the example Deployment's 256 MiB limit
+// with GOMEMLIMIT=200MiB: the steady heap is a few tens of MiB.
+const defaultMaxRequestMemory = 128 << 20
+
 // flags are the command line.
 type flags struct {
 	configs           []string
@@ -72,6 +77,8 @@ type flags struct {
 	logFormat         string
 	logLevel          slog.Level
 	maxRequestBytes   int64
+	maxRequestMemory  int64
+	requestMemoryWait time.Duration
 	configPoll        time.Duration
 	certPoll          time.Duration
 	shutdownDelay     time.Duration
@@ -106,6 +113,8 @@ func parseFlags(args []string) (*flags, *flag.FlagSet, error) {
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	fs.TextVar(&f.logLevel, "log-level", slog.LevelInfo, "log level: debug (one line per request), info, warn, error")
 	fs.Int64Var(&f.maxRequestBytes, "max-request-bytes", admission.DefaultMaxRequestBytes, "largest AdmissionReview body accepted")
+	fs.Int64Var(&f.maxRequestMemory, "max-request-memory", defaultMaxRequestMemory, "memory that large request bodies and the pods decoded whole may hold at once, in bytes; keep it under GOMEMLIMIT with room for the steady heap")
+	fs.DurationVar(&f.requestMemoryWait, "request-memory-wait", 2*time.Second, "how long a request waits for room in --max-request-memory before it is refused")
 	fs.DurationVar(&f.configPoll, "config-poll-interval", 10*time.Second, "how often config files are checked besides file events")
 	fs.DurationVar(&f.certPoll, "cert-poll-interval", 10*time.Second, "how often certificate files are checked besides file events")
 	fs.DurationVar(&f.shutdownDelay, "shutdown-delay", 5*time.Second, "on SIGTERM, how long /readyz fails before the listener closes")
@@ -125,6 +134,9 @@ func parseFlags(args []string) (*flags, *flag.FlagSet, error) {
 	}
 	if f.logFormat != "text" && f.logFormat != "json" {
 		missing = append(missing, fmt.Errorf("--log-format %q: want text or json", f.logFormat))
+	}
+	if f.maxRequestMemory < 2*f.maxRequestBytes {
+		missing = append(missing, fmt.Errorf("--max-request-memory %d must hold a body of --max-request-bytes %d twice (the body and the objects copied out of it)", f.maxRequestMemory, f.maxRequestBytes))
 	}
 	if fs.NArg() > 0 {
 		missing = append(missing, fmt.Errorf("unexpected arguments %q", fs.Args()))
@@ -235,10 +247,12 @@ func serve(ctx context.Context, f *flags, log *slog.Logger) error {
 	m.ConfigLastSuccess.SetToCurrentTime()
 	log.Info("config loaded", "paths", f.configs)
 
+	memory := budget.New(f.maxRequestMemory, f.requestMemoryWait)
 	handler := &mutate.Handler{
 		Injector: func() mutate.Injector { return configs.Current() },
 		Metrics:  m,
 		Log:      log,
+		Budget:   memory,
 	}
 	srv, err := server.New(server.Options{
 		Addr:             net.JoinHostPort(f.bindAddress, strconv.Itoa(f.port)),
@@ -247,6 +261,7 @@ func serve(ctx context.Context, f *flags, log *slog.Logger) error {
 		KeyFile:          f.keyFile,
 		CertPollInterval: f.certPoll,
 		MaxRequestBytes:  f.maxRequestBytes,
+		Budget:           memory,
 		ShutdownDelay:    f.shutdownDelay,
 		ShutdownTimeout:  f.shutdownTimeout,
 		Log:              log,

@@ -14,12 +14,19 @@ import (
 
 	admissionv1 "k8s.io/api/admission/v1"
 	admissionv1beta1 "k8s.io/api/admission/v1beta1"
+
+	"github.com/sidecar-injector/sidecar-injector/webhook/budget"
 )
 
 // DefaultMaxRequestBytes caps a request body. An AdmissionReview holds at
 // most two objects (old and new) of at most about 3 MiB each as JSON, plus
 // a little envelope.
 const DefaultMaxRequestBytes = 7 << 20
+
+// SmallBody is the largest body read without reserving memory from the
+// budget: an ordinary pod's review is a few KiB, and is never kept waiting
+// behind large ones.
+const SmallBody = 64 << 10
 
 // supportedVersions are the AdmissionReview apiVersions the webhook reads;
 // it answers in the one the request used.
@@ -42,6 +49,11 @@ type Webhook struct {
 	// Log receives one debug line per request and a warning per request
 	// that could not be read. Nothing of the object is logged.
 	Log *slog.Logger
+	// Budget, when set, bounds the memory of the large bodies being read
+	// and decoded at once: a body larger than SmallBody reserves twice its
+	// size (the body and the objects copied out of it) before it is read.
+	// One that cannot is answered 429 with Retry-After.
+	Budget *budget.Budget
 
 	buffers sync.Pool // *bytes.Buffer, reused across request bodies
 }
@@ -68,11 +80,34 @@ func (wh *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	buf := wh.getBuffer()
-	defer wh.putBuffer(buf)
 	limit := wh.MaxRequestBytes
 	if limit <= 0 {
 		limit = DefaultMaxRequestBytes
+	}
+	if r.ContentLength > limit {
+		wh.fail(w, r, http.StatusRequestEntityTooLarge, fmt.Errorf("request body larger than the limit of %d bytes", limit))
+		return
+	}
+	size := r.ContentLength
+	if size < 0 {
+		size = limit // unknown until read: the most it may be
+	}
+	if wh.Budget != nil && size > SmallBody {
+		release, err := wh.Budget.Reserve(r.Context(), 2*size)
+		if err != nil {
+			w.Header().Set("Retry-After", "1")
+			wh.fail(w, r, http.StatusTooManyRequests, fmt.Errorf("request body of %d bytes: %w", size, err))
+			return
+		}
+		defer release()
+	}
+
+	buf := wh.getBuffer()
+	defer wh.putBuffer(buf)
+	if r.ContentLength > 0 {
+		// Read into one allocation of the right size, not a series of
+		// doublings (a 4 MB body would leave 8 MB of garbage).
+		buf.Grow(int(r.ContentLength) + bytes.MinRead)
 	}
 	if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit)); err != nil {
 		if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {

@@ -10,10 +10,13 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	admissionv1 "k8s.io/api/admission/v1"
 	"k8s.io/apimachinery/pkg/types"
+
+	"github.com/sidecar-injector/sidecar-injector/webhook/budget"
 )
 
 // echo records the request it saw and answers with a fixed patch.
@@ -136,5 +139,43 @@ func TestAnswersWithItsLength(t *testing.T) {
 	}
 	if resp.StatusCode != http.StatusOK || len(resp.TransferEncoding) > 0 || resp.ContentLength != int64(len(answer)) {
 		t.Errorf("status %d, transfer encoding %q, length %d for an answer of %d bytes", resp.StatusCode, resp.TransferEncoding, resp.ContentLength, len(answer))
+	}
+}
+
+// A large body reserves room in the budget before it is read; one that
+// cannot is answered 429 with Retry-After, while small bodies are read
+// whatever the budget holds.
+func TestBodyBudget(t *testing.T) {
+	small, err := os.ReadFile("testdata/v1.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	large := bytes.Replace(small, []byte(`"name":"p"`), []byte(`"name":"p","padding":"`+strings.Repeat("x", SmallBody)+`"`), 1)
+	b := budget.New(4*SmallBody, 10*time.Millisecond)
+	wh := &Webhook{Handler: &echo{}, Budget: b}
+
+	if w := serve(t, wh, http.MethodPost, "application/json", large); w.Code != http.StatusOK {
+		t.Fatalf("large body with room: status %d: %s", w.Code, w.Body)
+	}
+	held, err := b.Reserve(context.Background(), 3*SmallBody)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := serve(t, wh, http.MethodPost, "application/json", large)
+	if w.Code != http.StatusTooManyRequests || w.Header().Get("Retry-After") != "1" || !strings.Contains(w.Body.String(), "memory not available within 10ms") {
+		t.Errorf("large body without room: status %d, Retry-After %q: %s", w.Code, w.Header().Get("Retry-After"), w.Body)
+	}
+	if w := serve(t, wh, http.MethodPost, "application/json", small); w.Code != http.StatusOK {
+		t.Errorf("small body without room: status %d: %s", w.Code, w.Body)
+	}
+	held()
+
+	// A body announced larger than the cap is refused before it is read.
+	r := httptest.NewRequest(http.MethodPost, "/mutate", bytes.NewReader(large))
+	r.Header.Set("Content-Type", "application/json")
+	rec := httptest.NewRecorder()
+	(&Webhook{Handler: &echo{}, MaxRequestBytes: SmallBody}).ServeHTTP(rec, r)
+	if rec.Code != http.StatusRequestEntityTooLarge {
+		t.Errorf("body over the cap: status %d: %s", rec.Code, rec.Body)
 	}
 }

@@ -58,6 +58,18 @@ func run() error {
 	minThroughput := flag.Float64("goal-throughput", 0.6, "goal: webhook throughput at least this times the no-op's")
 	maxP99 := flag.Float64("goal-p99", 2.0, "goal: webhook p99 latency at most this times the no-op's")
 	gogc := flag.String("gogc", "400", "GOGC for both servers, as examples/webhook's Deployment sets it (empty: inherit)")
+	floodRun := flag.Bool("flood", false, "instead of the load run: flood the webhook with large pods while ordinary ones keep coming (see flood.go)")
+	var fo floodOptions
+	flag.IntVar(&fo.pods, "flood-pods", 8, "flood: large pods sent at once, half of them triggered")
+	flag.IntVar(&fo.rounds, "flood-rounds", 3, "flood: large pods each sender sends in turn")
+	flag.IntVar(&fo.items, "flood-items", 1_000_000, "flood: empty args in a large pod's first container")
+	flag.Int64Var(&fo.limitMiB, "memory-limit-mib", 256, "flood: the Deployment's memory limit, the goal for peak RSS")
+	flag.DurationVar(&fo.settle, "settle", 10*time.Second, "flood: longest wait for RSS to come back after the flood")
+	flag.IntVar(&fo.ordinary, "flood-ordinary", 4, "flood: clients sending the ordinary review throughout")
+	flag.DurationVar(&fo.ordinaryGap, "flood-ordinary-pause", 10*time.Millisecond, "flood: each ordinary client's pause between requests")
+	gomemlimit := flag.String("gomemlimit", "200MiB", "flood: GOMEMLIMIT of the webhook, as examples/webhook's Deployment sets it")
+	var webhookArgs stringList
+	flag.Var(&webhookArgs, "webhook-arg", "an extra argument for the webhook (repeat)")
 	flag.Parse()
 	if len(configs) == 0 {
 		return errors.New("-config is required")
@@ -86,17 +98,16 @@ func run() error {
 	if *gogc != "" {
 		env = []string{"GOGC=" + *gogc}
 	}
-	webhook, err := startServer("webhook", *webhookBin, append(append(args, tlsFlags...), "--shutdown-delay", "0s"), env, certs)
+	args = append(append(append(args, tlsFlags...), "--shutdown-delay", "0s"), webhookArgs...)
+	if *floodRun {
+		env = append(env, "GOMEMLIMIT="+*gomemlimit)
+		fmt.Printf("webhook %s %s, %s\n", *webhookBin, strings.Join(webhookArgs, " "), strings.Join(env, " "))
+	}
+	webhook, err := startServer("webhook", *webhookBin, args, env, certs)
 	if err != nil {
 		return err
 	}
 	defer webhook.stop()
-	noop, err := startServer("no-op", *noopBin, tlsFlags, env, certs)
-	if err != nil {
-		return err
-	}
-	defer noop.stop()
-
 	// Both must answer what they are for before anything is measured.
 	webhook.check = func(status int, body []byte) error {
 		if status != 200 || !bytes.Contains(body, []byte(`"allowed":true`)) || !bytes.Contains(body, []byte(`"patch":`)) {
@@ -104,6 +115,15 @@ func run() error {
 		}
 		return nil
 	}
+	if *floodRun {
+		return flood(webhook, review, fo)
+	}
+	noop, err := startServer("no-op", *noopBin, tlsFlags, env, certs)
+	if err != nil {
+		return err
+	}
+	defer noop.stop()
+
 	noop.check = func(status int, body []byte) error {
 		if status != 200 || !bytes.Contains(body, []byte(`"allowed":true`)) {
 			return fmt.Errorf("no-op did not admit: status %d: %.300s", status, body)

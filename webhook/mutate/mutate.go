@@ -2,6 +2,14 @@
 // an admission request's object into a resource node, lets the engine
 // inject into it, and answers with the JSON patch of the engine's edits.
 //
+// Its cost is bounded whatever a client sends. It first decodes only what
+// the engine reads to decide whether any mutation applies (the object's
+// metadata: engine.Injector.Outline), and answers a pod that asks for
+// nothing from that alone, however large its spec. It decodes the rest
+// only after reserving, from a memory budget shared by the requests in
+// flight, what decoding it takes; a pod that does not fit is refused with
+// a message that says why.
+//
 // No injection logic lives here. What to inject, when, and what a failure
 // means (a mutation's failurePolicy) is the engine's; this package only
 // translates between the wire and the engine, and says "no" when the
@@ -24,6 +32,7 @@ import (
 	"github.com/sidecar-injector/sidecar-injector/engine"
 	"github.com/sidecar-injector/sidecar-injector/engine/jsonnode"
 	"github.com/sidecar-injector/sidecar-injector/webhook/admission"
+	"github.com/sidecar-injector/sidecar-injector/webhook/budget"
 	"github.com/sidecar-injector/sidecar-injector/webhook/jsonpatch"
 	"github.com/sidecar-injector/sidecar-injector/webhook/metrics"
 )
@@ -31,6 +40,8 @@ import (
 // Injector is what the handler needs of the engine; *engine.Injector is
 // one.
 type Injector interface {
+	Outline() jsonnode.Outline
+	Triggered(resource *yaml.RNode, opts engine.Options) (*engine.Report, bool)
 	Inject(resource *yaml.RNode, opts engine.Options) *engine.Report
 }
 
@@ -48,6 +59,9 @@ type Handler struct {
 	Metrics *metrics.Metrics
 	// Log receives a line per denied request (no object content).
 	Log *slog.Logger
+	// Budget, when set, bounds the memory of the objects being decoded
+	// whole at once (see package budget).
+	Budget *budget.Budget
 
 	// decoders are reused across requests: each decodes an object into
 	// blocks of nodes it keeps (see jsonnode.Decoder).
@@ -63,15 +77,15 @@ var _ admission.Handler = (*Handler)(nil)
 
 // Handle injects into the object of a CREATE (or of an UPDATE of a
 // workload other than a Pod, whose template may change).
-func (h *Handler) Handle(_ context.Context, req *admission.Request) admission.Response {
-	resp := h.handle(req)
+func (h *Handler) Handle(ctx context.Context, req *admission.Request) admission.Response {
+	resp := h.handle(ctx, req)
 	if h.Metrics != nil {
 		h.Metrics.Responses.WithLabelValues(outcome(resp)).Inc()
 	}
 	return resp
 }
 
-func (h *Handler) handle(req *admission.Request) admission.Response {
+func (h *Handler) handle(ctx context.Context, req *admission.Request) admission.Response {
 	switch {
 	case req.SubResource != "":
 		return admission.Allowed()
@@ -86,6 +100,26 @@ func (h *Handler) handle(req *admission.Request) admission.Response {
 		return admission.Errored(http.StatusBadRequest, fmt.Errorf("%s request for %s has no object", req.Operation, kindOf(req)))
 	}
 
+	inj := h.Injector()
+	opts := engine.Options{Namespace: req.Namespace}
+	outline, _, err := jsonnode.DecodeOutline(req.Object.Raw, inj.Outline())
+	if err != nil {
+		return admission.Errored(http.StatusBadRequest, fmt.Errorf("request.object (%s) is not valid JSON: %w", kindOf(req), err))
+	}
+	if outline.Kind != yaml.MappingNode {
+		return admission.Errored(http.StatusBadRequest, fmt.Errorf("request.object (%s) is not a JSON object", kindOf(req)))
+	}
+	if report, triggered := inj.Triggered(yaml.NewRNode(outline), opts); !triggered {
+		// Nothing to inject: the answer is the one Inject would give for
+		// the whole object, which it would leave as it is.
+		return h.respond(ctx, req, nil, report)
+	}
+
+	release, refusal := h.reserve(ctx, req, req.Object.Raw)
+	if refusal != nil {
+		return *refusal
+	}
+	defer release()
 	// The object's tree lives until this function returns: what the answer
 	// keeps (the patch, messages) is encoded or copied out of it before.
 	dec := h.decoder()
@@ -94,13 +128,34 @@ func (h *Handler) handle(req *admission.Request) admission.Response {
 	if err != nil {
 		return admission.Errored(http.StatusBadRequest, fmt.Errorf("request.object (%s) is not valid JSON: %w", kindOf(req), err))
 	}
-	if node.Kind != yaml.MappingNode {
-		return admission.Errored(http.StatusBadRequest, fmt.Errorf("request.object (%s) is not a JSON object", kindOf(req)))
+	return h.respond(ctx, req, node, inj.Inject(yaml.NewRNode(node), opts))
+}
+
+// reserve holds room in the budget for decoding raw whole, or returns the
+// refusal to answer with.
+func (h *Handler) reserve(ctx context.Context, req *admission.Request, raw []byte) (func(), *admission.Response) {
+	if h.Budget == nil {
+		return func() {}, nil
 	}
+	release, err := h.Budget.Reserve(ctx, jsonnode.DecodeCost(raw))
+	if err == nil {
+		return release, nil
+	}
+	code, hint := int32(http.StatusRequestEntityTooLarge), "the pod is too large to inject"
+	var be *budget.Error
+	if errors.As(err, &be) && be.Busy {
+		code, hint = http.StatusTooManyRequests, "retry"
+	}
+	h.logger().Info("refused: memory budget", "uid", req.UID, "kind", kindOf(req), "namespace", req.Namespace, "name", req.Name, "bytes", len(raw), "error", err)
+	resp := admission.Errored(code, fmt.Errorf("sidecar-injector: decoding %s (%d bytes of JSON) %w; %s", kindOf(req), len(raw), err, hint))
+	return nil, &resp
+}
 
-	report := h.Injector().Inject(yaml.NewRNode(node), engine.Options{Namespace: req.Namespace})
+// respond answers with what the engine reported on the object, node as
+// the engine left it (nil when it was not decoded whole: then the report
+// lists no edits).
+func (h *Handler) respond(ctx context.Context, req *admission.Request, node *yaml.Node, report *engine.Report) admission.Response {
 	h.count(report)
-
 	warnings := make([]string, 0, len(report.Warnings)+1)
 	for _, w := range report.Warnings {
 		warnings = append(warnings, "sidecar-injector: "+w.String())
@@ -114,7 +169,7 @@ func (h *Handler) handle(req *admission.Request) admission.Response {
 		return admission.Denied("sidecar-injector: "+err.Error(), warnings...)
 	}
 
-	patch, err := marshalPatch(req.Object.Raw, node, report)
+	patch, err := h.marshalPatch(ctx, req, node, report)
 	if err != nil {
 		// Admitting without the patch would admit a pod without its
 		// sidecars: refuse instead.
@@ -145,10 +200,10 @@ func (h *Handler) putDecoder(d *jsonnode.Decoder, objectSize int) {
 	}
 }
 
-// marshalPatch writes the patch from the object as it came (raw) to the
-// object as the engine left it (after): the engine's edits, or, where the
-// engine could not list them all, the difference between the two.
-func marshalPatch(raw []byte, after *yaml.Node, r *engine.Report) ([]byte, error) {
+// marshalPatch writes the patch from the object as it came to the object
+// as the engine left it (after): the engine's edits, or, where the engine
+// could not list them all, the difference between the two.
+func (h *Handler) marshalPatch(ctx context.Context, req *admission.Request, after *yaml.Node, r *engine.Report) ([]byte, error) {
 	if r.EditsComplete {
 		ops, err := jsonpatch.FromEdits(r.Edits)
 		if err != nil {
@@ -156,7 +211,12 @@ func marshalPatch(raw []byte, after *yaml.Node, r *engine.Report) ([]byte, error
 		}
 		return jsonpatch.Marshal(ops)
 	}
-	before, err := jsonnode.Decode(raw)
+	release, refusal := h.reserve(ctx, req, req.Object.Raw)
+	if refusal != nil {
+		return nil, errors.New(refusal.Result.Message)
+	}
+	defer release()
+	before, err := jsonnode.Decode(req.Object.Raw)
 	if err != nil {
 		return nil, fmt.Errorf("decoding the object again to compare: %w", err)
 	}

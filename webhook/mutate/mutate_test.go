@@ -5,8 +5,10 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/prometheus/client_golang/prometheus"
@@ -16,6 +18,7 @@ import (
 	"github.com/sidecar-injector/sidecar-injector/engine"
 	"github.com/sidecar-injector/sidecar-injector/engine/jsonnode"
 	"github.com/sidecar-injector/sidecar-injector/webhook/admission"
+	"github.com/sidecar-injector/sidecar-injector/webhook/budget"
 	"github.com/sidecar-injector/sidecar-injector/webhook/internal/patchtest"
 	"github.com/sidecar-injector/sidecar-injector/webhook/metrics"
 )
@@ -198,5 +201,84 @@ func TestHandleCountsOutcomes(t *testing.T) {
 		if got := testutil.ToFloat64(m.Injections.WithLabelValues(tc.mutation, tc.outcome)); got != tc.want {
 			t.Errorf("injections_total{mutation=%q,outcome=%q} = %v, want %v", tc.mutation, tc.outcome, got, tc.want)
 		}
+	}
+}
+
+// largePod is a review of a pod with a million empty args (4 MB), with or
+// without the logging trigger.
+func largePod(t *testing.T, triggered bool) *admission.Request {
+	t.Helper()
+	req := readRequest(t, "testdata/pod-logging.json")
+	object := string(req.Object.Raw)
+	if !triggered {
+		object = strings.Replace(object, `"logging.example.com/inject":"true"`, `"other":"true"`, 1)
+	}
+	object = strings.Replace(object, `"name":"app",`, `"name":"app","args":[""`+strings.Repeat(`,""`, 1_000_000-1)+`],`, 1)
+	req.Object.Raw = []byte(object)
+	return req
+}
+
+// A pod that asks for nothing is answered from its metadata whatever its
+// size: it reserves nothing and allocates a small part of its size. One
+// that asks for injection reserves what decoding it takes: refused at once
+// when that is more than the whole budget, after a short wait when others
+// hold it, injected when there is room.
+func TestHandleBudget(t *testing.T) {
+	inj, err := engine.LoadFiles("testdata/sidecar-injector.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	handler := func(b *budget.Budget) *Handler { return &Handler{Injector: func() Injector { return inj }, Budget: b} }
+
+	full := budget.New(1<<10, time.Millisecond)
+	held, _ := full.Reserve(ctx, 1<<10)
+	defer held()
+	untriggered := largePod(t, false)
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	resp := handler(full).Handle(ctx, untriggered)
+	runtime.ReadMemStats(&after)
+	if !resp.Allowed || len(resp.Patch) > 0 || resp.Result != nil {
+		t.Errorf("untriggered large pod: %+v", resp)
+	}
+	if allocated := after.TotalAlloc - before.TotalAlloc; allocated > uint64(len(untriggered.Object.Raw))/4 {
+		t.Errorf("untriggered large pod of %d bytes: %d bytes allocated, want a small part of its size", len(untriggered.Object.Raw), allocated)
+	}
+
+	triggered := largePod(t, true)
+	cost := jsonnode.DecodeCost(triggered.Object.Raw)
+	for _, tc := range []struct {
+		name    string
+		budget  *budget.Budget
+		hold    int64
+		code    int32
+		message string
+	}{
+		{"larger than the budget", budget.New(cost-1, time.Second), 0, 413,
+			"sidecar-injector: decoding v1 Pod (3000290 bytes of JSON) needs 209.8 MiB of memory, more than the webhook's 209.8 MiB for all requests in flight; the pod is too large to inject"},
+		{"budget held", budget.New(cost, 10*time.Millisecond), 1, 429,
+			"of memory not available within 10ms: requests in flight hold the webhook's"},
+		{"room", budget.New(cost, time.Second), 0, 0, ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.hold > 0 {
+				release, err := tc.budget.Reserve(ctx, tc.hold)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer release()
+			}
+			resp := handler(tc.budget).Handle(ctx, triggered)
+			if tc.code == 0 {
+				if !resp.Allowed || len(resp.Patch) == 0 {
+					t.Fatalf("with room: %+v", resp.Result)
+				}
+				return
+			}
+			if resp.Allowed || resp.Result == nil || resp.Result.Code != tc.code || !strings.Contains(resp.Result.Message, tc.message) {
+				t.Fatalf("got %+v, want code %d and a message containing %q", resp.Result, tc.code, tc.message)
+			}
+		})
 	}
 }

@@ -1,16 +1,21 @@
 package mutate
 
 import (
+	"context"
 	"encoding/json"
 	"path/filepath"
 	"reflect"
 	"testing"
 
+	admissionv1 "k8s.io/api/admission/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
 	"github.com/sidecar-injector/sidecar-injector/engine"
 	"github.com/sidecar-injector/sidecar-injector/engine/jsonnode"
 	"github.com/sidecar-injector/sidecar-injector/internal/goldencase"
+	"github.com/sidecar-injector/sidecar-injector/webhook/admission"
 	"github.com/sidecar-injector/sidecar-injector/webhook/internal/patchtest"
 	"github.com/sidecar-injector/sidecar-injector/webhook/jsonpatch"
 )
@@ -117,7 +122,8 @@ func TestPatchOfEditsMatchesDiff(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				sent, err := marshalPatch(object, node, rep)
+				req := &admission.Request{Object: runtime.RawExtension{Raw: object}}
+				sent, err := new(Handler).marshalPatch(context.Background(), req, node, rep)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -183,11 +189,18 @@ func FuzzPatch(f *testing.F) {
 			if err != nil {
 				continue // the engine made something JSON cannot hold from an object not shaped as Kubernetes ones
 			}
-			patch, err := marshalPatch(object, node, rep)
-			if err != nil {
-				t.Fatalf("%s: %v", c.name, err)
+			// Through the handler, which decides from the object's
+			// outline whether to decode it whole.
+			h := &Handler{Injector: func() Injector { return c.inj }}
+			resp := h.Handle(context.Background(), &admission.Request{
+				UID: "fuzz", Operation: admissionv1.Create, Namespace: "fuzz",
+				Kind:   metav1.GroupVersionKind{Version: "v1", Kind: "Pod"},
+				Object: runtime.RawExtension{Raw: object},
+			})
+			if !resp.Allowed {
+				t.Fatalf("%s: refused (%+v), but the engine injected", c.name, resp.Result)
 			}
-			checkPatchGives(t, c.name, object, patch, want)
+			checkPatchGives(t, c.name, object, resp.Patch, want)
 		}
 	})
 }

@@ -25,6 +25,7 @@ import (
 	"sigs.k8s.io/controller-runtime/pkg/certwatcher"
 
 	"github.com/sidecar-injector/sidecar-injector/webhook/admission"
+	"github.com/sidecar-injector/sidecar-injector/webhook/budget"
 	"github.com/sidecar-injector/sidecar-injector/webhook/metrics"
 )
 
@@ -44,6 +45,9 @@ type Options struct {
 	// MaxRequestBytes caps an admission request body; zero means
 	// admission.DefaultMaxRequestBytes.
 	MaxRequestBytes int64
+	// Budget, when set, bounds the memory of the large request bodies
+	// being read at once (see admission.Webhook.Budget).
+	Budget *budget.Budget
 	// ShutdownDelay is how long /readyz reports "not ready" before the
 	// listener closes, so that the Service stops sending new requests
 	// first.
@@ -126,7 +130,7 @@ func New(opts Options, h admission.Handler) (*Server, error) {
 	})
 	s.certs = certs
 
-	wh := &admission.Webhook{Handler: h, MaxRequestBytes: opts.MaxRequestBytes, Log: log}
+	wh := &admission.Webhook{Handler: h, MaxRequestBytes: opts.MaxRequestBytes, Log: log, Budget: opts.Budget}
 	mux := http.NewServeMux()
 	mux.Handle(MutatePath, s.instrument(s.recoverPanics(wh)))
 	mux.HandleFunc("/healthz", s.healthz)

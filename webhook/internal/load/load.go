@@ -37,6 +37,9 @@ type Options struct {
 	// StopWhenRefused ends a client at its first refused connection, for
 	// runs against a server that is shutting down.
 	StopWhenRefused bool
+	// Pause is a client's wait after each answer: zero sends as fast as
+	// the server answers; more is a steady trickle of requests.
+	Pause time.Duration
 }
 
 // Result counts a run. Sent = Succeeded + Failed + Refused.
@@ -130,6 +133,12 @@ func Run(ctx context.Context, o Options) (*Result, error) {
 				default:
 					failed++
 					errs = append(errs, err.Error())
+				}
+				if o.Pause > 0 {
+					select {
+					case <-ctx.Done():
+					case <-time.After(o.Pause):
+					}
 				}
 			}
 		}()
