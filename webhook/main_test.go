@@ -342,10 +342,10 @@ func TestConfigWarningsLoggedAndCounted(t *testing.T) {
 // such a body could never be served: the process refuses to start.
 func TestFlagsMemoryAgreesWithRequestCap(t *testing.T) {
 	base := []string{"--config", "c.yaml", "--tls-cert-file", "c", "--tls-key-file", "k"}
-	if _, err := parseFlags(base, io.Discard); err != nil {
+	if _, _, err := parseFlags(base); err != nil {
 		t.Fatalf("defaults: %v", err)
 	}
-	_, err := parseFlags(append(base, "--max-request-bytes", "1000", "--max-request-memory", "1999"), io.Discard)
+	_, _, err := parseFlags(append(base, "--max-request-bytes", "1000", "--max-request-memory", "1999"))
 	if err == nil || !strings.Contains(err.Error(), "--max-request-memory 1999 must hold a body of --max-request-bytes 1000 twice") {
 		t.Errorf("budget under twice the body cap: %v", err)
 	}
