@@ -108,3 +108,31 @@ func TestCheckExitStatus(t *testing.T) {
 		})
 	}
 }
+
+// TestExplainDocs: the --explain output docs/fn.md shows is the golden
+// case's, line for line.
+func TestExplainDocs(t *testing.T) {
+	doc, err := os.ReadFile(filepath.Join("..", "..", "docs", "fn.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const marker = "<!-- from fn/cli/testdata/golden/explain-why-not -->\n```text\n"
+	_, block, ok := strings.Cut(string(doc), marker)
+	block, _, closed := strings.Cut(block, "```")
+	if !ok || !closed {
+		t.Fatalf("docs/fn.md has no block after %q", marker)
+	}
+	golden, err := os.ReadFile(filepath.Join("testdata", "golden", "explain-why-not", "expected.stdout"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lines := map[string]bool{}
+	for _, l := range strings.Split(string(golden), "\n") {
+		lines[l] = true
+	}
+	for _, l := range strings.Split(strings.TrimSpace(block), "\n") {
+		if !lines[l] {
+			t.Errorf("docs/fn.md shows a line the golden output does not have (copy it from the golden):\n%s", l)
+		}
+	}
+}
