@@ -33,6 +33,12 @@ type Report struct {
 	// Injected lists the mutations applied by this call, in config order.
 	Injected []Injection
 
+	// Removed lists what Options.Upgrade took out of the pod and did not
+	// inject again, by the mutation the record says injected it: its
+	// trigger or the mutation itself is gone. Only items whose digest in
+	// the record proves them unchanged since injection are removed.
+	Removed []Injection
+
 	// Warnings are for the user: an unknown trigger value, a name clash
 	// where the pod's own definition won, a trigger on the wrong metadata, a
 	// mutation skipped under failurePolicy Ignore.
@@ -65,10 +71,10 @@ type Report struct {
 }
 
 // Changed reports whether the call injected something new: a mutation
-// injected or upgraded. (With Upgrade, re-injecting an unchanged config
+// injected, upgraded or removed. (With Upgrade, re-injecting an unchanged config
 // also re-applies its mounts to containers the user added since; that
 // alone is not reported as a change.)
-func (r *Report) Changed() bool { return len(r.Errors) == 0 && len(r.Injected) > 0 }
+func (r *Report) Changed() bool { return len(r.Errors) == 0 && len(r.Injected)+len(r.Removed) > 0 }
 
 // Err joins the report's errors, or returns nil when there are none.
 func (r *Report) Err() error { return errors.Join(r.Errors...) }

@@ -101,16 +101,16 @@ func injectedNames(n *yaml.RNode) map[string]bool {
 				}
 				var rec struct {
 					Mutations []struct {
-						InitContainers []string `json:"initContainers"`
-						Containers     []string `json:"containers"`
+						InitContainers map[string]string `json:"initContainers"`
+						Containers     map[string]string `json:"containers"`
 					} `json:"mutations"`
 				}
 				if json.Unmarshal([]byte(y.Content[i+1].Value), &rec) == nil {
 					for _, m := range rec.Mutations {
-						for _, c := range m.InitContainers {
+						for c := range m.InitContainers {
 							names["initContainers/"+c] = true
 						}
-						for _, c := range m.Containers {
+						for c := range m.Containers {
 							names["containers/"+c] = true
 						}
 					}

@@ -106,10 +106,13 @@ func describeReport(r *engine.Report) string {
 	if !r.Workload {
 		lines = append(lines, "not a workload")
 	}
-	for _, in := range r.Injected {
+	for _, in := range append(slices.Clone(r.Injected), r.Removed...) {
 		s := "injected " + in.Mutation
 		if in.Upgraded {
 			s += " (upgraded)"
+		}
+		if slices.ContainsFunc(r.Removed, func(x engine.Injection) bool { return x.Mutation == in.Mutation }) {
+			s = "removed " + in.Mutation
 		}
 		for _, part := range []struct {
 			what  string

@@ -67,22 +67,23 @@ func (in *Injector) inject(r *yaml.RNode, opts Options) *Report {
 		newRec.Mutations = append(newRec.Mutations, rec.Mutations...)
 	}
 	ed := newEditor(work)
+	recorded := len(newRec.Mutations)
 	for _, rm := range plan {
-		done := apply(ed, work, rm, rep)
-		newRec.Mutations = append(newRec.Mutations, done)
-		inj := Injection{
-			Mutation:         rm.mutation.Name,
-			InitContainers:   done.InitContainers,
-			Containers:       done.Containers,
-			Volumes:          done.Volumes,
-			ImagePullSecrets: done.ImagePullSecrets,
+		warnings := len(rep.Warnings)
+		inj, mounts := apply(ed, work, rm, rep)
+		if len(inj.InitContainers)+len(inj.Containers)+len(inj.Volumes)+len(inj.ImagePullSecrets)+len(mounts) == 0 {
+			// Triggered, but everything it has was the pod's already, or
+			// not for this pod: no status, no record, and a word why.
+			if len(rep.Warnings) == warnings {
+				rep.Warnings = append(rep.Warnings, Warning{Mutation: rm.mutation.Name, Message: "nothing injected: the pod has everything the mutation adds already"})
+			}
+			rep.decide(inj.Mutation, OutcomeNotInjected, "it applies, but injects nothing into this pod (its warning says why)")
+			continue
 		}
-		if len(inj.InitContainers)+len(inj.Containers)+len(inj.Volumes)+len(inj.ImagePullSecrets)+len(done.Mounts) == 0 {
-			rep.decide(inj.Mutation, OutcomeCurrent, "it applies, and the pod has everything it injects already")
-			continue // triggered, but everything it has was the pod's already, or not for this pod
-		}
+		ed.setAnnotation(work, rm.mutation.StatusKey(), statusInjected)
+		newRec.Mutations = append(newRec.Mutations, recordOf(work, rm, inj, mounts))
 		if old := rec.find(rm.mutation.Name); old != nil {
-			if old.Hash == done.Hash {
+			if old.Hash == rm.hash {
 				rep.decide(inj.Mutation, OutcomeCurrent, "already injected, from the same config")
 				continue // the same as before: not news
 			}
@@ -91,8 +92,15 @@ func (in *Injector) inject(r *yaml.RNode, opts Options) *Report {
 		}
 		rep.Injected = append(rep.Injected, inj)
 	}
-	if len(plan) > 0 {
+	if len(newRec.Mutations) > recorded {
 		ed.setAnnotation(work, RecordAnnotation, newRec.String())
+	}
+	for _, gone := range sel.removed {
+		// Taken out and not injected again (the trigger or the mutation
+		// is gone): say so, since it was in the pod.
+		if newRec.find(gone.Mutation) == nil && len(gone.InitContainers)+len(gone.Containers)+len(gone.Volumes)+len(gone.ImagePullSecrets) > 0 {
+			rep.Removed = append(rep.Removed, gone)
+		}
 	}
 	rep.Edits, rep.EditsComplete = ed.edits, ed.complete()
 	if target != resource {
@@ -128,6 +136,8 @@ type selection struct {
 	namespace string
 	// mutations to render and apply, in config order.
 	mutations []*config.Mutation
+	// removed is what strip took out, by recorded mutation.
+	removed []Injection
 }
 
 // selectMutations decides which mutations apply to the resource, reading
@@ -158,7 +168,7 @@ func (in *Injector) selectMutations(resource *yaml.Node, opts Options, rep *Repo
 	if opts.Upgrade && rec != nil {
 		sel.target = copyTree(resource)
 		sel.work, _ = findPodTemplate(sel.target, in.cfg.WorkloadKinds)
-		strip(sel.work, rec, in.statusKeys())
+		sel.removed = strip(sel.work, rec, rep)
 	}
 	for _, m := range in.cfg.Mutations {
 		if !in.triggered(m, sel.work, p, namespace, rep) {
@@ -222,21 +232,13 @@ func (in *Injector) triggered(m *config.Mutation, work, orig *podTemplate, names
 	return t.Applies
 }
 
-// statusKeys are the status annotations of every configured mutation.
-func (in *Injector) statusKeys() []string {
-	keys := make([]string, 0, len(in.cfg.Mutations))
-	for _, m := range in.cfg.Mutations {
-		keys = append(keys, m.StatusKey())
-	}
-	return keys
-}
-
-// apply adds one rendered mutation to the pod, through ed, and returns its
-// record.
-func apply(ed *editor, p *podTemplate, rm *rendered, rep *Report) recordedMutation {
+// apply adds one rendered mutation to the pod, through ed, and returns what
+// it added: the items, and the mount paths it added to other containers by
+// container name.
+func apply(ed *editor, p *podTemplate, rm *rendered, rep *Report) (done Injection, mounts map[string][]string) {
 	m := rm.mutation
 	spec := p.spec()
-	done := recordedMutation{Name: m.Name, Hash: rm.hash}
+	done.Mutation = m.Name
 	warn := func(format string, args ...any) {
 		rep.Warnings = append(rep.Warnings, Warning{Mutation: m.Name, Message: fmt.Sprintf(format, args...)})
 	}
@@ -248,10 +250,10 @@ func apply(ed *editor, p *podTemplate, rm *rendered, rep *Report) recordedMutati
 			for i, c := range yamlnode.Items(yamlnode.Field(spec, list)) {
 				name := yamlnode.String(c, "name")
 				if added := addMounts(ed, c, rm.volumeMounts, "spec", list, strconv.Itoa(i)); len(added) > 0 {
-					if done.Mounts == nil {
-						done.Mounts = map[string][]string{}
+					if mounts == nil {
+						mounts = map[string][]string{}
 					}
-					done.Mounts[name] = append(done.Mounts[name], added...)
+					mounts[name] = append(mounts[name], added...)
 				}
 			}
 		}
@@ -333,10 +335,10 @@ func apply(ed *editor, p *podTemplate, rm *rendered, rep *Report) recordedMutati
 		for i, c := range yamlnode.Items(yamlnode.Field(spec, "containers")) {
 			name := yamlnode.String(c, "name")
 			if added := addMounts(ed, c, []*yaml.Node{mount}, "spec", "containers", strconv.Itoa(i)); len(added) > 0 && !slices.Contains(done.Containers, name) {
-				if done.Mounts == nil {
-					done.Mounts = map[string][]string{}
+				if mounts == nil {
+					mounts = map[string][]string{}
 				}
-				done.Mounts[name] = append(done.Mounts[name], added...)
+				mounts[name] = append(mounts[name], added...)
 			}
 		}
 	}
@@ -357,8 +359,7 @@ func apply(ed *editor, p *podTemplate, rm *rendered, rep *Report) recordedMutati
 		ed.appendItem(spec, "imagePullSecrets", s, "spec")
 		done.ImagePullSecrets = append(done.ImagePullSecrets, name)
 	}
-	ed.setAnnotation(p, m.StatusKey(), statusInjected)
-	return done
+	return done, mounts
 }
 
 // addMounts adds copies of mounts to container c (at path in the pod

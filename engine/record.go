@@ -1,41 +1,54 @@
 package engine
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
 	"github.com/sidecar-injector/sidecar-injector/engine/internal/yamlnode"
-	"github.com/sidecar-injector/sidecar-injector/engine/jsonnode"
 )
 
 // RecordAnnotation is the pod annotation where the injector records what
 // it added, so that a later run can leave it as it is (the webhook) or
-// replace it with a newer rendering (the function), without ever touching
-// what the user wrote.
+// replace it with a newer rendering (the function). The record is an
+// annotation anyone can write or copy: it is read as a claim, and an item
+// it names is removed only when its digest proves it is still what the
+// injector put there.
 const RecordAnnotation = "sidecar-injector.dev/injected"
+
+// maxRecordBytes bounds the record read: the API server takes at most
+// 256 KiB of annotations on an object, so a larger record is on no pod
+// this injector wrote.
+const maxRecordBytes = 256 << 10
 
 // record is the value of RecordAnnotation, as JSON.
 type record struct {
 	Mutations []recordedMutation `json:"mutations"`
 }
 
-// recordedMutation is what one mutation added to the pod.
+// recordedMutation is what one mutation added to the pod: each item by
+// name, with the digest of the item as the injection left it.
 type recordedMutation struct {
 	Name string `json:"name"`
 	// Hash identifies the rendered config the mutation injected: the
 	// sidecars as rendered for this pod, and the mutation's settings.
-	Hash             string   `json:"hash"`
-	InitContainers   []string `json:"initContainers,omitempty"`
-	Containers       []string `json:"containers,omitempty"`
-	Volumes          []string `json:"volumes,omitempty"`
-	ImagePullSecrets []string `json:"imagePullSecrets,omitempty"`
-	// Mounts are the mount paths added to containers that the mutation
-	// did not inject, by container name.
-	Mounts map[string][]string `json:"mounts,omitempty"`
+	Hash string `json:"hash"`
+	// Status is the mutation's status annotation, taken out with it even
+	// once the mutation is gone from the config.
+	Status           string            `json:"status"`
+	InitContainers   map[string]string `json:"initContainers,omitempty"`
+	Containers       map[string]string `json:"containers,omitempty"`
+	Volumes          map[string]string `json:"volumes,omitempty"`
+	ImagePullSecrets map[string]string `json:"imagePullSecrets,omitempty"`
+	// Mounts are the mounts added to containers that the mutation did not
+	// inject, by container name and then mount path.
+	Mounts map[string]map[string]string `json:"mounts,omitempty"`
 }
 
 func (r *record) find(mutation string) *recordedMutation {
@@ -56,6 +69,9 @@ func readRecord(meta *yaml.Node) (*record, error) {
 	if !ok {
 		return nil, nil
 	}
+	if len(v) > maxRecordBytes {
+		return nil, fmt.Errorf("annotation %s is not a record this injector wrote: %d bytes, more than any pod can carry", RecordAnnotation, len(v))
+	}
 	var r record
 	if err := json.Unmarshal([]byte(v), &r); err != nil {
 		return nil, fmt.Errorf("annotation %s is not a record this injector wrote: %v", RecordAnnotation, err)
@@ -63,132 +79,148 @@ func readRecord(meta *yaml.Node) (*record, error) {
 	return &r, nil
 }
 
-// String is the record as JSON, byte for byte what encoding/json writes for
-// it (a test holds them together). It is written by hand because every
-// injection writes one, and encoding/json's reflection cost as much as the
-// rest of what the engine does to a pod after rendering.
+// String is the record as JSON.
 func (r *record) String() string {
-	b := make([]byte, 0, 512)
-	b = append(b, `{"mutations":`...)
-	if r.Mutations == nil {
-		b = append(b, "null"...)
-	} else {
-		b = append(b, '[')
-		for i := range r.Mutations {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = r.Mutations[i].appendJSON(b)
-		}
-		b = append(b, ']')
+	b, err := json.Marshal(r)
+	if err != nil {
+		panic(err) // strings, lists and maps of strings always encode
 	}
-	return string(append(b, '}'))
+	return string(b)
 }
 
-// appendJSON appends m as encoding/json writes it: fields in order, the
-// omitempty ones left out when empty, map keys sorted.
-func (m *recordedMutation) appendJSON(b []byte) []byte {
-	b = append(b, `{"name":`...)
-	b = jsonnode.AppendString(b, m.Name)
-	b = append(b, `,"hash":`...)
-	b = jsonnode.AppendString(b, m.Hash)
-	for _, f := range []struct {
-		key   string
-		names []string
-	}{{"initContainers", m.InitContainers}, {"containers", m.Containers}, {"volumes", m.Volumes}, {"imagePullSecrets", m.ImagePullSecrets}} {
-		if len(f.names) > 0 {
-			b = append(b, `,"`...)
-			b = append(b, f.key...)
-			b = append(b, `":`...)
-			b = appendStrings(b, f.names)
-		}
-	}
-	if len(m.Mounts) > 0 {
-		b = append(b, `,"mounts":{`...)
-		for i, container := range slices.Sorted(maps.Keys(m.Mounts)) {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = jsonnode.AppendString(b, container)
-			b = append(b, ':')
-			b = appendStrings(b, m.Mounts[container])
-		}
-		b = append(b, '}')
-	}
-	return append(b, '}')
-}
-
-// appendStrings appends a list of strings as JSON (nil is null).
-func appendStrings(b []byte, list []string) []byte {
-	if list == nil {
-		return append(b, "null"...)
-	}
-	b = append(b, '[')
-	for i, s := range list {
-		if i > 0 {
-			b = append(b, ',')
-		}
-		b = jsonnode.AppendString(b, s)
-	}
-	return append(b, ']')
-}
-
-// strip removes from the pod everything the record says was injected, and
-// the record itself, giving back the pod as the user wrote it.
-func strip(p *podTemplate, r *record, statusKeys []string) {
+// recordOf records what one mutation added to pod p (inj, and the mount
+// paths it added to other containers), with the digest of each item as it
+// is now in the pod.
+func recordOf(p *podTemplate, rd *rendered, inj Injection, mounts map[string][]string) recordedMutation {
 	spec := p.spec()
-	for _, m := range r.Mutations {
-		for _, list := range []string{"initContainers", "containers"} {
-			removeNamed(yamlnode.Field(spec, list), "name", m.InitContainers, m.Containers)
+	items := func(list string, names []string) map[string]string {
+		if len(names) == 0 {
+			return nil
 		}
-		removeNamed(yamlnode.Field(spec, "volumes"), "name", m.Volumes)
-		removeNamed(yamlnode.Field(spec, "imagePullSecrets"), "name", m.ImagePullSecrets)
-		for container, paths := range m.Mounts {
+		out := make(map[string]string, len(names))
+		for _, name := range names {
+			out[name] = digest(findItem(yamlnode.Field(spec, list), "name", name))
+		}
+		return out
+	}
+	containers := func(name string) *yaml.Node {
+		if c := findItem(yamlnode.Field(spec, "initContainers"), "name", name); c != nil {
+			return c
+		}
+		return findItem(yamlnode.Field(spec, "containers"), "name", name)
+	}
+	rm := recordedMutation{Name: inj.Mutation, Hash: rd.hash, Status: rd.mutation.StatusKey(),
+		InitContainers:   items("initContainers", inj.InitContainers),
+		Containers:       items("containers", inj.Containers),
+		Volumes:          items("volumes", inj.Volumes),
+		ImagePullSecrets: items("imagePullSecrets", inj.ImagePullSecrets),
+	}
+	for name, paths := range mounts {
+		c := containers(name)
+		if rm.Mounts == nil {
+			rm.Mounts = map[string]map[string]string{}
+		}
+		rm.Mounts[name] = map[string]string{}
+		for _, path := range paths {
+			rm.Mounts[name][path] = digest(findItem(yamlnode.Field(c, "volumeMounts"), "mountPath", path))
+		}
+	}
+	return rm
+}
+
+// findItem is the first item of seq whose field is value, or nil.
+func findItem(seq *yaml.Node, field, value string) *yaml.Node {
+	if i := yamlnode.IndexByKey(seq, field, value); i >= 0 {
+		return seq.Content[i]
+	}
+	return nil
+}
+
+// digest identifies an item's data: its values and structure, not its
+// field order, style or comments, which tools that rewrite manifests
+// (kustomize, kpt) may change.
+func digest(n *yaml.Node) string {
+	if n == nil {
+		return ""
+	}
+	sum := sha256.Sum256(appendNode(nil, n))
+	return hex.EncodeToString(sum[:8])
+}
+
+// strip removes from the pod what the record says was injected and can be
+// proved to be: an item whose digest matches. Anything else the record
+// names stays, with a warning: an item the user edited since, a record
+// copied from another workload or forged. Mutations are taken out last
+// first, so that each item is as its own mutation left it (a later
+// mutation's mounts gone). Then the status annotations of the mutations
+// taken out, and the record itself, go. It returns what it removed, by
+// mutation, in the record's order.
+func strip(p *podTemplate, r *record, rep *Report) []Injection {
+	spec := p.spec()
+	removed := make([]Injection, len(r.Mutations))
+	for i := len(r.Mutations) - 1; i >= 0; i-- {
+		m, out := &r.Mutations[i], &removed[i]
+		out.Mutation = m.Name
+		kept := func(what, name string) {
+			rep.Warnings = append(rep.Warnings, Warning{Mutation: m.Name, Message: fmt.Sprintf(
+				"%s %q is not what the injector recorded in %s (changed since, or the record is not this pod's): kept as the pod's own", what, name, RecordAnnotation)})
+		}
+		for _, name := range slices.Sorted(maps.Keys(m.Mounts)) {
 			for _, list := range []string{"initContainers", "containers"} {
-				seq := yamlnode.Field(spec, list)
-				if i := yamlnode.IndexByKey(seq, "name", container); i >= 0 {
-					c := seq.Content[i]
-					removeNamed(yamlnode.Field(c, "volumeMounts"), "mountPath", paths)
-					dropIfEmpty(c, "volumeMounts")
+				for _, c := range yamlnode.Items(yamlnode.Field(spec, list)) {
+					if yamlnode.String(c, "name") == name {
+						removeProved(c, "volumeMounts", "mountPath", m.Mounts[name], func(path string) { kept(fmt.Sprintf("volume mount of container %q at", name), path) })
+					}
 				}
 			}
 		}
-	}
-	for _, list := range []string{"initContainers", "volumes", "imagePullSecrets"} {
-		dropIfEmpty(spec, list)
+		out.ImagePullSecrets = removeProved(spec, "imagePullSecrets", "name", m.ImagePullSecrets, func(name string) { kept("image pull secret", name) })
+		out.Volumes = removeProved(spec, "volumes", "name", m.Volumes, func(name string) { kept("volume", name) })
+		out.Containers = removeProved(spec, "containers", "name", m.Containers, func(name string) { kept("container", name) })
+		out.InitContainers = removeProved(spec, "initContainers", "name", m.InitContainers, func(name string) { kept("init container", name) })
 	}
 	annotations := yamlnode.Field(p.meta(), "annotations")
-	for _, k := range statusKeys {
-		if v := yamlnode.Field(annotations, k); v != nil && v.Value == statusInjected {
-			yamlnode.Remove(annotations, k)
+	for _, m := range r.Mutations {
+		if v := yamlnode.Field(annotations, m.Status); v != nil && v.Value == statusInjected && strings.HasSuffix(m.Status, "/status") {
+			yamlnode.Remove(annotations, m.Status)
 		}
 	}
 	yamlnode.Remove(annotations, RecordAnnotation)
 	if annotations != nil && len(annotations.Content) == 0 {
 		yamlnode.Remove(p.meta(), "annotations")
 	}
+	return removed
 }
 
-// removeNamed deletes the items of seq whose key field is in any of lists.
-func removeNamed(seq *yaml.Node, key string, lists ...[]string) {
-	if seq == nil || seq.Kind != yaml.SequenceNode {
-		return
+// removeProved deletes from the list under key of mapping m each item
+// whose field names one of items (name to digest) and whose digest
+// matches; an item of such a name that does not match stays, and kept is
+// told its name. The list goes when it is left empty. It returns the
+// names of the items removed.
+func removeProved(m *yaml.Node, key, field string, items map[string]string, kept func(name string)) (names []string) {
+	seq := yamlnode.Field(m, key)
+	if seq == nil || seq.Kind != yaml.SequenceNode || len(items) == 0 {
+		return nil
 	}
-	seq.Content = slices.DeleteFunc(seq.Content, func(it *yaml.Node) bool {
-		v := yamlnode.String(it, key)
-		for _, l := range lists {
-			if slices.Contains(l, v) {
-				return true
+	for _, name := range slices.Sorted(maps.Keys(items)) {
+		found, removed := false, false
+		seq.Content = slices.DeleteFunc(seq.Content, func(n *yaml.Node) bool {
+			if removed || yamlnode.String(n, field) != name {
+				return false
 			}
+			found = true
+			removed = digest(n) == items[name]
+			return removed
+		})
+		if found && !removed {
+			kept(name)
 		}
-		return false
-	})
-}
-
-// dropIfEmpty deletes a list field that injection created and strip
-// emptied.
-func dropIfEmpty(m *yaml.Node, key string) {
-	if v := yamlnode.Field(m, key); v != nil && v.Kind == yaml.SequenceNode && len(v.Content) == 0 {
+		if removed {
+			names = append(names, name)
+		}
+	}
+	if len(seq.Content) == 0 {
 		yamlnode.Remove(m, key)
 	}
+	return names
 }

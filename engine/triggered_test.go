@@ -80,8 +80,9 @@ func checkTriggered(t *testing.T, inj *engine.Injector, obj []byte, opts engine.
 	}
 	// Without Upgrade, every mutation selected is rendered, and one
 	// rendered is either applied (status and record change the pod) or
-	// reported: Triggered says yes exactly when Inject does something.
-	if !opts.Upgrade && !rendered {
+	// reported (an error, a skip, a warning saying why nothing was
+	// injected): Triggered says yes exactly when Inject does something.
+	if !opts.Upgrade && !rendered && len(want.Warnings) <= len(got.Warnings) {
 		t.Errorf("%s (%+v): Triggered says yes, but Inject rendered nothing (report %+v)", obj, opts, want)
 	}
 }

@@ -51,6 +51,9 @@ func ReportResults(report *engine.Report, ref *yaml.ResourceIdentifier, file *fr
 		for _, in := range report.Injected {
 			add(framework.Info, InjectionMessage(in), map[string]string{TagMutation: in.Mutation})
 		}
+		for _, in := range report.Removed {
+			add(framework.Info, "removed"+strings.TrimPrefix(InjectionMessage(in), "injected")+" (no longer injected: its trigger or the mutation is gone)", map[string]string{TagMutation: in.Mutation})
+		}
 	}
 	return results
 }
