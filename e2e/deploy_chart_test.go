@@ -86,6 +86,25 @@ func TestHelmChartTemplate(t *testing.T) {
 	}
 }
 
+// TestHelmChartSalesforceFiles: the old injector's real two files, passed
+// as its users have them (--set-file), render into a config that loads, and
+// the webhook configuration sends every pod (those mutations read
+// annotations only).
+func TestHelmChartSalesforceFiles(t *testing.T) {
+	corpus := filepath.Join(fnRepoRoot(t), "engine", "testdata", "compat", "salesforce")
+	r := helmRun(t, "template", "sidecar-injector", chartDir, "--namespace", defaultNamespace,
+		"--set-file", "config.legacy.sidecarConfig="+filepath.Join(corpus, "sidecarconfigs.yaml"),
+		"--set-file", "config.legacy.mutationConfig="+filepath.Join(corpus, "mutationconfigs.yaml"))
+	if r.Err != nil {
+		t.Fatalf("helm template: %v\n%s", r.Err, r.Stderr)
+	}
+	objs := fnParse(t, r.Stdout)
+	checkChart(t, objs, defaultNamespace)
+	if ex := parseWebhookExample(t, objs); len(ex.configMaps) != 1 {
+		t.Errorf("%d ConfigMaps rendered, want the one holding the two files", len(ex.configMaps))
+	}
+}
+
 // TestHelmChartRefusesBadValues: values that cannot make a working install
 // fail the render with a message that says which.
 func TestHelmChartRefusesBadValues(t *testing.T) {
