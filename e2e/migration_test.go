@@ -56,7 +56,7 @@ func TestMigrationGuide(t *testing.T) {
 		t.Fatal(err)
 	}
 	tools := t.TempDir()
-	for name, bin := range map[string]string{"sidecar-injector-fn": fnBinary(t), "kustomize": fnKustomize(t)} {
+	for name, bin := range map[string]string{"sidecar-injector-fn": fnBinary(t), "kustomize": fnKustomize(t), "helm": helmBinary(t)} {
 		if err := os.Symlink(bin, filepath.Join(tools, name)); err != nil {
 			t.Fatal(err)
 		}
@@ -67,8 +67,8 @@ func TestMigrationGuide(t *testing.T) {
 		t.Fatal(err)
 	}
 	blocks := regexp.MustCompile("(?s)```sh\n(.*?)```").FindAllStringSubmatch(string(guide), -1)
-	if len(blocks) < 4 {
-		t.Fatalf("%d sh blocks in the guide, want its four steps", len(blocks))
+	if len(blocks) < 5 {
+		t.Fatalf("%d sh blocks in the guide, want its five steps", len(blocks))
 	}
 	for i, b := range blocks {
 		r := fnRun(t, dir, []string{fnPathWith(tools)}, "bash", "-euo", "pipefail", "-c", b[1])
@@ -102,16 +102,19 @@ func TestMigrationGuide(t *testing.T) {
 			}
 		}
 	}
-	// The webhook's ConfigMap, as the overlay built it, injects the pod.
-	configMap, ok := fnIndex(t, fnParse(t, readText(t, filepath.Join(dir, "webhook.yaml"))))["ConfigMap/sidecar-injector-config"]
-	if !ok {
-		t.Fatal("no ConfigMap sidecar-injector-config in webhook.yaml")
-	}
-	if err := os.WriteFile(filepath.Join(dir, "webhook-config.yaml"), []byte(configMap.MustString()), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	r := fnMustRun(t, dir, nil, fnBinary(t), "--explain", "webhook-config.yaml", "pod.yaml")
-	if !strings.Contains(r.Stdout, `mutation "madkub": injected`) {
-		t.Errorf("the webhook's config does not inject the pod:\n%s%s", r.Stdout, r.Stderr)
+	// The webhook's ConfigMap, as the overlay and the chart built it,
+	// injects the pod.
+	for _, manifests := range []string{"webhook.yaml", "webhook-helm.yaml"} {
+		configMap, ok := fnIndex(t, fnParse(t, readText(t, filepath.Join(dir, manifests))))["ConfigMap/sidecar-injector-config"]
+		if !ok {
+			t.Fatalf("no ConfigMap sidecar-injector-config in %s", manifests)
+		}
+		if err := os.WriteFile(filepath.Join(dir, "webhook-config.yaml"), []byte(configMap.MustString()), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		r := fnMustRun(t, dir, nil, fnBinary(t), "--explain", "webhook-config.yaml", "pod.yaml")
+		if !strings.Contains(r.Stdout, `mutation "madkub": injected`) {
+			t.Errorf("the config in %s does not inject the pod:\n%s%s", manifests, r.Stdout, r.Stderr)
+		}
 	}
 }
