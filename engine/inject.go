@@ -37,6 +37,15 @@ func (in *Injector) inject(r *yaml.RNode, opts Options) *Report {
 		return rep
 	}
 	rec, work, target := sel.rec, sel.work, sel.target
+	if len(sel.mutations) > 0 {
+		if err := checkShape(work); err != nil {
+			rep.Errors = append(rep.Errors, err)
+			for _, m := range sel.mutations {
+				rep.decide(m.Name, OutcomeFailed, err.Error())
+			}
+			return rep
+		}
+	}
 
 	data := &podData{p: work, ns: sel.namespace, specKeys: in.specKeys}
 	var plan []*rendered

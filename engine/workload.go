@@ -1,8 +1,11 @@
 package engine
 
 import (
-	"github.com/sidecar-injector/sidecar-injector/engine/internal/yamlnode"
+	"fmt"
+	"slices"
 	"strings"
+
+	"github.com/sidecar-injector/sidecar-injector/engine/internal/yamlnode"
 
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
@@ -105,4 +108,52 @@ func metaValue(meta *yaml.Node, field, key string) (string, bool) {
 		return "", false
 	}
 	return v.Value, true
+}
+
+// checkShape makes sure that the parts of a pod template injection writes
+// to are shaped as Kubernetes has them, so that what injection adds lands
+// where the API server will read it: metadata and its annotations
+// mappings, spec a mapping, its lists of containers, volumes and pull
+// secrets lists of mappings, each container's volumeMounts too. Absent or
+// null is fine (injection creates them).
+func checkShape(p *podTemplate) error {
+	isNull := func(n *yaml.Node) bool { return n.Kind == yaml.ScalarNode && n.Tag == "!!null" }
+	at := func(path ...string) string { return strings.Join(append(slices.Clone(p.path), path...), ".") }
+	isMapping := func(n *yaml.Node) bool { return n == nil || n.Kind == yaml.MappingNode || isNull(n) }
+	mappings := func(n *yaml.Node, path string) error {
+		if n == nil || isNull(n) {
+			return nil
+		}
+		if n.Kind != yaml.SequenceNode {
+			return fmt.Errorf("%s is %s, not a list: the pod cannot be injected", path, yamlnode.Describe(n))
+		}
+		for i, item := range n.Content {
+			if item.Kind != yaml.MappingNode {
+				return fmt.Errorf("%s[%d] is %s, not a mapping: the pod cannot be injected", path, i, yamlnode.Describe(item))
+			}
+		}
+		return nil
+	}
+	meta := yamlnode.Field(p.template, "metadata")
+	switch {
+	case !isMapping(meta):
+		return fmt.Errorf("%s is %s, not a mapping: the pod cannot be injected", at("metadata"), yamlnode.Describe(meta))
+	case !isMapping(yamlnode.Field(meta, "annotations")):
+		return fmt.Errorf("%s is %s, not a mapping: the pod cannot be injected", at("metadata", "annotations"), yamlnode.Describe(yamlnode.Field(meta, "annotations")))
+	case p.spec() == nil || p.spec().Kind != yaml.MappingNode:
+		return fmt.Errorf("%s is %s, not a mapping: the pod cannot be injected", at("spec"), yamlnode.Describe(p.spec()))
+	}
+	for _, list := range []string{"initContainers", "containers", "volumes", "imagePullSecrets"} {
+		if err := mappings(yamlnode.Field(p.spec(), list), at("spec", list)); err != nil {
+			return err
+		}
+	}
+	for _, list := range []string{"initContainers", "containers"} {
+		for i, c := range yamlnode.Items(yamlnode.Field(p.spec(), list)) {
+			if err := mappings(yamlnode.Field(c, "volumeMounts"), fmt.Sprintf("%s[%d].volumeMounts", at("spec", list), i)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
