@@ -26,13 +26,13 @@ func ReadFiles(paths ...string) ([]Source, error) {
 	for _, p := range paths {
 		info, err := os.Stat(p)
 		if err != nil {
-			return nil, fmt.Errorf("config: %w", err)
+			return nil, err // an *fs.PathError: it names the operation and the path
 		}
 		files := []string{p}
 		if info.IsDir() {
 			entries, err := os.ReadDir(p)
 			if err != nil {
-				return nil, fmt.Errorf("config: %w", err)
+				return nil, err // an *fs.PathError: it names the operation and the path
 			}
 			files = files[:0]
 			for _, e := range entries {
@@ -45,13 +45,13 @@ func ReadFiles(paths ...string) ([]Source, error) {
 				}
 			}
 			if len(files) == 0 {
-				return nil, fmt.Errorf("config: folder %s holds no config file", p)
+				return nil, fmt.Errorf("folder %s holds no config file", p)
 			}
 		}
 		for _, f := range files {
 			data, err := os.ReadFile(f)
 			if err != nil {
-				return nil, fmt.Errorf("config: %w", err)
+				return nil, err // an *fs.PathError: it names the operation and the path
 			}
 			sources = append(sources, Source{Name: f, Data: data})
 		}
