@@ -29,7 +29,12 @@ func TestRunsKeepTheirConnections(t *testing.T) {
 
 	const clients = 4
 	client := srv.Client()
+	// One connection per client at the most: a request that comes just
+	// before the answer's connection is back in the pool waits for it
+	// instead of dialling another (a race that a loaded machine widens).
+	// A run that closed its connections still makes the next one dial.
 	client.Transport.(*http.Transport).MaxIdleConnsPerHost = clients
+	client.Transport.(*http.Transport).MaxConnsPerHost = clients
 	o := Options{URL: srv.URL, Body: []byte("{}"), Client: client, Clients: clients, MaxRequests: 1 << 20, Duration: 100 * time.Millisecond}
 	for run := range 3 {
 		r, err := Run(context.Background(), o)
