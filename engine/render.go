@@ -158,6 +158,10 @@ func (in *Injector) render(m *config.Mutation, data *podData) (*rendered, *Mutat
 		{m.ImagePullSecrets, &r.imagePullSecrets},
 	}
 	for _, l := range lists {
+		// Each list's length goes first: the same sidecars in another
+		// list (before or after the pod's own init containers) are
+		// another injection.
+		hashed = appendLen(append(hashed, '|'), len(l.defs))
 		if len(l.defs) > 0 {
 			*l.out = make([]*yaml.Node, 0, len(l.defs))
 		}
@@ -197,7 +201,7 @@ func (in *Injector) render(m *config.Mutation, data *podData) (*rendered, *Mutat
 		for _, name := range append(append([]string(nil), ac.ContainerRefs...), ac.InitContainerRefs...) {
 			for _, mount := range mounts {
 				r.annotationMounts[name] = append(r.annotationMounts[name], mount)
-				hashed = appendNode(append(hashed, name...), mount)
+				hashed = appendNode(append(appendLen(hashed, len(name)), name...), mount)
 			}
 		}
 	}
