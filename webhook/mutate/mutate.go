@@ -2,10 +2,11 @@
 // an admission request's object into a resource node, lets the engine
 // inject into it, and answers with the JSON patch of the engine's edits.
 //
-// Its cost is bounded whatever a client sends. It first decodes only what
-// the engine reads to decide whether any mutation applies (the object's
-// metadata: engine.Injector.Outline), and answers a pod that asks for
-// nothing from that alone, however large its spec. It decodes the rest
+// Its cost is bounded whatever a client sends. Of an object larger than an
+// ordinary pod, it first decodes only what the engine reads to decide
+// whether any mutation applies (the object's metadata:
+// engine.Injector.Outline), and answers a pod that asks for nothing from
+// that alone, however large its spec. It decodes the rest
 // only after reserving, from a memory budget shared by the requests in
 // flight, what decoding it takes; a pod that does not fit is refused with
 // a message that says why.
@@ -63,6 +64,10 @@ type Handler struct {
 	// whole at once (see package budget).
 	Budget *budget.Budget
 
+	// outlineFromBytes replaces outlineFrom's default, for tests that
+	// send small objects through the outline.
+	outlineFromBytes int
+
 	// decoders are reused across requests: each decodes an object into
 	// blocks of nodes it keeps (see jsonnode.Decoder).
 	decoders sync.Pool
@@ -102,17 +107,19 @@ func (h *Handler) handle(ctx context.Context, req *admission.Request) admission.
 
 	inj := h.Injector()
 	opts := engine.Options{Namespace: req.Namespace}
-	outline, _, err := jsonnode.DecodeOutline(req.Object.Raw, inj.Outline())
-	if err != nil {
-		return admission.Errored(http.StatusBadRequest, fmt.Errorf("request.object (%s) is not valid JSON: %w", kindOf(req), err))
-	}
-	if outline.Kind != yaml.MappingNode {
-		return admission.Errored(http.StatusBadRequest, fmt.Errorf("request.object (%s) is not a JSON object", kindOf(req)))
-	}
-	if report, triggered := inj.Triggered(yaml.NewRNode(outline), opts); !triggered {
-		// Nothing to inject: the answer is the one Inject would give for
-		// the whole object, which it would leave as it is.
-		return h.respond(ctx, req, nil, report)
+	if len(req.Object.Raw) >= h.outlineFrom() {
+		outline, _, err := jsonnode.DecodeOutline(req.Object.Raw, inj.Outline())
+		if err != nil {
+			return notJSON(req, err)
+		}
+		if outline.Kind != yaml.MappingNode {
+			return notAnObject(req)
+		}
+		if report, triggered := inj.Triggered(yaml.NewRNode(outline), opts); !triggered {
+			// Nothing to inject: the answer is the one Inject would give
+			// for the whole object, which it would leave as it is.
+			return h.respond(ctx, req, nil, report)
+		}
 	}
 
 	release, refusal := h.reserve(ctx, req, req.Object.Raw)
@@ -126,9 +133,32 @@ func (h *Handler) handle(ctx context.Context, req *admission.Request) admission.
 	defer h.putDecoder(dec, len(req.Object.Raw))
 	node, err := dec.Decode(req.Object.Raw)
 	if err != nil {
-		return admission.Errored(http.StatusBadRequest, fmt.Errorf("request.object (%s) is not valid JSON: %w", kindOf(req), err))
+		return notJSON(req, err)
+	}
+	if node.Kind != yaml.MappingNode {
+		return notAnObject(req)
 	}
 	return h.respond(ctx, req, node, inj.Inject(yaml.NewRNode(node), opts))
+}
+
+// outlineFrom is the size from which an object is read in outline before it
+// is decoded whole: reading an ordinary pod twice costs more than decoding
+// it once (on the load benchmark's pod, 3 KB, the outline and Triggered
+// take 59 µs, decoding it whole 24 µs), and a small object costs little
+// whatever it asks for.
+func (h *Handler) outlineFrom() int {
+	if h.outlineFromBytes != 0 {
+		return h.outlineFromBytes
+	}
+	return admission.SmallBody
+}
+
+func notJSON(req *admission.Request, err error) admission.Response {
+	return admission.Errored(http.StatusBadRequest, fmt.Errorf("request.object (%s) is not valid JSON: %w", kindOf(req), err))
+}
+
+func notAnObject(req *admission.Request) admission.Response {
+	return admission.Errored(http.StatusBadRequest, fmt.Errorf("request.object (%s) is not a JSON object", kindOf(req)))
 }
 
 // reserve holds room in the budget for decoding raw whole, or returns the

@@ -75,6 +75,12 @@ func TestHandle(t *testing.T) {
 			}
 			req := readRequest(t, path)
 			resp := h.Handle(context.Background(), req)
+			// Read in outline first, as a large object is, the answer is
+			// the same.
+			outlined := &Handler{Injector: func() Injector { return inj }, outlineFromBytes: 1}
+			if diff := cmp.Diff(resp, outlined.Handle(context.Background(), req)); diff != "" {
+				t.Errorf("read in outline first, the answer differs (-whole +outline):\n%s", diff)
+			}
 
 			if resp.Allowed != tc.allowed {
 				t.Fatalf("allowed = %v, want %v (result %+v)", resp.Allowed, tc.allowed, resp.Result)

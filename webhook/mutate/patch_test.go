@@ -189,18 +189,22 @@ func FuzzPatch(f *testing.F) {
 			if err != nil {
 				continue // the engine made something JSON cannot hold from an object not shaped as Kubernetes ones
 			}
-			// Through the handler, which decides from the object's
-			// outline whether to decode it whole.
-			h := &Handler{Injector: func() Injector { return c.inj }}
-			resp := h.Handle(context.Background(), &admission.Request{
+			// Through the handler, decoding the object whole, and reading
+			// it in outline first as it does a large one: the same answer.
+			req := &admission.Request{
 				UID: "fuzz", Operation: admissionv1.Create, Namespace: "fuzz",
 				Kind:   metav1.GroupVersionKind{Version: "v1", Kind: "Pod"},
 				Object: runtime.RawExtension{Raw: object},
-			})
+			}
+			resp := (&Handler{Injector: func() Injector { return c.inj }}).Handle(context.Background(), req)
 			if !resp.Allowed {
 				t.Fatalf("%s: refused (%+v), but the engine injected", c.name, resp.Result)
 			}
 			checkPatchGives(t, c.name, object, resp.Patch, want)
+			outlined := (&Handler{Injector: func() Injector { return c.inj }, outlineFromBytes: 1}).Handle(context.Background(), req)
+			if !reflect.DeepEqual(resp, outlined) {
+				t.Fatalf("%s: read in outline first, the answer %+v differs from %+v", c.name, outlined, resp)
+			}
 		}
 	})
 }
