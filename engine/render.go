@@ -14,7 +14,7 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
 	"github.com/sidecar-injector/sidecar-injector/engine/config"
-	"github.com/sidecar-injector/sidecar-injector/engine/typednode"
+	"github.com/sidecar-injector/sidecar-injector/engine/internal/typed"
 )
 
 // rendered is one mutation's sidecars rendered for one pod: everything is
@@ -67,7 +67,7 @@ func specKeys(cfg *config.Config) map[string]bool {
 				}
 				for name := range fields {
 					if f, ok := podSpec.FieldByName(name); ok {
-						if json, _, ok := typednode.FieldName(f); ok {
+						if json, _, ok := typed.FieldName(f); ok {
 							keys[json] = true
 						}
 					}
@@ -106,14 +106,13 @@ func (d *podData) get() (*corev1.Pod, error) {
 		return d.pod, d.err
 	}
 	pod := &corev1.Pod{TypeMeta: metaTypePod}
-	lenient := typednode.Options{}
 	if m := d.p.meta(); m != nil {
-		if err := typednode.Decode(m, &pod.ObjectMeta, lenient); err != nil {
+		if err := typed.DecodeLenient(m, &pod.ObjectMeta); err != nil {
 			d.err = fmt.Errorf("reading the pod's metadata for templates: %w", err)
 			return nil, d.err
 		}
 	}
-	if err := typednode.Decode(d.spec(), &pod.Spec, lenient); err != nil {
+	if err := typed.DecodeLenient(d.spec(), &pod.Spec); err != nil {
 		d.err = fmt.Errorf("reading the pod's spec for templates: %w", err)
 		return nil, d.err
 	}
@@ -260,7 +259,7 @@ func parseAnnotationMounts(v string) ([]*yaml.Node, error) {
 		if vm.Name == "" || vm.MountPath == "" {
 			return nil, fmt.Errorf("volume mount %d needs a name and a mountPath", i)
 		}
-		n, err := typednode.Encode(&vm)
+		n, err := typed.Encode(&vm)
 		if err != nil {
 			return nil, err
 		}

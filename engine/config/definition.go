@@ -2,6 +2,7 @@ package config
 
 import (
 	"fmt"
+	"math"
 	"reflect"
 	"slices"
 	"strconv"
@@ -12,9 +13,9 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
+	"github.com/sidecar-injector/sidecar-injector/engine/internal/typed"
 	"github.com/sidecar-injector/sidecar-injector/engine/internal/yamlnode"
 	"github.com/sidecar-injector/sidecar-injector/engine/template"
-	"github.com/sidecar-injector/sidecar-injector/engine/typednode"
 )
 
 // Definition is one named sidecar definition, compiled at load.
@@ -166,19 +167,34 @@ func (v *value) render(file string, pod *corev1.Pod) (*yaml.Node, error) {
 // number.
 func typedScalar(t reflect.Type, s string) (*yaml.Node, error) {
 	n := &yaml.Node{Kind: yaml.ScalarNode, Tag: yaml.NodeTagString, Value: s}
-	if t == intOrStringType {
+	switch k := t.Kind(); {
+	case t == intOrStringType:
 		if _, err := strconv.ParseInt(s, 10, 32); err == nil {
 			n.Tag = yaml.NodeTagInt
 		}
+	case k >= reflect.Int && k <= reflect.Uint64:
+		if _, err := strconv.ParseInt(s, 10, 64); err == nil {
+			n.Tag = yaml.NodeTagInt
+		} else if _, err := strconv.ParseUint(s, 10, 64); err == nil {
+			n.Tag = yaml.NodeTagInt
+		}
+	case k == reflect.Float32 || k == reflect.Float64:
+		if f, err := strconv.ParseFloat(s, 64); err == nil && !math.IsInf(f, 0) && !math.IsNaN(f) {
+			n.Tag = yaml.NodeTagFloat
+		}
+	case k == reflect.Bool:
+		if s == "true" || s == "false" {
+			n.Tag = yaml.NodeTagBool
+		}
 	}
 	ptr := reflect.New(t)
-	if err := typednode.Decode(n, ptr.Interface(), typednode.Options{Strict: true}); err != nil {
-		if te, ok := err.(*typednode.Error); ok && len(te.Problems) > 0 {
+	if err := typed.Decode(n, ptr.Interface()); err != nil {
+		if te, ok := err.(*typed.Error); ok && len(te.Problems) > 0 {
 			return nil, fmt.Errorf("%s", te.Problems[0].Message)
 		}
 		return nil, err
 	}
-	return typednode.Encode(ptr.Interface())
+	return typed.Encode(ptr.Interface())
 }
 
 var (
@@ -281,11 +297,11 @@ func compile(kind Kind, name string, pos Position, item *yaml.Node, lineOffset i
 		return nil, probs
 	}
 
-	typed := newTyped(kind)
+	target := newTyped(kind)
 	values := make([]*value, len(found))
 	for i, f := range found {
 		v := &value{field: pathString(f.path), line: f.node.Line + lineOffset}
-		t, omitEmpty, ok := fieldType(reflect.TypeOf(typed).Elem(), f.path)
+		t, omitEmpty, ok := fieldType(reflect.TypeOf(target).Elem(), f.path)
 		if !ok {
 			continue // an unknown field: decoding reports it
 		}
@@ -319,10 +335,10 @@ func compile(kind Kind, name string, pos Position, item *yaml.Node, lineOffset i
 	if len(probs) > 0 {
 		return nil, probs
 	}
-	if err := typednode.Decode(probe, typed, typednode.Options{Strict: true}); err != nil {
+	if err := typed.Decode(probe, target); err != nil {
 		return nil, typedProblems(err)
 	}
-	n, err := typednode.Encode(typed)
+	n, err := typed.Encode(target)
 	if err != nil {
 		return nil, []*Problem{{Message: err.Error()}}
 	}
@@ -393,7 +409,7 @@ func fieldType(t reflect.Type, path []pathStep) (reflect.Type, bool, bool) {
 func jsonField(t reflect.Type, name string) (reflect.StructField, bool) {
 	for i := range t.NumField() {
 		f := t.Field(i)
-		json, inline, ok := typednode.FieldName(f)
+		json, inline, ok := typed.FieldName(f)
 		switch {
 		case !ok:
 		case inline && f.Type.Kind() == reflect.Struct:
@@ -526,7 +542,7 @@ func (d *Definition) shallowCopy() *yaml.Node {
 
 // typedProblems turns a typed decode error into problems at their lines.
 func typedProblems(err error) []*Problem {
-	te, ok := err.(*typednode.Error)
+	te, ok := err.(*typed.Error)
 	if !ok {
 		return []*Problem{{Message: err.Error()}}
 	}

@@ -11,7 +11,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
-	"github.com/sidecar-injector/sidecar-injector/engine/typednode"
+	"github.com/sidecar-injector/sidecar-injector/engine/internal/typed"
 )
 
 // mutationSpec is a mutation as written, in every config form (the native
@@ -71,13 +71,14 @@ func (l *loader) loadMutations(d *doc, seq *yaml.Node, path string, oldForm bool
 	for i, item := range seq.Content {
 		var spec mutationSpec
 		partial := false
-		if err := typednode.Decode(item, &spec, typednode.Options{Strict: true}); err != nil {
+		if err := typed.Decode(item, &spec); err != nil {
 			partial = true
 			l.decodeProblems(d, item, fmt.Sprintf("%s[%d]", path, i), err)
-			// Still check what can be checked (the names it refers to), so
-			// that one run reports everything.
-			spec = mutationSpec{}
-			if typednode.Decode(item, &spec, typednode.Options{}) != nil {
+			// With only unknown or duplicate fields, what it lists is
+			// still checked (the names it refers to), so that one run
+			// reports everything; a value of the wrong type leaves a field
+			// unset, which would be reported again as missing.
+			if te := (*typed.Error)(nil); errors.As(err, &te) && te.Mismatch {
 				continue
 			}
 		}
@@ -87,7 +88,7 @@ func (l *loader) loadMutations(d *doc, seq *yaml.Node, path string, oldForm bool
 
 // decodeProblems reports the problems of a typed decode at their lines.
 func (l *loader) decodeProblems(d *doc, n *yaml.Node, path string, err error) {
-	var te *typednode.Error
+	var te *typed.Error
 	if !errors.As(err, &te) {
 		d.problem(l, n, "%s: %v", path, err)
 		return

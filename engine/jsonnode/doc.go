@@ -19,7 +19,7 @@
 //
 // Duplicate keys are kept: the mapping holds both pairs in input order, so
 // that the node is a faithful image of the input (the API server rejects such
-// objects anyway, and engine/typednode reports them in strict mode).
+// objects anyway, and config loading reports them).
 //
 // The nodes share memory with each other: a node tree is allocated in a few
 // blocks, and unescaped strings are slices of one copy of the input. Keeping
