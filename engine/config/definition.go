@@ -385,7 +385,7 @@ func fieldType(t reflect.Type, path []pathStep) (reflect.Type, bool, bool) {
 		}
 		switch t.Kind() {
 		case reflect.Struct:
-			sf, ok := jsonField(t, step.key)
+			sf, ok := typed.Field(t, step.key)
 			if !ok {
 				return nil, false, false
 			}
@@ -402,25 +402,6 @@ func fieldType(t reflect.Type, path []pathStep) (reflect.Type, bool, bool) {
 		t = t.Elem()
 	}
 	return t, omitEmpty, true
-}
-
-// jsonField finds the field of struct type t whose JSON name is name,
-// through inlined structs.
-func jsonField(t reflect.Type, name string) (reflect.StructField, bool) {
-	for i := range t.NumField() {
-		f := t.Field(i)
-		json, inline, ok := typed.FieldName(f)
-		switch {
-		case !ok:
-		case inline && f.Type.Kind() == reflect.Struct:
-			if sf, ok := jsonField(f.Type, name); ok {
-				return sf, true
-			}
-		case json == name:
-			return f, true
-		}
-	}
-	return reflect.StructField{}, false
 }
 
 func describeType(t reflect.Type) string {

@@ -246,6 +246,19 @@ func (e *encoder) mergingMapping(b []byte, n *yaml.Node, depth int) ([]byte, err
 	return append(b, '}'), nil
 }
 
+// Pairs returns the key and value nodes of mapping m, aliases followed: its
+// own pairs, then those its merge keys (<<) bring in, in the order in which
+// they win. The first pair of a key is the one Encode writes (a key the
+// mapping has twice is written twice).
+func Pairs(m *yaml.Node) ([]*yaml.Node, error) {
+	m = resolveAlias(m)
+	if m == nil || m.Kind != yaml.MappingNode {
+		return nil, errors.New("jsonnode: Pairs of a node that is not a mapping")
+	}
+	var e encoder
+	return e.mergedPairs(nil, m, 0)
+}
+
 // mergedPairs appends the key and value nodes that the value of a merge key
 // contributes: a mapping's pairs (its own merges expanded), or those of each
 // mapping of a sequence, in order.

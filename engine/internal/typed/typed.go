@@ -216,7 +216,7 @@ func coerce(n *yaml.Node, t reflect.Type, depth int) {
 		}
 	case n.Kind == yaml.MappingNode && k == reflect.Struct:
 		for i := 0; i+1 < len(n.Content); i += 2 {
-			if sf, ok := field(t, n.Content[i].Value); ok {
+			if sf, ok := Field(t, n.Content[i].Value); ok {
 				coerce(n.Content[i+1], sf.Type, depth+1)
 			}
 		}
@@ -248,32 +248,26 @@ func coerceScalar(n *yaml.Node, k reflect.Kind) {
 
 var jsonUnmarshaler = reflect.TypeFor[json.Unmarshaler]()
 
-// field finds the field of struct type t whose JSON name is name, through
+// Field finds the field of struct type t whose JSON name is name, through
 // inlined structs.
-func field(t reflect.Type, name string) (reflect.StructField, bool) {
-	for i := range t.NumField() {
-		sf := t.Field(i)
-		json, inline, ok := FieldName(sf)
-		ft := sf.Type
-		if ft.Kind() == reflect.Pointer {
-			ft = ft.Elem()
-		}
-		switch {
-		case !ok:
-		case inline && ft.Kind() == reflect.Struct:
-			if f, ok := field(ft, name); ok {
-				return f, true
-			}
-		case json == name:
-			return sf, true
+func Field(t reflect.Type, name string) (reflect.StructField, bool) {
+	for _, f := range fields(t) {
+		if f.name == name {
+			return f.StructField, true
 		}
 	}
 	return reflect.StructField{}, false
 }
 
-// fieldNames lists the JSON names of struct type t's fields.
-func fieldNames(t reflect.Type) []string {
-	var names []string
+type namedField struct {
+	reflect.StructField
+	name string // in JSON
+}
+
+// fields lists the fields of struct type t that encoding/json encodes,
+// those of inlined structs in their place.
+func fields(t reflect.Type) []namedField {
+	var out []namedField
 	for i := range t.NumField() {
 		sf := t.Field(i)
 		json, inline, ok := FieldName(sf)
@@ -284,12 +278,12 @@ func fieldNames(t reflect.Type) []string {
 		switch {
 		case !ok:
 		case inline && ft.Kind() == reflect.Struct:
-			names = append(names, fieldNames(ft)...)
+			out = append(out, fields(ft)...)
 		default:
-			names = append(names, json)
+			out = append(out, namedField{sf, json})
 		}
 	}
-	return names
+	return out
 }
 
 // step is one step of a path: a mapping key or a sequence index.
@@ -317,7 +311,7 @@ func strictProblem(root *yaml.Node, t reflect.Type, err error) Problem {
 	p := Problem{Line: root.Line, Column: root.Column, Path: parentPath}
 	var keys []*yaml.Node
 	if parent != nil {
-		keys = keysNamed(parent, name, 0)
+		keys = keysNamed(parent, name)
 	}
 	if len(keys) > 0 {
 		last := keys[len(keys)-1]
@@ -333,7 +327,9 @@ func strictProblem(root *yaml.Node, t reflect.Type, err error) Problem {
 	}
 	var names []string
 	if st := typeAt(t, steps); st != nil && st.Kind() == reflect.Struct {
-		names = fieldNames(st)
+		for _, f := range fields(st) {
+			names = append(names, f.name)
+		}
 	}
 	p.Message = fmt.Sprintf("unknown field %q%s", name, suggest.DidYouMean(name, names))
 	return p
@@ -364,19 +360,21 @@ func resolve(n *yaml.Node, path string) (*yaml.Node, []step) {
 		if n.Kind != yaml.MappingNode {
 			return nil, steps
 		}
+		pairs, _ := jsonnode.Pairs(n)
 		var next *yaml.Node
 		key := ""
-		for _, k := range allKeys(n, 0) {
-			rest, ok := strings.CutPrefix(path, k.Value)
-			if ok && (rest == "" || rest[0] == '.' || rest[0] == '[') && len(k.Value) > len(key) {
-				key, next = k.Value, k
+		for i := 0; i+1 < len(pairs); i += 2 {
+			k := pairs[i].Value
+			rest, ok := strings.CutPrefix(path, k)
+			if ok && (rest == "" || rest[0] == '.' || rest[0] == '[') && len(k) > len(key) {
+				key, next = k, pairs[i+1]
 			}
 		}
 		if next == nil {
 			return nil, steps
 		}
 		steps = append(steps, step{key: key, isKey: true})
-		n, path = valueOf(n, next), path[len(key):]
+		n, path = next, path[len(key):]
 	}
 	return n, steps
 }
@@ -388,76 +386,17 @@ func follow(n *yaml.Node) *yaml.Node {
 	return n
 }
 
-func isMerge(k *yaml.Node) bool {
-	return k.Kind == yaml.ScalarNode && k.Value == "<<" && k.ShortTag() == "!!merge"
-}
-
-// allKeys lists the keys of mapping m, its own first, then those merged in.
-func allKeys(m *yaml.Node, depth int) []*yaml.Node {
-	var own, merged []*yaml.Node
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		k := m.Content[i]
-		if !isMerge(k) {
-			own = append(own, k)
-			continue
-		}
-		if depth > 100 {
-			continue
-		}
-		v := follow(m.Content[i+1])
-		if v == nil {
-			continue
-		}
-		sources := []*yaml.Node{v}
-		if v.Kind == yaml.SequenceNode {
-			sources = v.Content
-		}
-		for _, s := range sources {
-			if s = follow(s); s != nil && s.Kind == yaml.MappingNode {
-				merged = append(merged, allKeys(s, depth+1)...)
-			}
-		}
-	}
-	return append(own, merged...)
-}
-
-// keysNamed lists the keys of m named name, own ones first.
-func keysNamed(m *yaml.Node, name string, depth int) []*yaml.Node {
-	m = follow(m)
-	if m == nil || m.Kind != yaml.MappingNode {
-		return nil
-	}
+// keysNamed lists the key nodes of mapping m named name, in the order in
+// which they win (see jsonnode.Pairs).
+func keysNamed(m *yaml.Node, name string) []*yaml.Node {
+	pairs, _ := jsonnode.Pairs(m)
 	var out []*yaml.Node
-	for _, k := range allKeys(m, depth) {
-		if k.Value == name {
-			out = append(out, k)
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if pairs[i].Value == name {
+			out = append(out, pairs[i])
 		}
 	}
 	return out
-}
-
-// valueOf returns the value of key node k, in m or a mapping merged into it.
-func valueOf(m, k *yaml.Node) *yaml.Node {
-	for i := 0; i+1 < len(m.Content); i += 2 {
-		if m.Content[i] == k {
-			return m.Content[i+1]
-		}
-		if isMerge(m.Content[i]) {
-			v := follow(m.Content[i+1])
-			sources := []*yaml.Node{v}
-			if v != nil && v.Kind == yaml.SequenceNode {
-				sources = v.Content
-			}
-			for _, s := range sources {
-				if s = follow(s); s != nil && s.Kind == yaml.MappingNode {
-					if found := valueOf(s, k); found != nil {
-						return found
-					}
-				}
-			}
-		}
-	}
-	return nil
 }
 
 // typeAt follows steps from type t and returns the type there,
@@ -469,7 +408,7 @@ func typeAt(t reflect.Type, steps []step) reflect.Type {
 		}
 		switch {
 		case t.Kind() == reflect.Struct && s.isKey:
-			sf, ok := field(t, s.key)
+			sf, ok := Field(t, s.key)
 			if !ok {
 				return nil
 			}
