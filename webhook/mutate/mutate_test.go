@@ -288,3 +288,50 @@ func TestHandleBudget(t *testing.T) {
 		})
 	}
 }
+
+// TestHandleDuplicateKeys: a key present twice in the object reads as the
+// API server reads it, the last one wins: in the trigger, in templates,
+// and the patch's status and record land where the API server reads them.
+func TestHandleDuplicateKeys(t *testing.T) {
+	inj, err := engine.LoadFiles("../../engine/testdata/duplicate-keys/config.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := &Handler{Injector: func() Injector { return inj }}
+	for _, tc := range []struct {
+		annotations string
+		injected    bool
+	}{
+		{`"x.io/inject":"false","x.io/inject":"true"`, true},
+		{`"x.io/inject":"true","x.io/inject":"false"`, false},
+	} {
+		req := readRequest(t, "testdata/pod-logging.json")
+		req.Object.Raw = []byte(`{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p","labels":{"team":"first","team":"last"},"annotations":{` + tc.annotations + `}},"spec":{"containers":[{"name":"app","image":"app"}]}}`)
+		resp := h.Handle(context.Background(), req)
+		if !resp.Allowed {
+			t.Fatalf("%s: denied: %+v", tc.annotations, resp.Result)
+		}
+		if !tc.injected {
+			if len(resp.Patch) != 0 {
+				t.Errorf("%s: patched %s, want nothing (the last value is false)", tc.annotations, resp.Patch)
+			}
+			continue
+		}
+		// The API server's reading of the object (the last key wins), the
+		// patch applied.
+		var obj map[string]any
+		if err := json.Unmarshal(req.Object.Raw, &obj); err != nil {
+			t.Fatal(err)
+		}
+		read, _ := json.Marshal(obj)
+		out, err := patchtest.Apply(read, resp.Patch)
+		if err != nil {
+			t.Fatalf("%s: patch %s: %v", tc.annotations, resp.Patch, err)
+		}
+		for _, want := range []string{`"x.io/status":"injected"`, `"name":"INJECT","value":"true"`, `"name":"TEAM","value":"last"`, `"sidecar-injector.dev/injected"`} {
+			if !strings.Contains(string(out), want) {
+				t.Errorf("%s: the patched pod does not hold %s:\n%s", tc.annotations, want, out)
+			}
+		}
+	}
+}

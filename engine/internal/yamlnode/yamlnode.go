@@ -10,12 +10,14 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
-// Field returns the value of key in mapping m, or nil.
+// Field returns the value of key in mapping m, or nil. A key present twice
+// reads as the API server and kubectl read it (encoding/json,
+// sigs.k8s.io/yaml): the last one wins.
 func Field(m *yaml.Node, key string) *yaml.Node {
 	if m == nil || m.Kind != yaml.MappingNode {
 		return nil
 	}
-	for i := 0; i+1 < len(m.Content); i += 2 {
+	for i := len(m.Content) - 2; i >= 0; i -= 2 {
 		if m.Content[i].Value == key {
 			return m.Content[i+1]
 		}
@@ -43,7 +45,7 @@ func String(m *yaml.Node, key string) string {
 // kind (a mapping or a sequence) at the end of m when the key is absent or
 // null.
 func Ensure(m *yaml.Node, key string, kind yaml.Kind) *yaml.Node {
-	for i := 0; i+1 < len(m.Content); i += 2 {
+	for i := len(m.Content) - 2; i >= 0; i -= 2 {
 		if m.Content[i].Value == key {
 			v := m.Content[i+1]
 			if v.Kind == yaml.ScalarNode && (v.Tag == "!!null" || v.Value == "") {
@@ -57,9 +59,10 @@ func Ensure(m *yaml.Node, key string, kind yaml.Kind) *yaml.Node {
 	return v
 }
 
-// Set sets key of mapping m to value, replacing any value it has.
+// Set sets key of mapping m to value, replacing the value it has (the last
+// one, which is the one read, when the key is present twice).
 func Set(m *yaml.Node, key string, value *yaml.Node) {
-	for i := 0; i+1 < len(m.Content); i += 2 {
+	for i := len(m.Content) - 2; i >= 0; i -= 2 {
 		if m.Content[i].Value == key {
 			m.Content[i+1] = value
 			return
@@ -68,15 +71,14 @@ func Set(m *yaml.Node, key string, value *yaml.Node) {
 	m.Content = append(m.Content, NewString(key), value)
 }
 
-// Remove deletes key from mapping m.
+// Remove deletes key from mapping m, every time it is there.
 func Remove(m *yaml.Node, key string) {
 	if m == nil {
 		return
 	}
-	for i := 0; i+1 < len(m.Content); i += 2 {
+	for i := len(m.Content) - 2; i >= 0; i -= 2 {
 		if m.Content[i].Value == key {
 			m.Content = append(m.Content[:i], m.Content[i+2:]...)
-			return
 		}
 	}
 }
