@@ -250,24 +250,19 @@ var jsonUnmarshaler = reflect.TypeFor[json.Unmarshaler]()
 
 // Field finds the field of struct type t whose JSON name is name, through
 // inlined structs.
-func Field(t reflect.Type, name string) (reflect.StructField, bool) {
-	for _, f := range fields(t) {
-		if f.name == name {
-			return f.StructField, true
-		}
-	}
-	return reflect.StructField{}, false
+func Field(t reflect.Type, name string) (sf reflect.StructField, found bool) {
+	eachField(t, func(f reflect.StructField, json string) bool {
+		sf, found = f, json == name
+		return !found
+	})
+	return sf, found
 }
 
-type namedField struct {
-	reflect.StructField
-	name string // in JSON
-}
-
-// fields lists the fields of struct type t that encoding/json encodes,
-// those of inlined structs in their place.
-func fields(t reflect.Type) []namedField {
-	var out []namedField
+// eachField calls yield with each field of struct type t that
+// encoding/json encodes and its JSON name, those of inlined structs in their
+// place, until yield returns false; it reports whether yield always returned
+// true.
+func eachField(t reflect.Type, yield func(reflect.StructField, string) bool) bool {
 	for i := range t.NumField() {
 		sf := t.Field(i)
 		json, inline, ok := FieldName(sf)
@@ -278,12 +273,14 @@ func fields(t reflect.Type) []namedField {
 		switch {
 		case !ok:
 		case inline && ft.Kind() == reflect.Struct:
-			out = append(out, fields(ft)...)
-		default:
-			out = append(out, namedField{sf, json})
+			if !eachField(ft, yield) {
+				return false
+			}
+		case !yield(sf, json):
+			return false
 		}
 	}
-	return out
+	return true
 }
 
 // step is one step of a path: a mapping key or a sequence index.
@@ -327,9 +324,10 @@ func strictProblem(root *yaml.Node, t reflect.Type, err error) Problem {
 	}
 	var names []string
 	if st := typeAt(t, steps); st != nil && st.Kind() == reflect.Struct {
-		for _, f := range fields(st) {
-			names = append(names, f.name)
-		}
+		eachField(st, func(_ reflect.StructField, json string) bool {
+			names = append(names, json)
+			return true
+		})
 	}
 	p.Message = fmt.Sprintf("unknown field %q%s", name, suggest.DidYouMean(name, names))
 	return p
