@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"slices"
 
 	"sigs.k8s.io/kustomize/kyaml/fn/framework"
 	"sigs.k8s.io/kustomize/kyaml/kio"
@@ -41,6 +42,10 @@ func runStandalone(m mode, configPath string, files []string, stdin io.Reader, s
 	minSeverity := framework.Info
 	if m != inject {
 		minSeverity = framework.Warning // the output says what was injected
+	}
+	if i := slices.Index(files, "-"); i >= 0 && slices.Contains(files[i+1:], "-") {
+		fmt.Fprintf(stderr, "sidecar-injector-fn: \"-\" (stdin) given more than once\n\n%s", Usage)
+		return ExitUsage
 	}
 	inj, err := engine.LoadFiles(configPath)
 	if err != nil {
