@@ -56,13 +56,15 @@ webhook-image: fn-image ## build the webhook image from Dockerfile.webhook with 
 	@set -eu; \
 	if ! command -v podman >/dev/null; then echo "webhook: no podman, image not built" >&2; exit 0; fi; \
 	export $(FN_PODMAN_ENV); \
+	mkdir -p "$(IMAGE_BUILD_CACHE)/gocache"; exec 9>"$(IMAGE_BUILD_CACHE)/.lock"; flock 9; \
 	ctx="$(WEBHOOK_CACHE)/context"; rm -rf "$$ctx"; mkdir -p "$$ctx"; \
+	echo "webhook: building $(WEBHOOK_IMAGE) from Dockerfile.webhook"; start=$$(date +%s); \
 	cp go.mod go.sum "$$ctx/"; cp -r engine webhook "$$ctx/"; mkdir -p "$$ctx/internal"; cp -r internal/buildinfo "$$ctx/internal/"; \
 	podman build -q -t $(WEBHOOK_IMAGE) -f Dockerfile.webhook \
 	  --build-arg BUILDER=$(FN_BUILDER_IMAGE) --build-arg BASE=$(FN_BASE_IMAGE) --build-arg GOPROXY=off \
 	  --build-arg VERSION="$(VERSION)" --build-arg COMMIT="$(COMMIT)" \
-	  -v "$$($(GO) env GOMODCACHE):/gomodcache:ro" "$$ctx" >/dev/null; \
-	echo "webhook: built $(WEBHOOK_IMAGE)"
+	  -v "$$($(GO) env GOMODCACHE):/gomodcache:ro" -v "$(IMAGE_BUILD_CACHE)/gocache:/tmp/gocache" "$$ctx" >/dev/null; \
+	echo "webhook: built $(WEBHOOK_IMAGE) in $$(( $$(date +%s) - start ))s"
 
 .PHONY: webhook-demo
 webhook-demo: fn-kustomize ## print the webhook's deploy manifests (kustomize build examples/webhook)
