@@ -248,12 +248,33 @@ func (l *loader) loadConfigMap(d *doc) {
 		}
 		// A block scalar's content starts on the line after its key, so
 		// problems in it can be reported at their line in the file.
-		offset := 0
+		// Its columns are shifted by its indentation, so that they are the
+		// file's too.
+		offset, indent := 0, 0
 		if v.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
 			offset = v.Line + d.lineOffset
+			indent = blockIndent(d.ph.text, v.Line)
 		}
+		before := len(l.problems.list)
 		l.loadSource(Source{Name: fmt.Sprintf("%s (ConfigMap %s, data %s)", d.file, name, key), Data: []byte(d.ph.restoreValue(v.Value, v.Style))}, offset, true)
+		for _, p := range l.problems.list[before:] {
+			if p.Column > 0 {
+				p.Column += indent
+			}
+		}
 	}
+}
+
+// blockIndent is the indentation of the first content line of a block
+// scalar whose indicator is on line keyLine (1-based) of text.
+func blockIndent(text string, keyLine int) int {
+	lines := strings.SplitN(text, "\n", keyLine+2)
+	for _, line := range lines[min(keyLine, len(lines)):] {
+		if trimmed := strings.TrimLeft(line, " "); trimmed != "" {
+			return len(line) - len(trimmed)
+		}
+	}
+	return 0
 }
 
 // fields checks that mapping m has only the allowed keys, reporting unknown

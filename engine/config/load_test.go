@@ -234,7 +234,7 @@ data:
     kind: ConfigMap
     data: {}
 `},
-			want: []string{`cm.yaml (ConfigMap x, data sidecarconfig.yaml):6:1: a ConfigMap's sidecarconfig.yaml and mutationconfig.yaml hold the old injector's sidecar and mutation files, not a ConfigMap document`},
+			want: []string{`cm.yaml (ConfigMap x, data sidecarconfig.yaml):6:5: a ConfigMap's sidecarconfig.yaml and mutationconfig.yaml hold the old injector's sidecar and mutation files, not a ConfigMap document`},
 		},
 		{
 			name:  "invalid YAML",
