@@ -34,35 +34,41 @@ var update = flag.Bool("update", false, "rewrite the golden files under testdata
 // `make golden` (go test ./engine -run Golden -update) rewrites expected.yaml
 // and report.txt.
 func TestGolden(t *testing.T) {
+	forEachGoldenCase(t, func(t *testing.T, c goldencase.Case, inj *engine.Injector) {
+		opts := engine.Options{Namespace: c.Namespace, Upgrade: c.Upgrade}
+		input, err := os.ReadFile(c.Input())
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, report := injectStream(t, inj, input, opts)
+		compareGolden(t, filepath.Join(c.Dir, "expected.yaml"), out)
+		compareGolden(t, filepath.Join(c.Dir, "report.txt"), []byte(report))
+
+		for _, upgrade := range []bool{false, true} {
+			if upgrade && !opts.Upgrade && bytes.Contains(input, []byte(engine.RecordAnnotation)) {
+				// The input was injected by another config and the case
+				// shows the webhook leaving it alone; the function would
+				// rightly upgrade it (see upgrade-replaces-old-sidecars).
+				continue
+			}
+			again, _ := injectStream(t, inj, out, engine.Options{Namespace: opts.Namespace, Upgrade: upgrade})
+			if !bytes.Equal(again, out) {
+				t.Errorf("injecting the output again (upgrade=%v) changed it:\n%s", upgrade, lineDiff(string(out), string(again)))
+			}
+		}
+	})
+}
+
+// forEachGoldenCase runs test as a subtest for each case under testdata,
+// with the case's configs loaded.
+func forEachGoldenCase(t *testing.T, test func(t *testing.T, c goldencase.Case, inj *engine.Injector)) {
+	t.Helper()
 	cases, err := goldencase.All("testdata")
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, c := range cases {
-		t.Run(c.Name, func(t *testing.T) {
-			inj := loadConfigs(t, c.Configs)
-			opts := engine.Options{Namespace: c.Namespace, Upgrade: c.Upgrade}
-			input, err := os.ReadFile(c.Input())
-			if err != nil {
-				t.Fatal(err)
-			}
-			out, report := injectStream(t, inj, input, opts)
-			compareGolden(t, filepath.Join(c.Dir, "expected.yaml"), out)
-			compareGolden(t, filepath.Join(c.Dir, "report.txt"), []byte(report))
-
-			for _, upgrade := range []bool{false, true} {
-				if upgrade && !opts.Upgrade && bytes.Contains(input, []byte(engine.RecordAnnotation)) {
-					// The input was injected by another config and the case
-					// shows the webhook leaving it alone; the function would
-					// rightly upgrade it (see upgrade-replaces-old-sidecars).
-					continue
-				}
-				again, _ := injectStream(t, inj, out, engine.Options{Namespace: opts.Namespace, Upgrade: upgrade})
-				if !bytes.Equal(again, out) {
-					t.Errorf("injecting the output again (upgrade=%v) changed it:\n%s", upgrade, lineDiff(string(out), string(again)))
-				}
-			}
-		})
+		t.Run(c.Name, func(t *testing.T) { test(t, c, loadConfigs(t, c.Configs)) })
 	}
 }
 

@@ -22,31 +22,24 @@ import (
 // their status and record), and on hostile metadata made from each case's
 // trigger and status keys, with and without Upgrade.
 func TestTriggeredAnswersAsInject(t *testing.T) {
-	cases, err := goldencase.All("testdata")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, c := range cases {
-		t.Run(c.Name, func(t *testing.T) {
-			inj := loadConfigs(t, c.Configs)
-			objects := documentsAsJSON(t, c.Input())
-			for _, injected := range documentsAsJSON(t, filepath.Join(c.Dir, "expected.yaml")) {
-				// Injected, then no longer asking: Upgrade takes out what
-				// was injected.
-				objects = append(objects, injected, untriggered(inj, injected))
+	forEachGoldenCase(t, func(t *testing.T, c goldencase.Case, inj *engine.Injector) {
+		objects := documentsAsJSON(t, c.Input())
+		for _, injected := range documentsAsJSON(t, filepath.Join(c.Dir, "expected.yaml")) {
+			// Injected, then no longer asking: Upgrade takes out what
+			// was injected.
+			objects = append(objects, injected, untriggered(inj, injected))
+		}
+		objects = append(objects, hostileObjects(inj)...)
+		for _, obj := range objects {
+			for _, opts := range []engine.Options{
+				{Namespace: c.Namespace, Upgrade: c.Upgrade},
+				{Namespace: "kube-system"},
+				{Namespace: "team-a", Upgrade: true},
+			} {
+				checkTriggered(t, inj, obj, opts)
 			}
-			objects = append(objects, hostileObjects(inj)...)
-			for _, obj := range objects {
-				for _, opts := range []engine.Options{
-					{Namespace: c.Namespace, Upgrade: c.Upgrade},
-					{Namespace: "kube-system"},
-					{Namespace: "team-a", Upgrade: true},
-				} {
-					checkTriggered(t, inj, obj, opts)
-				}
-			}
-		})
-	}
+		}
+	})
 }
 
 func checkTriggered(t *testing.T, inj *engine.Injector, obj []byte, opts engine.Options) {
