@@ -75,7 +75,7 @@ envtest-assets: envtest-kube-apiserver envtest-etcd ## build (once) the real kub
 	  echo "envtest: warning: no kubectl on PATH; tests that need it will skip" >&2; \
 	fi; \
 	"$(ENVTEST_CACHE)/kube-apiserver" --version; \
-	"$(ENVTEST_CACHE)/etcd" --version | head -1; \
+	"$(ENVTEST_CACHE)/etcd" --version | sed -n 1p; \
 	echo "envtest: KUBEBUILDER_ASSETS=$(ENVTEST_CACHE)"
 
 # The two builds are independent targets so that `make -j2` runs them side by side.
