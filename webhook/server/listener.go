@@ -12,11 +12,11 @@ import (
 	"time"
 )
 
-// firstRequestGrace is how long a drain waits for the first request of a
+// defaultFirstRequestGrace is how long a drain waits for the first request of a
 // connection opened before it: one opened to send a request sends it
 // within a round trip, one that stays silent is an idle one of a client's
 // pool.
-const firstRequestGrace = time.Second
+const defaultFirstRequestGrace = time.Second
 
 // firstRequestListener terminates TLS on the connections it accepts, and
 // hands a connection to the HTTP server only once its first request has
@@ -55,8 +55,8 @@ type firstRequestListener struct {
 	// waiting holds the connections accepted and not yet handed on, true
 	// once past their handshake.
 	waiting map[*tls.Conn]bool
-	// handed holds the connections handed on whose first request the HTTP
-	// server has not read yet (see begun).
+	// handed holds the connections handed on whose first request has not
+	// reached a handler yet (see begun).
 	handed map[*startedConn]bool
 	// drainBy is set by stop: the end of the wait for first requests.
 	drainBy time.Time
@@ -109,11 +109,11 @@ func (l *firstRequestListener) Close() error {
 func (l *firstRequestListener) Addr() net.Addr { return l.inner.Addr() }
 
 // stop begins a drain: it refuses new connections, and returns once each
-// connection accepted before has been handed on and its first request read
-// by the HTTP server, or has been closed. A connection still silent after
+// connection accepted before has been handed on and its first request has
+// reached a handler, or has been closed. A connection still silent after
 // grace is closed, as net/http's shutdown closes idle kept-alive ones. The
 // HTTP server's shutdown comes after: net/http drops a request it reads
-// once shutting down, so the first requests must be read before. When ctx
+// once shutting down, so the first requests must be past that before. When ctx
 // ends first, what still waits is closed.
 func (l *firstRequestListener) stop(ctx context.Context, grace time.Duration) {
 	l.mu.Lock()
@@ -142,8 +142,8 @@ func (l *firstRequestListener) stop(ctx context.Context, grace time.Duration) {
 	}
 }
 
-// begun records that the HTTP server has read the first request of c: its
-// state left new (called from the server's ConnState hook).
+// begun records that the first request of c has reached a handler, or that
+// c was closed (see Server.markBegun).
 func (l *firstRequestListener) begun(c net.Conn) {
 	sc, ok := c.(*startedConn)
 	if !ok || !sc.pending.Swap(false) {

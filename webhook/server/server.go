@@ -69,6 +69,11 @@ type Options struct {
 	// Registry serves /metrics; Metrics must be registered on it.
 	Registry *prometheus.Registry
 	Metrics  *metrics.Metrics
+
+	// firstRequestGrace is how long a drain waits for the first request of
+	// a connection opened before it; zero means defaultFirstRequestGrace.
+	// Tests lengthen it where a loaded machine could stall past it.
+	firstRequestGrace time.Duration
 }
 
 // Server is a bound, not yet serving, webhook server.
@@ -99,6 +104,9 @@ func New(opts Options, h admission.Handler) (*Server, error) {
 	}
 	if opts.IdleTimeout <= 0 {
 		opts.IdleTimeout = 120 * time.Second
+	}
+	if opts.firstRequestGrace <= 0 {
+		opts.firstRequestGrace = defaultFirstRequestGrace
 	}
 	log := opts.Log
 	if log == nil {
@@ -143,7 +151,7 @@ func New(opts Options, h admission.Handler) (*Server, error) {
 		NextProtos: []string{"http/1.1"},
 	}
 	s.main = &http.Server{
-		Handler: mux,
+		Handler: s.markBegun(mux),
 		// TLS is terminated by the listener (see firstRequestListener).
 		TLSNextProto:      map[string]func(*http.Server, *tls.Conn, http.Handler){},
 		ReadHeaderTimeout: opts.ReadHeaderTimeout,
@@ -152,10 +160,14 @@ func New(opts Options, h admission.Handler) (*Server, error) {
 		IdleTimeout:       opts.IdleTimeout,
 		MaxHeaderBytes:    64 << 10,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-		// A connection leaves state new once its first request is read;
-		// a drain waits for that (see firstRequestListener.stop).
+		// A drain waits for each connection's first request to reach a
+		// handler, or for the connection to close (see
+		// firstRequestListener.stop and markBegun).
+		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+			return context.WithValue(ctx, connKey{}, c)
+		},
 		ConnState: func(c net.Conn, st http.ConnState) {
-			if st != http.StateNew {
+			if st == http.StateClosed || st == http.StateHijacked {
 				s.listener.begun(c)
 			}
 		},
@@ -179,6 +191,24 @@ func New(opts Options, h admission.Handler) (*Server, error) {
 		return nil, fmt.Errorf("listening on %s for metrics: %w", opts.MetricsAddr, err)
 	}
 	return s, nil
+}
+
+// connKey is the request context key of the connection a request came on.
+type connKey struct{}
+
+// markBegun tells the listener that a connection's request has reached a
+// handler. Not earlier: net/http drops a request whose reading ends after
+// its shutdown began, and it sets the connection active (ConnState) just
+// before checking that, so a drain that resumed on "active" could shut the
+// server down in between and lose the request (seen in CI as "unexpected
+// EOF" in TestDrainAndNewConnections).
+func (s *Server) markBegun(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if c, ok := r.Context().Value(connKey{}).(net.Conn); ok {
+			s.listener.begun(c)
+		}
+		next.ServeHTTP(w, r)
+	})
 }
 
 // Addr is the bound address of the HTTPS listener.
@@ -228,7 +258,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	// New connections are refused from here; those opened just before get
 	// a moment to begin their request, which is then served as any other
 	// in flight.
-	s.listener.stop(sctx, firstRequestGrace)
+	s.listener.stop(sctx, s.opts.firstRequestGrace)
 	err := s.main.Shutdown(sctx)
 	if err != nil {
 		err = fmt.Errorf("draining admission requests: %w", err)
