@@ -47,7 +47,7 @@ lint: ## gofmt and go vet
 # Every fuzz target, as package:target. Their seed corpora run in every
 # `go test`; this target explores beyond them.
 FUZZ_TARGETS := ./engine:FuzzInject ./engine/config:FuzzLoad \
-	./engine/jsonnode:FuzzRoundTrip ./engine/jsonnode:FuzzAppendString ./engine/template:FuzzParseExecute \
+	./internal/jsonnode:FuzzRoundTrip ./internal/jsonnode:FuzzAppendString ./engine/internal/template:FuzzParseExecute \
 	./webhook/jsonpatch:FuzzDiff ./webhook/mutate:FuzzPatch ./webhook/admission:FuzzServeHTTP
 
 .PHONY: fuzz
@@ -69,7 +69,7 @@ include $(wildcard mk/*.mk)
 
 .PHONY: golden
 golden: build $(TEST_DEPS) ## refresh every golden file and the examples' output blocks (review the diff before committing)
-	$(GO) test ./engine ./engine/template ./fn/cli ./fn/function -count=1 -update
+	$(GO) test ./engine ./engine/internal/template ./fn/cli ./fn/function -count=1 -update
 	$(TEST_ENV) $(GO) test ./e2e -run 'TestFn|TestHelmChartTemplate' -count=1 -update
 
 .PHONY: test

@@ -13,8 +13,8 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
 	"github.com/sidecar-injector/sidecar-injector/engine"
-	"github.com/sidecar-injector/sidecar-injector/engine/jsonnode"
 	"github.com/sidecar-injector/sidecar-injector/internal/goldencase"
+	"github.com/sidecar-injector/sidecar-injector/internal/jsonnode"
 )
 
 // Triggered on a resource's outline answers as Inject on the whole

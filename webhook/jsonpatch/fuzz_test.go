@@ -9,7 +9,7 @@ import (
 
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
-	"github.com/sidecar-injector/sidecar-injector/engine/jsonnode"
+	"github.com/sidecar-injector/sidecar-injector/internal/jsonnode"
 	"github.com/sidecar-injector/sidecar-injector/webhook/internal/patchtest"
 )
 

@@ -3,7 +3,7 @@ package jsonpatch
 import (
 	"fmt"
 
-	"github.com/sidecar-injector/sidecar-injector/engine/jsonnode"
+	"github.com/sidecar-injector/sidecar-injector/internal/jsonnode"
 )
 
 // Marshal writes ops as a JSON patch document. An empty ops gives nil, which

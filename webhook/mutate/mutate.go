@@ -31,7 +31,7 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
 	"github.com/sidecar-injector/sidecar-injector/engine"
-	"github.com/sidecar-injector/sidecar-injector/engine/jsonnode"
+	"github.com/sidecar-injector/sidecar-injector/internal/jsonnode"
 	"github.com/sidecar-injector/sidecar-injector/webhook/admission"
 	"github.com/sidecar-injector/sidecar-injector/webhook/budget"
 	"github.com/sidecar-injector/sidecar-injector/webhook/jsonpatch"

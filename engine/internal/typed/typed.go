@@ -1,6 +1,6 @@
 // Package typed decodes YAML nodes into Go values (Kubernetes API types
 // above all) and encodes Go values into nodes, through JSON: a node is
-// written as JSON by engine/jsonnode (which follows aliases and merge keys)
+// written as JSON by internal/jsonnode (which follows aliases and merge keys)
 // and read by sigs.k8s.io/json, the API server's own case-sensitive decoder,
 // so that fields mean exactly what they mean to the API server. A value is
 // written by encoding/json and read back into nodes by jsonnode.
@@ -27,7 +27,7 @@ import (
 
 	"github.com/sidecar-injector/sidecar-injector/engine/internal/suggest"
 	"github.com/sidecar-injector/sidecar-injector/engine/internal/yamlnode"
-	"github.com/sidecar-injector/sidecar-injector/engine/jsonnode"
+	"github.com/sidecar-injector/sidecar-injector/internal/jsonnode"
 )
 
 // Problem is one thing wrong with a node.

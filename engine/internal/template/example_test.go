@@ -8,7 +8,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
-	"github.com/sidecar-injector/sidecar-injector/engine/template"
+	"github.com/sidecar-injector/sidecar-injector/engine/internal/template"
 )
 
 func pod() *corev1.Pod {

@@ -3,7 +3,7 @@ package jsonnode_test
 import (
 	"fmt"
 
-	"github.com/sidecar-injector/sidecar-injector/engine/jsonnode"
+	"github.com/sidecar-injector/sidecar-injector/internal/jsonnode"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 )
 
