@@ -68,8 +68,9 @@ clean: ## remove bin/ and test caches
 include $(wildcard mk/*.mk)
 
 .PHONY: golden
-golden: build $(TEST_DEPS) ## refresh every golden file and the examples' output blocks (review the diff before committing)
-	$(GO) test ./engine ./engine/internal/template ./fn/cli ./fn/function -count=1 -update
+golden: build $(TEST_DEPS) ## regenerate generated files (go generate), refresh every golden file and the examples' output blocks (review the diff before committing)
+	$(GO) generate ./...
+	$(GO) test ./engine ./fn/cli ./fn/function -count=1 -update
 	$(TEST_ENV) $(GO) test ./e2e -run 'TestFn|TestHelmChartTemplate' -count=1 -update
 
 .PHONY: test

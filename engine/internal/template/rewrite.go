@@ -13,6 +13,10 @@ import (
 	"github.com/sidecar-injector/sidecar-injector/engine/internal/suggest"
 )
 
+// podMethods (pod_methods.go) lists the pod's Go methods that templates may
+// not call.
+//go:generate go run ./internal/podmethods
+
 var podType = reflect.TypeFor[corev1.Pod]()
 
 // rewrite checks the parse trees of a template at load and instruments them
