@@ -31,23 +31,23 @@ const (
 	tagTimestamp = "!!timestamp"
 )
 
-// SyntaxError is returned by Decode for input that is not a single valid JSON
+// syntaxError is Decode's error for input that is not a single valid JSON
 // value.
-type SyntaxError struct {
+type syntaxError struct {
 	Offset int    // byte offset in the input where the problem was found
 	Line   int    // 1-based line of Offset
 	Column int    // 1-based column of Offset, in bytes
 	Msg    string // what was expected, for example "expected ':' after object key"
 }
 
-func (e *SyntaxError) Error() string {
+func (e *syntaxError) Error() string {
 	return "offset " + strconv.Itoa(e.Offset) + ": " + e.Msg
 }
 
 // Decode parses one JSON value (RFC 8259) and returns it as a node: a
 // MappingNode, SequenceNode or ScalarNode, never a DocumentNode. Anything but
 // white space after the value is an error, as is nesting deeper than
-// MaxDepth. Errors are of type *SyntaxError.
+// MaxDepth. Errors give the byte offset of the problem.
 //
 // Invalid UTF-8 in strings, and \u escapes of lone UTF-16 surrogates, become
 // U+FFFD, as with encoding/json.
@@ -185,7 +185,7 @@ type parser struct {
 	count    int        // nodes a whole Decode builds, skipped ones included
 }
 
-func (p *parser) errorf(format string, args ...any) *SyntaxError {
+func (p *parser) errorf(format string, args ...any) *syntaxError {
 	msg := format
 	if len(args) > 0 {
 		msg = fmt.Sprintf(format, args...)
@@ -193,7 +193,7 @@ func (p *parser) errorf(format string, args ...any) *SyntaxError {
 	if p.pos >= len(p.data) {
 		msg = "unexpected end of input: " + msg
 	}
-	return &SyntaxError{Offset: p.pos, Line: p.line, Column: p.pos - p.lineStart + 1, Msg: msg}
+	return &syntaxError{Offset: p.pos, Line: p.line, Column: p.pos - p.lineStart + 1, Msg: msg}
 }
 
 func (p *parser) skipSpace() {

@@ -199,9 +199,9 @@ func TestDecodeErrors(t *testing.T) {
 
 func TestDecodeErrorPosition(t *testing.T) {
 	_, err := Decode([]byte("{\n  \"a\": 1,\n  \"b\" 2\n}"))
-	se, ok := err.(*SyntaxError)
+	se, ok := err.(*syntaxError)
 	if !ok {
-		t.Fatalf("error %v is a %T, want *SyntaxError", err, err)
+		t.Fatalf("error %v is a %T, want *syntaxError", err, err)
 	}
 	if se.Offset != 18 || se.Line != 3 || se.Column != 7 {
 		t.Errorf("error at offset %d, line %d, column %d; want 18, 3, 7", se.Offset, se.Line, se.Column)

@@ -184,7 +184,7 @@ func encodeKey(b []byte, k *yaml.Node) ([]byte, error) {
 	if r == nil || r.Kind != yaml.ScalarNode {
 		return b, encodeErrorf(k, "mapping key is not a scalar")
 	}
-	return appendString(b, r.Value), nil
+	return AppendString(b, r.Value), nil
 }
 
 // encodeMergingMapping encodes a mapping that has merge keys: the pairs of
@@ -215,7 +215,7 @@ func (e *encoder) mergingMapping(b []byte, n *yaml.Node, depth int) ([]byte, err
 				b = append(b, ',')
 			}
 			first = false
-			b = appendString(b, k.Value)
+			b = AppendString(b, k.Value)
 			b = append(b, ':')
 			if b, err = e.node(b, v, depth+1); err != nil {
 				return b, err
@@ -236,7 +236,7 @@ func (e *encoder) mergingMapping(b []byte, n *yaml.Node, depth int) ([]byte, err
 				b = append(b, ',')
 			}
 			first = false
-			b = appendString(b, key)
+			b = AppendString(b, key)
 			b = append(b, ':')
 			if b, err = e.node(b, pairs[j+1], depth+1); err != nil {
 				return b, err
@@ -337,7 +337,7 @@ func encodeScalar(b []byte, n *yaml.Node) ([]byte, error) {
 	case tagNull:
 		return append(b, "null"...), nil
 	}
-	return appendString(b, n.Value), nil
+	return AppendString(b, n.Value), nil
 }
 
 func appendInt(b []byte, n *yaml.Node) ([]byte, error) {
@@ -382,8 +382,25 @@ func appendFloat(b []byte, n *yaml.Node) ([]byte, error) {
 	return appendFloat64(b, f), nil
 }
 
-// appendFloat64 writes f the way encoding/json writes a float64.
-func appendFloat64(b []byte, f float64) []byte { return AppendFloat(b, f, 64) }
+// appendFloat64 appends f the way encoding/json writes a float64: the
+// shortest text that reads back as the same float, in exponent form only
+// for very large or very small magnitudes, with a two-digit exponent
+// trimmed to one. f must be finite.
+func appendFloat64(b []byte, f float64) []byte {
+	format := byte('f')
+	if a := math.Abs(f); a != 0 && (a < 1e-6 || a >= 1e21) {
+		format = 'e'
+	}
+	b = strconv.AppendFloat(b, f, format, -1, 64)
+	if format == 'e' {
+		// 1e-07 becomes 1e-7.
+		if n := len(b); n >= 4 && b[n-4] == 'e' && b[n-3] == '-' && b[n-2] == '0' {
+			b[n-2] = b[n-1]
+			b = b[:n-1]
+		}
+	}
+	return b
+}
 
 // isJSONNumber reports whether s is a number in RFC 8259 syntax.
 func isJSONNumber(s string) bool {
@@ -439,11 +456,12 @@ var plainASCII = func() (t [utf8.RuneSelf]bool) {
 
 const hexDigits = "0123456789abcdef"
 
-// appendString writes s as a JSON string exactly as encoding/json does with
+// AppendString appends s as a JSON string exactly as encoding/json does with
 // HTML escaping on: <, > and & as \u003c, \u003e, \u0026; U+2028 and U+2029
 // escaped; control characters as \b, \f, \n, \r, \t or \u00XX; each byte of
-// invalid UTF-8 as \ufffd.
-func appendString(b []byte, s string) []byte {
+// invalid UTF-8 as \ufffd. Encoders of Go values that build on this package
+// use it so that their output and Marshal's agree byte for byte.
+func AppendString(b []byte, s string) []byte {
 	b = append(b, '"')
 	start := 0
 	for i := 0; i < len(s); {

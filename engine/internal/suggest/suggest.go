@@ -4,12 +4,12 @@ package suggest
 
 import "strings"
 
-// Closest returns the candidate the user most likely meant by name, or ""
+// closest returns the candidate the user most likely meant by name, or ""
 // when none is close enough to be a plausible slip: a candidate equal but
 // for case, else the nearest by edit distance within a third of the name's
 // length, else the longest one that name extends
 // (annotationTriggerForContainers).
-func Closest(name string, candidates []string) string {
+func closest(name string, candidates []string) string {
 	lname := strings.ToLower(name)
 	best, bestDist := "", -1
 	for _, c := range candidates {
@@ -34,10 +34,10 @@ func Closest(name string, candidates []string) string {
 	return prefix
 }
 
-// DidYouMean is Closest phrased for an error message: ` (did you mean
+// DidYouMean is closest phrased for an error message: ` (did you mean
 // "x"?)`, or "" when there is no plausible candidate.
 func DidYouMean(name string, candidates []string) string {
-	if c := Closest(name, candidates); c != "" {
+	if c := closest(name, candidates); c != "" {
 		return ` (did you mean "` + c + `"?)`
 	}
 	return ""

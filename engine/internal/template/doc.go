@@ -38,7 +38,7 @@
 // the network, the file system or the host's conventions.
 //
 // Removed from sprig (a template naming one fails at [Parse], with the
-// reason; [RemovedFunctions] lists them):
+// reason):
 //
 //   - clock and time zones: now, ago, date, date_in_zone, dateInZone,
 //     htmlDate, htmlDateInZone, dateModify, date_modify, mustDateModify,
@@ -82,7 +82,7 @@
 // # Bounds
 //
 // A template must not hang a server or exhaust its memory, whoever wrote
-// it. [Limits] (defaults in [DefaultLimits]) bound each execution:
+// it. [Limits] bound each execution:
 //
 //   - Output: at most MaxOutput bytes (1 MiB); beyond, rendering fails with
 //     "template output exceeds 1048576 bytes".
@@ -111,8 +111,6 @@
 //     the process). printf and join, whose output can be the product of
 //     their inputs' sizes (a width of 999999 per verb, an argument printed
 //     again and again with %[1]s, a long separator), check a bound first.
-//
-// All these errors match [ErrLimit].
 //
 // What is not bounded, or only loosely:
 //

@@ -72,17 +72,6 @@ var removed = map[string]string{
 	"osIsAbs":       "its result depends on the host operating system",
 }
 
-// RemovedFunctions returns the names of the sprig functions that templates
-// cannot use, sorted. See the package documentation for the reasons.
-func RemovedFunctions() []string {
-	names := make([]string, 0, len(removed))
-	for n := range removed {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
-}
-
 // Names of the functions the package adds to the parse tree. They are not
 // known at parse time, so a template cannot name them.
 const (

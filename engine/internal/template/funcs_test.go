@@ -14,8 +14,8 @@ import (
 // Every function a template names that is not available fails at parse,
 // saying why.
 func TestRemovedFunctionsFailAtParse(t *testing.T) {
-	fm := funcMap(DefaultLimits())
-	for _, name := range RemovedFunctions() {
+	fm := funcMap(defaultLimits())
+	for name := range removed {
 		t.Run(name, func(t *testing.T) {
 			if _, ok := fm[name]; ok {
 				t.Fatalf("%s is in the function map", name)
@@ -40,7 +40,7 @@ func TestRemovedFunctionsFailAtParse(t *testing.T) {
 // Every sprig function is either kept or removed on purpose; the removed
 // list names only sprig functions and includes sprig's own non-hermetic set.
 func TestEverySprigFunctionDecided(t *testing.T) {
-	fm := funcMap(DefaultLimits())
+	fm := funcMap(defaultLimits())
 	all := sprig.GenericFuncMap()
 	for name := range all {
 		_, kept := fm[name]
@@ -111,7 +111,7 @@ pod: {% toJson .Spec.Containers %}`
 // The bounded replacements behave as sprig's originals within the limits.
 func TestBoundedFunctionsMatchSprig(t *testing.T) {
 	s := sprig.TxtFuncMap()
-	fm := funcMap(DefaultLimits())
+	fm := funcMap(defaultLimits())
 	call := func(fn any, args ...any) any {
 		in := make([]reflect.Value, len(args))
 		for i, a := range args {

@@ -24,7 +24,7 @@ func FuzzParseExecute(f *testing.F) {
 	lim := Limits{MaxOutput: 1 << 16, Timeout: 200 * time.Millisecond, MaxSteps: 10_000}
 	pod := testPod()
 	f.Fuzz(func(t *testing.T, text string) {
-		tm, err := ParseWithLimits("f", text, lim)
+		tm, err := parseWithLimits("f", text, lim)
 		if err != nil {
 			var te *Error
 			if !errors.As(err, &te) {

@@ -9,11 +9,11 @@ import (
 // deeper values are refused (they are also how a cyclic value shows).
 const maxDepth = 100
 
-// limitError is a bound being hit. It matches ErrLimit.
+// limitError is a bound being hit. It matches errLimit.
 type limitError struct{ msg string }
 
 func (e *limitError) Error() string        { return e.msg }
-func (e *limitError) Is(target error) bool { return target == ErrLimit }
+func (e *limitError) Is(target error) bool { return target == errLimit }
 
 func limitf(format string, args ...any) error {
 	return &limitError{msg: fmt.Sprintf(format, args...)}

@@ -19,7 +19,7 @@ const hazardAlloc = 512 << 20 * raceSlowdown
 // other limits: on a loaded machine (or under the race detector) the time
 // limit could trip first and hide the one under test.
 func untimed() Limits {
-	l := DefaultLimits()
+	l := defaultLimits()
 	l.Timeout = time.Hour
 	return l
 }
@@ -101,9 +101,9 @@ func TestHazards(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			limits := untimed()
 			if strings.Contains(tt.want, "time limit") {
-				limits = DefaultLimits()
+				limits = defaultLimits()
 			}
-			tm, err := ParseWithLimits("h", tt.text, limits)
+			tm, err := parseWithLimits("h", tt.text, limits)
 			if err != nil {
 				t.Fatalf("Parse: %v", err)
 			}
@@ -116,8 +116,8 @@ func TestHazards(t *testing.T) {
 			if err == nil {
 				t.Fatalf("no error; output of %d bytes", len(out))
 			}
-			if !errors.Is(err, ErrLimit) {
-				t.Errorf("%v does not match ErrLimit", err)
+			if !errors.Is(err, errLimit) {
+				t.Errorf("%v does not match errLimit", err)
 			}
 			var te *Error
 			if !errors.As(err, &te) {
@@ -148,21 +148,18 @@ func TestParseRefusesBigRangeLiteral(t *testing.T) {
 func TestCustomLimits(t *testing.T) {
 	lim := Limits{MaxOutput: 10, Timeout: 50 * time.Millisecond, MaxSteps: 1_000_000_000}
 
-	tm, err := ParseWithLimits("l", "{% range until 1000000 %}{% range until 1000000 %}{% end %}{% end %}", lim)
+	tm, err := parseWithLimits("l", "{% range until 1000000 %}{% range until 1000000 %}{% end %}{% end %}", lim)
 	if err != nil {
 		t.Fatal(err)
-	}
-	if got := tm.Limits(); got != lim {
-		t.Errorf("Limits() = %+v", got)
 	}
 	// Without the time limit this would run 10^12 iterations: only the
 	// limit can end it.
 	_, err = tm.Execute(nil)
-	if err == nil || !errors.Is(err, ErrLimit) || !strings.Contains(err.Error(), "time limit of 50ms") {
+	if err == nil || !errors.Is(err, errLimit) || !strings.Contains(err.Error(), "time limit of 50ms") {
 		t.Fatalf("got %v", err)
 	}
 
-	tm, err = ParseWithLimits("l", "0123456789{% .Name %}", lim)
+	tm, err = parseWithLimits("l", "0123456789{% .Name %}", lim)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -174,14 +171,14 @@ func TestCustomLimits(t *testing.T) {
 	}
 
 	// Zero fields take the defaults.
-	tm, err = ParseWithLimits("l", "x", Limits{MaxSteps: 7})
+	tm, err = parseWithLimits("l", "x", Limits{MaxSteps: 7})
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := DefaultLimits()
+	want := defaultLimits()
 	want.MaxSteps = 7
-	if tm.Limits() != want {
-		t.Errorf("Limits() = %+v, want %+v", tm.Limits(), want)
+	if tm.limits != want {
+		t.Errorf("Limits() = %+v, want %+v", tm.limits, want)
 	}
 }
 
@@ -193,7 +190,7 @@ func TestNearLimits(t *testing.T) {
 		`{% len (repeat 1048576 "x") %}`,
 		`{% $l := list 1 %}{% range until 12 %}{% $l = list $l $l %}{% end %}{% len (toJson $l) %}`,
 	} {
-		tm, err := ParseWithLimits("n", text, untimed())
+		tm, err := parseWithLimits("n", text, untimed())
 		if err != nil {
 			t.Fatalf("%s: %v", text, err)
 		}

@@ -38,20 +38,13 @@ type Limits struct {
 	MaxSteps int
 }
 
-// Defaults for Limits.
-const (
-	DefaultMaxOutput = 1 << 20
-	DefaultTimeout   = time.Second
-	DefaultMaxSteps  = 100_000
-)
-
-// DefaultLimits returns the limits Parse uses.
-func DefaultLimits() Limits {
-	return Limits{MaxOutput: DefaultMaxOutput, Timeout: DefaultTimeout, MaxSteps: DefaultMaxSteps}
+// defaultLimits are the limits Parse uses.
+func defaultLimits() Limits {
+	return Limits{MaxOutput: 1 << 20, Timeout: time.Second, MaxSteps: 100_000}
 }
 
 func (l Limits) withDefaults() Limits {
-	d := DefaultLimits()
+	d := defaultLimits()
 	if l.MaxOutput <= 0 {
 		l.MaxOutput = d.MaxOutput
 	}
@@ -64,9 +57,9 @@ func (l Limits) withDefaults() Limits {
 	return l
 }
 
-// ErrLimit matches (with errors.Is) every error caused by a bound of
+// errLimit matches (with errors.Is) every error caused by a bound of
 // Limits being hit.
-var ErrLimit = errors.New("template limit exceeded")
+var errLimit = errors.New("template limit exceeded")
 
 // Error is a template that failed to parse or to render.
 type Error struct {
@@ -110,18 +103,14 @@ func (t *Template) SpecFields() map[string]bool { return t.specFields }
 // can be taken apart reliably whatever the user's name.
 const internalName = "sidecar-injector-template"
 
-// HasActions reports whether text holds an action delimiter, that is
-// whether it needs to be parsed as a template at all.
-func HasActions(text string) bool { return strings.Contains(text, LeftDelim) }
-
 // Parse parses text as a template with the default limits. name is for the
 // caller's messages only.
 func Parse(name, text string) (*Template, error) {
-	return ParseWithLimits(name, text, Limits{})
+	return parseWithLimits(name, text, Limits{})
 }
 
-// ParseWithLimits parses text as a template that renders within limits.
-func ParseWithLimits(name, text string, limits Limits) (*Template, error) {
+// parseWithLimits parses text as a template that renders within limits.
+func parseWithLimits(name, text string, limits Limits) (*Template, error) {
 	lim := limits.withDefaults()
 	// Parse against the shared function map; the template then gets only
 	// the functions it names, which keeps it and its copies small.
@@ -165,12 +154,6 @@ var builtinNames = map[string]any{
 	"len": true, "not": true, "or": true, "print": true, "printf": true, "println": true,
 	"urlquery": true, "eq": true, "ge": true, "gt": true, "le": true, "lt": true, "ne": true,
 }
-
-// Name returns the name given to Parse.
-func (t *Template) Name() string { return t.name }
-
-// Limits returns the limits the template renders within.
-func (t *Template) Limits() Limits { return t.limits }
 
 // instance is a copy of the template whose pod-reading functions are bound
 // to its own state. text/template binds functions at parse time, so each

@@ -214,8 +214,8 @@ func TestExecuteErrors(t *testing.T) {
 			if err.Error() != tt.want {
 				t.Errorf("got  %q\nwant %q", err, tt.want)
 			}
-			if errors.Is(err, ErrLimit) {
-				t.Errorf("%v matches ErrLimit", err)
+			if errors.Is(err, errLimit) {
+				t.Errorf("%v matches errLimit", err)
 			}
 		})
 	}
@@ -263,14 +263,6 @@ func TestConcurrentExecutions(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Error(err)
-	}
-}
-
-func TestHasActions(t *testing.T) {
-	for text, want := range map[string]bool{"a{%.Name%}": true, "{{ x }}": false, "%} {": false} {
-		if got := HasActions(text); got != want {
-			t.Errorf("HasActions(%q) = %v", text, got)
-		}
 	}
 }
 
