@@ -1,11 +1,32 @@
+// Package jsonpatch writes the JSON patch (RFC 6902) of the webhook's
+// answer to the API server: the edits the engine lists as it injects,
+// which turn the object as it came into the object as the engine left it.
 package jsonpatch
 
 import (
 	"fmt"
 	"strings"
 
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+
 	"github.com/sidecar-injector/sidecar-injector/engine"
 )
+
+// Op is a JSON patch operation name.
+type Op string
+
+// The operations the engine's edits translate into.
+const (
+	Add     Op = "add"
+	Replace Op = "replace"
+)
+
+// Operation is one step of a JSON patch.
+type Operation struct {
+	Op    Op
+	Path  string // a JSON pointer (RFC 6901)
+	Value *yaml.Node
+}
 
 // FromEdits translates the edits the engine reports, in their order, into
 // patch operations. The operations share the edits' nodes.
@@ -41,3 +62,14 @@ func FromEdits(edits []engine.Edit) ([]Operation, error) {
 	}
 	return ops, nil
 }
+
+// writePointer writes the JSON pointer (RFC 6901) of the reference tokens:
+// in each, "~" becomes "~0" and "/" becomes "~1".
+func writePointer(b *strings.Builder, tokens []string) {
+	for _, t := range tokens {
+		b.WriteByte('/')
+		b.WriteString(pointerEscaper.Replace(t))
+	}
+}
+
+var pointerEscaper = strings.NewReplacer("~", "~0", "/", "~1")

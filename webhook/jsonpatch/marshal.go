@@ -22,12 +22,10 @@ func Marshal(ops []Operation) ([]byte, error) {
 		buf = append(buf, op.Op...)
 		buf = append(buf, `","path":`...)
 		buf = jsonnode.AppendString(buf, op.Path)
-		if op.Op != Remove {
-			buf = append(buf, `,"value":`...)
-			var err error
-			if buf, err = jsonnode.Encode(buf, op.Value); err != nil {
-				return nil, fmt.Errorf("encoding the value of %s %s: %w", op.Op, op.Path, err)
-			}
+		buf = append(buf, `,"value":`...)
+		var err error
+		if buf, err = jsonnode.Encode(buf, op.Value); err != nil {
+			return nil, fmt.Errorf("encoding the value of %s %s: %w", op.Op, op.Path, err)
 		}
 		buf = append(buf, '}')
 	}

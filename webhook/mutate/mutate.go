@@ -118,7 +118,7 @@ func (h *Handler) handle(ctx context.Context, req *admission.Request) admission.
 		if report, triggered := inj.Triggered(yaml.NewRNode(outline), opts); !triggered {
 			// Nothing to inject: the answer is the one Inject would give
 			// for the whole object, which it would leave as it is.
-			return h.respond(ctx, req, nil, report)
+			return h.respond(req, nil, report)
 		}
 	}
 
@@ -138,7 +138,7 @@ func (h *Handler) handle(ctx context.Context, req *admission.Request) admission.
 	if node.Kind != yaml.MappingNode {
 		return notAnObject(req)
 	}
-	return h.respond(ctx, req, node, inj.Inject(yaml.NewRNode(node), opts))
+	return h.respond(req, node, inj.Inject(yaml.NewRNode(node), opts))
 }
 
 // outlineFrom is the size from which an object is read in outline before it
@@ -184,7 +184,7 @@ func (h *Handler) reserve(ctx context.Context, req *admission.Request, raw []byt
 // respond answers with what the engine reported on the object, node as
 // the engine left it (nil when it was not decoded whole: then the report
 // lists no edits).
-func (h *Handler) respond(ctx context.Context, req *admission.Request, node *yaml.Node, report *engine.Report) admission.Response {
+func (h *Handler) respond(req *admission.Request, node *yaml.Node, report *engine.Report) admission.Response {
 	h.count(report)
 	warnings := make([]string, 0, len(report.Warnings)+1)
 	for _, w := range report.Warnings {
@@ -199,12 +199,15 @@ func (h *Handler) respond(ctx context.Context, req *admission.Request, node *yam
 		return admission.Denied("sidecar-injector: "+err.Error(), warnings...)
 	}
 
-	patch, err := h.marshalPatch(ctx, req, node, report)
+	patch, err := marshalPatch(report)
+	h.countInjected(report, err == nil)
 	if err != nil {
 		// Admitting without the patch would admit a pod without its
-		// sidecars: refuse instead.
-		h.logger().Error("encoding the patch failed", "uid", req.UID, "kind", kindOf(req), "error", err)
-		return admission.Errored(http.StatusInternalServerError, fmt.Errorf("sidecar-injector: encoding the patch: %w", err))
+		// sidecars: refuse instead. The refusal is an answer, not an HTTP
+		// error, so the API server refuses the pod whatever the webhook's
+		// failurePolicy.
+		h.logger().Error("writing the patch failed", "uid", req.UID, "kind", kindOf(req), "namespace", req.Namespace, nameOf(req, node), "error", err)
+		return admission.Errored(http.StatusInternalServerError, fmt.Errorf("sidecar-injector: writing the patch: %w", err))
 	}
 	resp := admission.Patched(patch, warnings...)
 	if len(report.Injected) > 0 {
@@ -230,36 +233,47 @@ func (h *Handler) putDecoder(d *jsonnode.Decoder, objectSize int) {
 	}
 }
 
-// marshalPatch writes the patch from the object as it came to the object
-// as the engine left it (after): the engine's edits, or, where the engine
-// could not list them all, the difference between the two.
-func (h *Handler) marshalPatch(ctx context.Context, req *admission.Request, after *yaml.Node, r *engine.Report) ([]byte, error) {
-	if r.EditsComplete {
-		ops, err := jsonpatch.FromEdits(r.Edits)
-		if err != nil {
-			return nil, err
-		}
-		return jsonpatch.Marshal(ops)
+// errEditsIncomplete is the answer to an object the engine changed in a
+// way its edit list does not describe. The engine lists every edit it makes
+// to an object shaped as a Kubernetes object, which is all the API server
+// sends (it lists them incompletely only with Options.Upgrade, which the
+// webhook does not use): this is a bug, and the pod is refused rather than
+// admitted without its sidecars.
+var errEditsIncomplete = errors.New("bug: the engine changed the object in a way its edit list does not describe; refused rather than admitted without its sidecars")
+
+// marshalPatch writes the engine's edits as the JSON patch from the object
+// as it came to the object as the engine left it.
+func marshalPatch(r *engine.Report) ([]byte, error) {
+	if !r.EditsComplete {
+		return nil, errEditsIncomplete
 	}
-	release, refusal := h.reserve(ctx, req, req.Object.Raw)
-	if refusal != nil {
-		return nil, errors.New(refusal.Result.Message)
-	}
-	defer release()
-	before, err := jsonnode.Decode(req.Object.Raw)
+	ops, err := jsonpatch.FromEdits(r.Edits)
 	if err != nil {
-		return nil, fmt.Errorf("decoding the object again to compare: %w", err)
+		return nil, err
 	}
-	return jsonpatch.Marshal(jsonpatch.Diff(jsonpatch.Take(before), after))
+	return jsonpatch.Marshal(ops)
 }
 
-// count records per mutation what the engine did.
-func (h *Handler) count(r *engine.Report) {
+// countInjected records the mutations the engine injected: as injected
+// when the answer carries them, else as failed.
+func (h *Handler) countInjected(r *engine.Report, answered bool) {
 	if h.Metrics == nil {
 		return
 	}
+	outcome := "injected"
+	if !answered {
+		outcome = "failed"
+	}
 	for _, in := range r.Injected {
-		h.Metrics.Injections.WithLabelValues(in.Mutation, "injected").Inc()
+		h.Metrics.Injections.WithLabelValues(in.Mutation, outcome).Inc()
+	}
+}
+
+// count records per mutation what else the engine did: warnings, mutations
+// skipped or failed.
+func (h *Handler) count(r *engine.Report) {
+	if h.Metrics == nil {
+		return
 	}
 	skipped := map[string]bool{}
 	for _, me := range r.Skipped {

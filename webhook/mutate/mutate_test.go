@@ -3,6 +3,8 @@ package mutate
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -206,6 +208,57 @@ func TestHandleCountsOutcomes(t *testing.T) {
 	} {
 		if got := testutil.ToFloat64(m.Injections.WithLabelValues(tc.mutation, tc.outcome)); got != tc.want {
 			t.Errorf("injections_total{mutation=%q,outcome=%q} = %v, want %v", tc.mutation, tc.outcome, got, tc.want)
+		}
+	}
+}
+
+// incompleteEdits is an injector whose engine injects but cannot list
+// every change it made, which only a bug can cause for an object from the
+// API server.
+type incompleteEdits struct{ *engine.Injector }
+
+func (i incompleteEdits) Inject(resource *yaml.RNode, opts engine.Options) *engine.Report {
+	r := i.Injector.Inject(resource, opts)
+	r.EditsComplete = false
+	return r
+}
+
+// TestHandleIncompleteEdits: when the engine's edits do not describe every
+// change, the webhook refuses the pod (in the review, so the API server
+// refuses it whatever the failurePolicy), logs the bug at error level, and
+// counts its mutations as failed, not injected.
+func TestHandleIncompleteEdits(t *testing.T) {
+	inj, err := engine.LoadFiles("testdata/sidecar-injector.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := metrics.New(prometheus.NewRegistry())
+	var log strings.Builder
+	h := &Handler{
+		Injector: func() Injector { return incompleteEdits{inj} },
+		Metrics:  m,
+		Log:      slog.New(slog.NewTextHandler(&log, nil)),
+	}
+	resp := h.Handle(context.Background(), readRequest(t, "testdata/pod-logging.json"))
+	if resp.Allowed || len(resp.Patch) > 0 || resp.Result == nil || resp.Result.Code != http.StatusInternalServerError ||
+		!strings.Contains(resp.Result.Message, "bug: the engine changed the object in a way its edit list does not describe") {
+		t.Errorf("answer %+v, want a refusal with code 500 saying it is a bug", resp)
+	}
+	if !strings.Contains(log.String(), "level=ERROR") || !strings.Contains(log.String(), "bug:") {
+		t.Errorf("log %q, want the bug at error level", log.String())
+	}
+	for _, tc := range []struct {
+		counter *prometheus.CounterVec
+		labels  []string
+		want    float64
+	}{
+		{m.Injections, []string{"logging", "injected"}, 0},
+		{m.Injections, []string{"logging", "failed"}, 1},
+		{m.Responses, []string{"errored"}, 1},
+		{m.Responses, []string{"patched"}, 0},
+	} {
+		if got := testutil.ToFloat64(tc.counter.WithLabelValues(tc.labels...)); got != tc.want {
+			t.Errorf("%v = %v, want %v", tc.labels, got, tc.want)
 		}
 	}
 }
