@@ -93,13 +93,14 @@ func (r *record) String() string {
 // is now in the pod.
 func recordOf(p *podTemplate, rd *rendered, inj Injection, mounts map[string][]string) recordedMutation {
 	spec := p.spec()
+	d := digester{buf: make([]byte, 0, 2048)} // a container's data
 	items := func(list string, names []string) map[string]string {
 		if len(names) == 0 {
 			return nil
 		}
 		out := make(map[string]string, len(names))
 		for _, name := range names {
-			out[name] = digest(findItem(yamlnode.Field(spec, list), "name", name))
+			out[name] = d.digest(findItem(yamlnode.Field(spec, list), "name", name))
 		}
 		return out
 	}
@@ -122,7 +123,7 @@ func recordOf(p *podTemplate, rd *rendered, inj Injection, mounts map[string][]s
 		}
 		rm.Mounts[name] = map[string]string{}
 		for _, path := range paths {
-			rm.Mounts[name][path] = digest(findItem(yamlnode.Field(c, "volumeMounts"), "mountPath", path))
+			rm.Mounts[name][path] = d.digest(findItem(yamlnode.Field(c, "volumeMounts"), "mountPath", path))
 		}
 	}
 	return rm
@@ -136,14 +137,20 @@ func findItem(seq *yaml.Node, field, value string) *yaml.Node {
 	return nil
 }
 
+// digester digests items one after the other in one buffer: a pod's
+// record digests a dozen, and a buffer each was a tenth of the webhook's
+// allocations per request.
+type digester struct{ buf []byte }
+
 // digest identifies an item's data: its values and structure, not its
 // field order, style or comments, which tools that rewrite manifests
 // (kustomize, kpt) may change.
-func digest(n *yaml.Node) string {
+func (d *digester) digest(n *yaml.Node) string {
 	if n == nil {
 		return ""
 	}
-	sum := sha256.Sum256(appendNode(nil, n))
+	d.buf = appendNode(d.buf[:0], n)
+	sum := sha256.Sum256(d.buf)
 	return hex.EncodeToString(sum[:8])
 }
 
@@ -157,6 +164,7 @@ func digest(n *yaml.Node) string {
 // mutation, in the record's order.
 func strip(p *podTemplate, r *record, rep *Report) []Injection {
 	spec := p.spec()
+	var d digester
 	removed := make([]Injection, len(r.Mutations))
 	for i := len(r.Mutations) - 1; i >= 0; i-- {
 		m, out := &r.Mutations[i], &removed[i]
@@ -169,15 +177,15 @@ func strip(p *podTemplate, r *record, rep *Report) []Injection {
 			for _, list := range []string{"initContainers", "containers"} {
 				for _, c := range yamlnode.Items(yamlnode.Field(spec, list)) {
 					if yamlnode.String(c, "name") == name {
-						removeProved(c, "volumeMounts", "mountPath", m.Mounts[name], func(path string) { kept(fmt.Sprintf("volume mount of container %q at", name), path) })
+						d.removeProved(c, "volumeMounts", "mountPath", m.Mounts[name], func(path string) { kept(fmt.Sprintf("volume mount of container %q at", name), path) })
 					}
 				}
 			}
 		}
-		out.ImagePullSecrets = removeProved(spec, "imagePullSecrets", "name", m.ImagePullSecrets, func(name string) { kept("image pull secret", name) })
-		out.Volumes = removeProved(spec, "volumes", "name", m.Volumes, func(name string) { kept("volume", name) })
-		out.Containers = removeProved(spec, "containers", "name", m.Containers, func(name string) { kept("container", name) })
-		out.InitContainers = removeProved(spec, "initContainers", "name", m.InitContainers, func(name string) { kept("init container", name) })
+		out.ImagePullSecrets = d.removeProved(spec, "imagePullSecrets", "name", m.ImagePullSecrets, func(name string) { kept("image pull secret", name) })
+		out.Volumes = d.removeProved(spec, "volumes", "name", m.Volumes, func(name string) { kept("volume", name) })
+		out.Containers = d.removeProved(spec, "containers", "name", m.Containers, func(name string) { kept("container", name) })
+		out.InitContainers = d.removeProved(spec, "initContainers", "name", m.InitContainers, func(name string) { kept("init container", name) })
 	}
 	annotations := yamlnode.Field(p.meta(), "annotations")
 	for _, m := range r.Mutations {
@@ -197,7 +205,7 @@ func strip(p *podTemplate, r *record, rep *Report) []Injection {
 // matches; an item of such a name that does not match stays, and kept is
 // told its name. The list goes when it is left empty. It returns the
 // names of the items removed.
-func removeProved(m *yaml.Node, key, field string, items map[string]string, kept func(name string)) (names []string) {
+func (d *digester) removeProved(m *yaml.Node, key, field string, items map[string]string, kept func(name string)) (names []string) {
 	seq := yamlnode.Field(m, key)
 	if seq == nil || seq.Kind != yaml.SequenceNode || len(items) == 0 {
 		return nil
@@ -209,7 +217,7 @@ func removeProved(m *yaml.Node, key, field string, items map[string]string, kept
 				return false
 			}
 			found = true
-			removed = digest(n) == items[name]
+			removed = d.digest(n) == items[name]
 			return removed
 		})
 		if found && !removed {
