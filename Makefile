@@ -46,7 +46,7 @@ lint: ## gofmt and go vet
 
 # Every fuzz target, as package:target. Their seed corpora run in every
 # `go test`; this target explores beyond them.
-FUZZ_TARGETS := ./engine:FuzzInject ./engine/config:FuzzLoad \
+FUZZ_TARGETS := ./engine:FuzzInject ./engine/internal/model:FuzzLoad \
 	./internal/jsonnode:FuzzRoundTrip ./internal/jsonnode:FuzzAppendString ./engine/internal/template:FuzzParseExecute \
 	./webhook/mutate:FuzzPatch ./webhook/admission:FuzzServeHTTP
 

@@ -145,7 +145,7 @@ func checkChart(t *testing.T, objs []*kyaml.RNode, ns string) {
 		}
 		configs = append(configs, name)
 		for _, mwc := range ex.webhookConfigs {
-			checkObjectSelectors(t, mwc, inj.Config())
+			checkObjectSelectors(t, mwc, inj)
 		}
 	}
 	for _, mwc := range ex.webhookConfigs {
@@ -168,15 +168,15 @@ func checkChart(t *testing.T, objs []*kyaml.RNode, ns string) {
 	}
 }
 
-// checkObjectSelectors: where every mutation of cfg reads its trigger from
+// checkObjectSelectors: where every mutation of inj reads its trigger from
 // labels, the webhooks together select exactly the pods that can need
 // them (a pod labelled to opt in to any mutation, any pod not opting out
 // of an inject-by-default one) and no other; otherwise they select every
 // pod.
-func checkObjectSelectors(t *testing.T, mwc *admissionregistrationv1.MutatingWebhookConfiguration, cfg *config.Config) {
+func checkObjectSelectors(t *testing.T, mwc *admissionregistrationv1.MutatingWebhookConfiguration, inj *engine.Injector) {
 	t.Helper()
 	allLabel := true
-	for _, m := range cfg.Mutations {
+	for _, m := range inj.Config().Mutations {
 		allLabel = allLabel && m.LabelTrigger
 	}
 	selected := func(podLabels labels.Set) bool {
@@ -193,7 +193,7 @@ func checkObjectSelectors(t *testing.T, mwc *admissionregistrationv1.MutatingWeb
 	}
 	unlabelled := labels.Set{"app": "web"}
 	anyDefault := false
-	for _, m := range cfg.Mutations {
+	for _, m := range inj.Config().Mutations {
 		anyDefault = anyDefault || m.InjectByDefault
 		for _, v := range []string{"true", "enabled"} {
 			if !selected(labels.Set{"app": "web", m.TriggerKey(): v}) {
@@ -396,7 +396,7 @@ components:
 			t.Fatalf("ConfigMap %s: %v", name, err)
 		}
 		for _, mwc := range ex.webhookConfigs {
-			checkObjectSelectors(t, mwc, inj.Config())
+			checkObjectSelectors(t, mwc, inj)
 		}
 	}
 }

@@ -6,7 +6,7 @@ import (
 
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
-	"github.com/sidecar-injector/sidecar-injector/engine/config"
+	"github.com/sidecar-injector/sidecar-injector/engine/internal/model"
 	"github.com/sidecar-injector/sidecar-injector/engine/internal/suggest"
 	"github.com/sidecar-injector/sidecar-injector/engine/internal/yamlnode"
 )
@@ -69,7 +69,7 @@ func (r *Report) explaining() bool { return r.Decisions != nil }
 // notTriggered records why mutation m does not apply; when the pod carries
 // a key one edit away from the trigger's, where m reads it (annotations,
 // and labels with labelTrigger), the reason asks whether it was meant.
-func (r *Report) notTriggered(m *config.Mutation, meta *yaml.Node, reason string) {
+func (r *Report) notTriggered(m *model.Mutation, meta *yaml.Node, reason string) {
 	fields := []string{"annotations"}
 	if m.LabelTrigger {
 		fields = append(fields, "labels")

@@ -8,7 +8,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
-	"github.com/sidecar-injector/sidecar-injector/engine/config"
+	"github.com/sidecar-injector/sidecar-injector/engine/internal/model"
 	"github.com/sidecar-injector/sidecar-injector/engine/internal/yamlnode"
 )
 
@@ -52,7 +52,7 @@ func (in *Injector) inject(r *yaml.RNode, opts Options) *Report {
 	for _, m := range sel.mutations {
 		rm, err := in.render(m, data)
 		if err != nil {
-			if m.FailurePolicy == config.Ignore {
+			if m.FailurePolicy == model.Ignore {
 				rep.Warnings = append(rep.Warnings, Warning{Mutation: m.Name, Message: "not injected (failurePolicy Ignore): " + err.withoutMutation()})
 				rep.Skipped = append(rep.Skipped, err)
 				rep.decide(m.Name, OutcomeSkipped, "failurePolicy Ignore: "+err.withoutMutation())
@@ -144,7 +144,7 @@ type selection struct {
 	// namespace the pod runs in.
 	namespace string
 	// mutations to render and apply, in config order.
-	mutations []*config.Mutation
+	mutations []*model.Mutation
 	// removed is what strip took out, by recorded mutation.
 	removed []Injection
 }
@@ -202,7 +202,7 @@ func (in *Injector) selectMutations(resource *yaml.Node, opts Options, rep *Repo
 
 // triggered decides whether mutation m applies to the pod, warning about
 // triggers that cannot be what the user meant.
-func (in *Injector) triggered(m *config.Mutation, work, orig *podTemplate, namespace string, rep *Report) bool {
+func (in *Injector) triggered(m *model.Mutation, work, orig *podTemplate, namespace string, rep *Report) bool {
 	t := in.Trigger(m, podMeta(work.meta(), namespace))
 	if t.Warning != "" {
 		rep.Warnings = append(rep.Warnings, Warning{Mutation: m.Name, Message: t.Warning})

@@ -7,6 +7,7 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
 	"github.com/sidecar-injector/sidecar-injector/engine/config"
+	"github.com/sidecar-injector/sidecar-injector/engine/internal/model"
 	"github.com/sidecar-injector/sidecar-injector/internal/jsonnode"
 )
 
@@ -14,8 +15,8 @@ import (
 // immutable and safe for concurrent use; to change the configuration, load
 // a new Injector.
 type Injector struct {
-	cfg           *config.Config
-	staticDigests map[*config.Definition][sha256.Size]byte
+	cfg           *model.Config
+	staticDigests map[*model.Definition][sha256.Size]byte
 	specKeys      map[string]bool
 	outline       jsonnode.Outline
 
@@ -30,7 +31,7 @@ type Injector struct {
 // Helm chart's ConfigMap) and merges them. The error, when there is one,
 // lists every problem found, each with its file and line.
 func Load(sources ...config.Source) (*Injector, error) {
-	cfg, err := config.Load(sources...)
+	cfg, err := model.Load(sources...)
 	if err != nil {
 		return nil, err
 	}
@@ -53,7 +54,7 @@ func LoadFiles(paths ...string) (*Injector, error) {
 func (in *Injector) Warnings() []*config.Problem { return in.cfg.Warnings }
 
 // Config returns the loaded configuration (read only).
-func (in *Injector) Config() *config.Config { return in.cfg }
+func (in *Injector) Config() *model.Config { return in.cfg }
 
 // Inject applies every mutation that the resource's pod template triggers,
 // in config order, and reports what it did. The resource is changed in
@@ -85,7 +86,7 @@ func (in *Injector) Outline() jsonnode.Outline { return in.outline }
 // outline is what Triggered reads of a resource of any kind it knows: a
 // Pod's apiVersion, kind, metadata and whether it has a spec, and for each
 // workload kind the same of the pod template at its path.
-func outline(kinds []config.WorkloadKind) jsonnode.Outline {
+func outline(kinds []model.WorkloadKind) jsonnode.Outline {
 	template := func(o jsonnode.Outline) {
 		o["metadata"] = nil
 		if _, ok := o["spec"]; !ok {
@@ -94,7 +95,7 @@ func outline(kinds []config.WorkloadKind) jsonnode.Outline {
 	}
 	o := jsonnode.Outline{"apiVersion": nil, "kind": nil}
 	template(o)
-	paths := config.BuiltinPodTemplatePaths()
+	paths := model.BuiltinPodTemplatePaths()
 	for _, k := range kinds {
 		paths = append(paths, k.PodTemplatePath)
 	}

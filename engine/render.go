@@ -14,7 +14,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
-	"github.com/sidecar-injector/sidecar-injector/engine/config"
+	"github.com/sidecar-injector/sidecar-injector/engine/internal/model"
 	"github.com/sidecar-injector/sidecar-injector/engine/internal/typed"
 	"github.com/sidecar-injector/sidecar-injector/engine/internal/yamlnode"
 )
@@ -23,7 +23,7 @@ import (
 // rendered before anything is applied, so that a failure leaves the pod as
 // it was.
 type rendered struct {
-	mutation         *config.Mutation
+	mutation         *model.Mutation
 	before           []*yaml.Node // init containers that go before the pod's own
 	initContainers   []*yaml.Node
 	containers       []*yaml.Node
@@ -57,7 +57,7 @@ type podData struct {
 // the webhook's load run (make webhook-bench) measured 0.43x the no-op's
 // throughput and 2.49x its p99 (server CPU 145 µs a request); decoding
 // only the keys read, 0.56x and 1.57x (123 µs), in one session.
-func specKeys(cfg *config.Config) map[string]bool {
+func specKeys(cfg *model.Config) map[string]bool {
 	keys := map[string]bool{}
 	podSpec := reflect.TypeFor[corev1.PodSpec]()
 	for _, m := range cfg.Mutations {
@@ -183,7 +183,7 @@ func (d *podData) get() (*corev1.Pod, error) {
 
 // render renders every definition a mutation injects, and the mounts its
 // annotationConfig reads from the pod.
-func (in *Injector) render(m *config.Mutation, data *podData) (*rendered, *MutationError) {
+func (in *Injector) render(m *model.Mutation, data *podData) (*rendered, *MutationError) {
 	r := &rendered{mutation: m}
 	// hashed is the text the hash is of, in order: the settings, then each
 	// definition's digest (static ones) or data (templated ones), then the
@@ -197,7 +197,7 @@ func (in *Injector) render(m *config.Mutation, data *podData) (*rendered, *Mutat
 		}
 	}()
 	lists := []struct {
-		defs []*config.Definition
+		defs []*model.Definition
 		out  *[]*yaml.Node
 	}{
 		{m.BeforePodInitContainers, &r.before},
@@ -261,8 +261,8 @@ func (in *Injector) render(m *config.Mutation, data *podData) (*rendered, *Mutat
 }
 
 // definitionLists are the lists of definitions a mutation injects.
-func definitionLists(m *config.Mutation) [][]*config.Definition {
-	return [][]*config.Definition{m.BeforePodInitContainers, m.InitContainers, m.Containers, m.Volumes, m.VolumeMounts, m.ImagePullSecrets}
+func definitionLists(m *model.Mutation) [][]*model.Definition {
+	return [][]*model.Definition{m.BeforePodInitContainers, m.InitContainers, m.Containers, m.Volumes, m.VolumeMounts, m.ImagePullSecrets}
 }
 
 // maxPooledHashBuffer is the largest hash buffer kept for reuse: the
@@ -271,7 +271,7 @@ const maxPooledHashBuffer = 64 << 10
 
 // hashBuffer returns a buffer from the pool with room for the text of m's
 // hash.
-func (in *Injector) hashBuffer(m *config.Mutation) *[]byte {
+func (in *Injector) hashBuffer(m *model.Mutation) *[]byte {
 	b, _ := in.hashScratch.Get().(*[]byte)
 	if b == nil {
 		b = new([]byte)
@@ -284,7 +284,7 @@ func (in *Injector) hashBuffer(m *config.Mutation) *[]byte {
 
 // hashedSize is room for the text a mutation's hash is of: a digest for
 // each static definition, about a container's data for a templated one.
-func (in *Injector) hashedSize(m *config.Mutation) int {
+func (in *Injector) hashedSize(m *model.Mutation) int {
 	size := 16 // the settings
 	for _, list := range definitionLists(m) {
 		for _, def := range list {
@@ -319,7 +319,7 @@ func parseAnnotationMounts(v string) ([]*yaml.Node, error) {
 	return out, nil
 }
 
-func appendSettings(b []byte, m *config.Mutation) []byte {
+func appendSettings(b []byte, m *model.Mutation) []byte {
 	return strconv.AppendBool(strconv.AppendBool(b, m.NativeSidecars), m.ImplementsSidecarLifecycle)
 }
 
@@ -374,8 +374,8 @@ func keysSorted(m *yaml.Node) bool {
 
 // staticDigests hashes every definition that renders the same for every
 // pod, once.
-func staticDigests(cfg *config.Config) map[*config.Definition][sha256.Size]byte {
-	out := map[*config.Definition][sha256.Size]byte{}
+func staticDigests(cfg *model.Config) map[*model.Definition][sha256.Size]byte {
+	out := map[*model.Definition][sha256.Size]byte{}
 	for _, m := range cfg.Mutations {
 		for _, list := range definitionLists(m) {
 			for _, def := range list {

@@ -11,7 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
-	"github.com/sidecar-injector/sidecar-injector/engine/config"
+	"github.com/sidecar-injector/sidecar-injector/engine/internal/model"
 	"github.com/sidecar-injector/sidecar-injector/internal/goldencase"
 )
 
@@ -59,7 +59,7 @@ func TestSharedDefinitionsStayUnchanged(t *testing.T) {
 func renderStatic(t *testing.T, inj *Injector) string {
 	t.Helper()
 	var parts []string
-	seen := map[*config.Definition]bool{}
+	seen := map[*model.Definition]bool{}
 	for _, m := range inj.cfg.Mutations {
 		for _, list := range definitionLists(m) {
 			for _, def := range list {

@@ -7,6 +7,7 @@ import (
 
 	"github.com/sidecar-injector/sidecar-injector/engine"
 	"github.com/sidecar-injector/sidecar-injector/engine/config"
+	"github.com/sidecar-injector/sidecar-injector/engine/internal/model"
 )
 
 const triggerConfig = `
@@ -53,7 +54,7 @@ func TestTrigger(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mutation := map[string]*config.Mutation{}
+	mutation := map[string]*model.Mutation{}
 	for _, m := range inj.Config().Mutations {
 		mutation[m.Name] = m
 	}

@@ -9,7 +9,7 @@ import (
 
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
-	"github.com/sidecar-injector/sidecar-injector/engine/config"
+	"github.com/sidecar-injector/sidecar-injector/engine/internal/model"
 )
 
 // podTemplate is where a resource keeps the pod it stands for.
@@ -35,7 +35,7 @@ func (p *podTemplate) spec() *yaml.Node { return yamlnode.Field(p.template, "spe
 
 // findPodTemplate locates the pod template of a resource: a Pod, a
 // built-in workload, or a kind the config names.
-func findPodTemplate(r *yaml.Node, kinds []config.WorkloadKind) (*podTemplate, bool) {
+func findPodTemplate(r *yaml.Node, kinds []model.WorkloadKind) (*podTemplate, bool) {
 	if r == nil || r.Kind != yaml.MappingNode {
 		return nil, false
 	}
@@ -53,7 +53,7 @@ func findPodTemplate(r *yaml.Node, kinds []config.WorkloadKind) (*podTemplate, b
 		p.template = r
 		return p, true
 	}
-	path, ok := config.BuiltinPodTemplatePath(group, kind)
+	path, ok := model.BuiltinPodTemplatePath(group, kind)
 	if !ok {
 		for _, wk := range kinds {
 			if wk.Kind == kind && (wk.AnyGroup || wk.Group == group) {

@@ -2,7 +2,6 @@ package config
 
 import (
 	"fmt"
-	"sort"
 	"strings"
 )
 
@@ -52,30 +51,4 @@ func (e *Error) Error() string {
 		lines = append(lines, "warning: "+w.Error())
 	}
 	return strings.Join(lines, "\n")
-}
-
-// problems collects the problems of one load.
-type problems struct {
-	list []*Problem
-}
-
-func (ps *problems) add(file string, line, column int, format string, args ...any) {
-	ps.list = append(ps.list, &Problem{File: file, Line: line, Column: column, Message: fmt.Sprintf(format, args...)})
-}
-
-func (ps *problems) err() error {
-	if len(ps.list) == 0 {
-		return nil
-	}
-	sort.SliceStable(ps.list, func(i, j int) bool {
-		a, b := ps.list[i], ps.list[j]
-		if a.File != b.File {
-			return false // keep the order the sources were given in
-		}
-		if a.Line != b.Line {
-			return a.Line < b.Line
-		}
-		return a.Column < b.Column
-	})
-	return &Error{Problems: ps.list}
 }

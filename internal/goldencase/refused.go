@@ -9,7 +9,7 @@ import (
 
 // RefusedDir holds configs that every front end must refuse, relative to
 // the repository's root; its want.txt says what each error says.
-const RefusedDir = "engine/config/testdata/refused"
+const RefusedDir = "engine/internal/model/testdata/refused"
 
 // RefusedConfig is one config of RefusedDir.
 type RefusedConfig struct {

@@ -1,4 +1,4 @@
-package config
+package model
 
 import (
 	"fmt"
@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/util/intstr"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
+	"github.com/sidecar-injector/sidecar-injector/engine/config"
 	"github.com/sidecar-injector/sidecar-injector/engine/internal/template"
 	"github.com/sidecar-injector/sidecar-injector/engine/internal/typed"
 	"github.com/sidecar-injector/sidecar-injector/engine/internal/yamlnode"
@@ -256,17 +257,17 @@ func pathString(path []pathStep) string {
 // compile builds a definition from its list item. Problems carry lines of
 // the item's source (not offset); lineOffset places the templates' own
 // errors in the file.
-func compile(kind Kind, name string, pos Position, item *yaml.Node, lineOffset int, ph *placeholders) (*Definition, []*Problem) {
+func compile(kind Kind, name string, pos Position, item *yaml.Node, lineOffset int, ph *placeholders) (*Definition, []*config.Problem) {
 	d := &Definition{Kind: kind, Name: name, Source: pos}
 	probe := yaml.CopyYNode(item)
 	var found []templated
-	var probs []*Problem
+	var probs []*config.Problem
 	var walk func(n *yaml.Node, path []pathStep)
 	walk = func(n *yaml.Node, path []pathStep) {
 		switch n.Kind {
 		case yaml.AliasNode:
 			if n.Alias != nil && ph.holdsActions(n.Alias) {
-				probs = append(probs, &Problem{Line: n.Line, Column: n.Column, Message: "a template action cannot be inside an anchor that an alias repeats: write it out where it is used"})
+				probs = append(probs, &config.Problem{Line: n.Line, Column: n.Column, Message: "a template action cannot be inside an anchor that an alias repeats: write it out where it is used"})
 			}
 		case yaml.ScalarNode:
 			if ph.holdsActions(n) {
@@ -281,11 +282,11 @@ func compile(kind Kind, name string, pos Position, item *yaml.Node, lineOffset i
 				k := n.Content[i]
 				if ph.holdsActions(k) {
 					ph.restoreValue(k.Value, k.Style) // reported here, not as unused
-					probs = append(probs, &Problem{Line: k.Line, Column: k.Column, Message: "a template action cannot be a key: an action renders a value, never YAML structure"})
+					probs = append(probs, &config.Problem{Line: k.Line, Column: k.Column, Message: "a template action cannot be a key: an action renders a value, never YAML structure"})
 					continue
 				}
 				if k.Value == "<<" && ph.holdsActions(n.Content[i+1]) {
-					probs = append(probs, &Problem{Line: k.Line, Column: k.Column, Message: "a template action cannot be inside a merged mapping (<<): write it out where it is used"})
+					probs = append(probs, &config.Problem{Line: k.Line, Column: k.Column, Message: "a template action cannot be inside a merged mapping (<<): write it out where it is used"})
 					continue
 				}
 				walk(n.Content[i+1], append(path, pathStep{key: k.Value}))
@@ -318,7 +319,7 @@ func compile(kind Kind, name string, pos Position, item *yaml.Node, lineOffset i
 			v.typ = t
 			f.node.Value, f.node.Tag = "1", yaml.NodeTagInt
 		default:
-			probs = append(probs, &Problem{Line: f.node.Line, Column: f.node.Column, Message: fmt.Sprintf(
+			probs = append(probs, &config.Problem{Line: f.node.Line, Column: f.node.Column, Message: fmt.Sprintf(
 				"%s: a template action renders one value (a string, a number or a boolean), and %s is a %s", v.field, v.field, describeType(t))})
 			continue
 		}
@@ -340,7 +341,7 @@ func compile(kind Kind, name string, pos Position, item *yaml.Node, lineOffset i
 	}
 	n, err := typed.Encode(target)
 	if err != nil {
-		return nil, []*Problem{{Message: err.Error()}}
+		return nil, []*config.Problem{{Message: err.Error()}}
 	}
 	followSource(n, item)
 	d.canonical = n
@@ -351,7 +352,7 @@ func compile(kind Kind, name string, pos Position, item *yaml.Node, lineOffset i
 	for i, f := range found {
 		target := nodeAt(n, f.path)
 		if target == nil || values[i] == nil {
-			return nil, []*Problem{{Line: f.node.Line, Message: fmt.Sprintf("%s: a templated field that the definition's type drops", pathString(f.path))}}
+			return nil, []*config.Problem{{Line: f.node.Line, Message: fmt.Sprintf("%s: a templated field that the definition's type drops", pathString(f.path))}}
 		}
 		d.values[target] = values[i]
 		// A number or a boolean that a template renders without reading
@@ -359,7 +360,7 @@ func compile(kind Kind, name string, pos Position, item *yaml.Node, lineOffset i
 		if typ := values[i].typ; typ != nil {
 			if s, err := values[i].tmpl.Execute(&corev1.Pod{}); err == nil {
 				if _, err := typedScalar(typ, s); err != nil {
-					return nil, []*Problem{{Line: f.node.Line, Message: fmt.Sprintf("%s: the template renders %s for a pod with nothing set: %v", values[i].field, clipQuote(s), err)}}
+					return nil, []*config.Problem{{Line: f.node.Line, Message: fmt.Sprintf("%s: the template renders %s for a pod with nothing set: %v", values[i].field, clipQuote(s), err)}}
 				}
 			}
 		}
@@ -522,27 +523,27 @@ func (d *Definition) shallowCopy() *yaml.Node {
 }
 
 // typedProblems turns a typed decode error into problems at their lines.
-func typedProblems(err error) []*Problem {
+func typedProblems(err error) []*config.Problem {
 	te, ok := err.(*typed.Error)
 	if !ok {
-		return []*Problem{{Message: err.Error()}}
+		return []*config.Problem{{Message: err.Error()}}
 	}
-	out := make([]*Problem, 0, len(te.Problems))
+	out := make([]*config.Problem, 0, len(te.Problems))
 	for _, p := range te.Problems {
 		msg := p.Message
 		if p.Path != "" {
 			msg = p.Path + ": " + msg
 		}
-		out = append(out, &Problem{Line: p.Line, Column: p.Column, Message: msg})
+		out = append(out, &config.Problem{Line: p.Line, Column: p.Column, Message: msg})
 	}
 	return out
 }
 
 // templateProblem places a template parse error at its line in the source:
 // the template's line 1 is the scalar's first line.
-func templateProblem(err error, line int) *Problem {
+func templateProblem(err error, line int) *config.Problem {
 	if te, ok := err.(*template.Error); ok && te.Line > 0 {
-		return &Problem{Line: line + te.Line - 1, Message: fmt.Sprintf("template: %v", te.Err)}
+		return &config.Problem{Line: line + te.Line - 1, Message: fmt.Sprintf("template: %v", te.Err)}
 	}
-	return &Problem{Line: line, Message: fmt.Sprintf("template: %v", err)}
+	return &config.Problem{Line: line, Message: fmt.Sprintf("template: %v", err)}
 }

@@ -1,4 +1,4 @@
-package config
+package model
 
 import (
 	"bytes"
@@ -11,6 +11,7 @@ import (
 
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
+	"github.com/sidecar-injector/sidecar-injector/engine/config"
 	"github.com/sidecar-injector/sidecar-injector/engine/internal/suggest"
 )
 
@@ -29,7 +30,7 @@ const (
 
 // Load parses and merges config documents of every form. The error, when
 // there is one, is an *Error listing every problem of every source.
-func Load(sources ...Source) (*Config, error) {
+func Load(sources ...config.Source) (*Config, error) {
 	l := &loader{
 		names: [numKinds]map[string]Position{},
 	}
@@ -43,7 +44,7 @@ func Load(sources ...Source) (*Config, error) {
 			"give it the mutations (a SidecarInjector's spec.mutations, the old injector's mutationConfigs file, or a ConfigMap's %s)", ConfigMapMutationKey)
 	}
 	if err := l.problems.err(); err != nil {
-		err.(*Error).Warnings = l.warnings.list
+		err.(*config.Error).Warnings = l.warnings.list
 		return nil, err
 	}
 	return cfg, nil
@@ -84,7 +85,7 @@ func (d *doc) problem(l *loader, n *yaml.Node, format string, args ...any) {
 
 // loadSource reads every document of a source. insideConfigMap: the source
 // is a ConfigMap's data value, which holds the old injector's files only.
-func (l *loader) loadSource(src Source, lineOffset int, insideConfigMap bool) {
+func (l *loader) loadSource(src config.Source, lineOffset int, insideConfigMap bool) {
 	l.sourceCount++
 	text := string(src.Data)
 	if strings.Contains(text, tokenPrefix) {
@@ -93,7 +94,7 @@ func (l *loader) loadSource(src Source, lineOffset int, insideConfigMap bool) {
 	}
 	ph, err := replaceActions(text)
 	if err != nil {
-		var p *Problem
+		var p *config.Problem
 		if errors.As(err, &p) {
 			p.File, p.Line = src.Name, p.Line+lineOffset
 			l.problems.list = append(l.problems.list, p)
@@ -132,7 +133,7 @@ func (l *loader) loadSource(src Source, lineOffset int, insideConfigMap bool) {
 }
 
 // sourceNames names the sources for a problem of the whole config.
-func sourceNames(sources []Source) string {
+func sourceNames(sources []config.Source) string {
 	names := make([]string, len(sources))
 	for i, s := range sources {
 		names[i] = s.Name
@@ -256,7 +257,7 @@ func (l *loader) loadConfigMap(d *doc) {
 			indent = blockIndent(d.ph.text, v.Line)
 		}
 		before := len(l.problems.list)
-		l.loadSource(Source{Name: fmt.Sprintf("%s (ConfigMap %s, data %s)", d.file, name, key), Data: []byte(d.ph.restoreValue(v.Value, v.Style))}, offset, true)
+		l.loadSource(config.Source{Name: fmt.Sprintf("%s (ConfigMap %s, data %s)", d.file, name, key), Data: []byte(d.ph.restoreValue(v.Value, v.Style))}, offset, true)
 		for _, p := range l.problems.list[before:] {
 			if p.Column > 0 {
 				p.Column += indent

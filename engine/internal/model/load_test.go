@@ -1,4 +1,4 @@
-package config_test
+package model_test
 
 import (
 	"os"
@@ -7,11 +7,12 @@ import (
 	"testing"
 
 	"github.com/sidecar-injector/sidecar-injector/engine/config"
+	"github.com/sidecar-injector/sidecar-injector/engine/internal/model"
 	"github.com/sidecar-injector/sidecar-injector/internal/goldencase"
 )
 
 // compat is the old injector's corpus, beside the project's checkout.
-const compat = "../testdata/compat/salesforce"
+const compat = "../../testdata/compat/salesforce"
 
 func compatFile(t testing.TB, name string) config.Source {
 	t.Helper()
@@ -23,7 +24,7 @@ func compatFile(t testing.TB, name string) config.Source {
 }
 
 func TestLoadSalesforceConfigsUnchanged(t *testing.T) {
-	cfg, err := config.Load(compatFile(t, "sidecarconfigs.yaml"), compatFile(t, "mutationconfigs.yaml"))
+	cfg, err := model.Load(compatFile(t, "sidecarconfigs.yaml"), compatFile(t, "mutationconfigs.yaml"))
 	if err != nil {
 		t.Fatalf("the old injector's real configs must load unchanged:\n%v", err)
 	}
@@ -43,7 +44,7 @@ func TestLoadSalesforceConfigsUnchanged(t *testing.T) {
 		len(vaultReverse.InitContainers) != 1 || vaultReverse.InitContainers[0].Name != "vault-agent-init" {
 		t.Errorf("vaultReverse: before=%v after=%v", vaultReverse.BeforePodInitContainers, vaultReverse.InitContainers)
 	}
-	for _, kind := range []config.Kind{config.Volume, config.Container} {
+	for _, kind := range []model.Kind{model.Volume, model.Container} {
 		for _, name := range []string{"aws-iam-credentials", "vault-agent"} {
 			if defs := cfg.Sidecars.Lookup(kind, name); len(defs) == 1 && !defs[0].Templated() {
 				t.Errorf("%s %q holds a template but was compiled as static", kind, name)
@@ -57,7 +58,7 @@ func TestLoadSalesforceConfigsUnchanged(t *testing.T) {
 // (keymaker-client-refresher is defined nowhere). The old form loads with a
 // warning; the native kind fails.
 func TestLoadOldFormToleratesMissingSidecars(t *testing.T) {
-	cfg, err := config.Load(compatFile(t, "sidecarconfigs.yaml"), compatFile(t, "mutationconfigs.yaml"))
+	cfg, err := model.Load(compatFile(t, "sidecarconfigs.yaml"), compatFile(t, "mutationconfigs.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -78,7 +79,7 @@ func TestLoadOldFormToleratesMissingSidecars(t *testing.T) {
 
 func TestLoadHelmConfigMaps(t *testing.T) {
 	for _, dir := range []string{"helm-demo1", "helm-demo2"} {
-		cfg, err := config.Load(compatFile(t, dir+"/configmap.yaml"))
+		cfg, err := model.Load(compatFile(t, dir+"/configmap.yaml"))
 		if err != nil {
 			t.Fatalf("%s: %v", dir, err)
 		}
@@ -102,18 +103,18 @@ data:
   sidecarconfig.yaml: "volumes:\n- name: aws-iam-credentials\n  secret:\n    secretName: aws-iam-{% index .Annotations \"aws.k8s-integration.sfdc.com/iam-creds\" %}\n"
 `)}
 	for _, src := range []config.Source{literal, quoted} {
-		cfg, err := config.Load(src)
+		cfg, err := model.Load(src)
 		if err != nil {
 			t.Fatalf("%s: %v", src.Name, err)
 		}
-		if defs := cfg.Sidecars.Lookup(config.Volume, "aws-iam-credentials"); len(defs) != 1 || !defs[0].Templated() {
+		if defs := cfg.Sidecars.Lookup(model.Volume, "aws-iam-credentials"); len(defs) != 1 || !defs[0].Templated() {
 			t.Errorf("%s: the templated volume did not load as a template", src.Name)
 		}
 	}
 }
 
 func TestLoadBadMutationConfigNamesEachMissingSidecar(t *testing.T) {
-	_, err := config.Load(compatFile(t, "sidecarconfigs.yaml"), compatFile(t, "mutationconfigs_bad.yaml"))
+	_, err := model.Load(compatFile(t, "sidecarconfigs.yaml"), compatFile(t, "mutationconfigs_bad.yaml"))
 	if err == nil {
 		t.Fatal("mutationconfigs_bad.yaml loaded without error")
 	}
@@ -305,7 +306,7 @@ spec:
 			for _, name := range sortedKeys(tt.files) {
 				sources = append(sources, config.Source{Name: name, Data: []byte(strings.TrimPrefix(tt.files[name], "\n"))})
 			}
-			_, err := config.Load(sources...)
+			_, err := model.Load(sources...)
 			if err == nil {
 				t.Fatal("loaded without error")
 			}
@@ -355,7 +356,7 @@ func TestLoadRefusesConfigsThatCannotInject(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			_, err = config.Load(config.Source{Name: filepath.Base(c.Path), Data: data})
+			_, err = model.Load(config.Source{Name: filepath.Base(c.Path), Data: data})
 			if err == nil || !strings.Contains(err.Error(), c.Want) {
 				t.Fatalf("error %v, want one saying\n  %s", err, c.Want)
 			}

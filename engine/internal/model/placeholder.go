@@ -1,4 +1,4 @@
-package config
+package model
 
 import (
 	"fmt"
@@ -6,6 +6,8 @@ import (
 	"strings"
 
 	"sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/sidecar-injector/sidecar-injector/engine/config"
 )
 
 // Sidecar definitions carry template actions ("{% ... %}") in their values,
@@ -62,7 +64,7 @@ func replaceActions(src string) (*placeholders, error) {
 		}
 		j := strings.Index(rest[i+len(actionOpen):], actionClose)
 		if j < 0 {
-			return nil, &Problem{Line: line + strings.Count(rest[:i], "\n"), Message: fmt.Sprintf("template action %q is never closed with %q", clip(rest[i:], 20), actionClose)}
+			return nil, &config.Problem{Line: line + strings.Count(rest[:i], "\n"), Message: fmt.Sprintf("template action %q is never closed with %q", clip(rest[i:], 20), actionClose)}
 		}
 		end := i + len(actionOpen) + j + len(actionClose)
 		before, act := rest[:i], rest[i:end]
@@ -195,16 +197,16 @@ func (p *placeholders) holdsActions(n *yaml.Node) bool {
 // unused reports, as problems at their lines, the actions no value took:
 // those alone on their line (which would shape the YAML) and those in a
 // key, a comment or a setting that is not a sidecar definition's.
-func (p *placeholders) unused() []*Problem {
-	var out []*Problem
+func (p *placeholders) unused() []*config.Problem {
+	var out []*config.Problem
 	for _, a := range p.actions {
 		switch {
 		case a.used:
 		case a.structural:
-			out = append(out, &Problem{Line: a.line, Message: fmt.Sprintf("the template action %s stands alone on its line: an action renders a value, never YAML structure, so it cannot add or remove fields or items. "+
+			out = append(out, &config.Problem{Line: a.line, Message: fmt.Sprintf("the template action %s stands alone on its line: an action renders a value, never YAML structure, so it cannot add or remove fields or items. "+
 				"Put the condition inside the value (value: '{%% if ... %%}a{%% else %%}b{%% end %%}'), or make one sidecar per variant and one mutation per trigger", clip(a.text, 40))})
 		default:
-			out = append(out, &Problem{Line: a.line, Message: fmt.Sprintf("the template action %s is not in a value of a sidecar definition: actions render values of sidecars only, not keys, comments or mutation settings", clip(a.text, 40))})
+			out = append(out, &config.Problem{Line: a.line, Message: fmt.Sprintf("the template action %s is not in a value of a sidecar definition: actions render values of sidecars only, not keys, comments or mutation settings", clip(a.text, 40))})
 		}
 	}
 	return out

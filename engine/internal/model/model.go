@@ -1,9 +1,11 @@
-package config
+package model
 
 import (
 	"fmt"
 	"maps"
 	"slices"
+
+	"github.com/sidecar-injector/sidecar-injector/engine/config"
 )
 
 // Config is the merged model of every loaded config document: what can be
@@ -24,7 +26,7 @@ type Config struct {
 	// cannot work: a mutation naming a sidecar that does not exist (the old
 	// injector skipped it silently, and real configs rely on that), a
 	// trigger that is not a valid annotation key. The front ends show them.
-	Warnings []*Problem
+	Warnings []*config.Problem
 }
 
 // DefaultIgnoreNamespaces are ignored unless a SidecarInjector sets its own

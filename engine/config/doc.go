@@ -1,0 +1,6 @@
+// Package config is what loading a configuration takes and tells: the
+// sources of config documents ([Source], [ReadFiles]) and, when they do not
+// load, every problem found with its file, line and column ([Error],
+// [Problem]). [github.com/sidecar-injector/sidecar-injector/engine.Load]
+// loads them.
+package config
