@@ -135,7 +135,7 @@ func stringMap(meta *yaml.Node, key string) (map[string]string, error) {
 		switch {
 		case v.Kind != yaml.ScalarNode:
 			return nil, fmt.Errorf("metadata.%s.%s is %s, not a string", key, name, yamlnode.Describe(v))
-		case v.Tag == "!!null":
+		case yaml.IsYNodeTaggedNull(v):
 			values[name] = ""
 		default:
 			values[name] = v.Value

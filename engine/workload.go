@@ -117,42 +117,48 @@ func metaValue(meta *yaml.Node, field, key string) (string, bool) {
 // secrets lists of mappings, each container's volumeMounts too. Absent or
 // null is fine (injection creates them).
 func checkShape(p *podTemplate) error {
-	isNull := func(n *yaml.Node) bool { return n.Kind == yaml.ScalarNode && n.Tag == "!!null" }
+	// Paths are joined only for an error: checkShape runs on every pod.
 	at := func(path ...string) string { return strings.Join(append(slices.Clone(p.path), path...), ".") }
-	isMapping := func(n *yaml.Node) bool { return n == nil || n.Kind == yaml.MappingNode || isNull(n) }
-	mappings := func(n *yaml.Node, path string) error {
-		if n == nil || isNull(n) {
-			return nil
-		}
-		if n.Kind != yaml.SequenceNode {
-			return fmt.Errorf("%s is %s, not a list: the pod cannot be injected", path, yamlnode.Describe(n))
-		}
-		for i, item := range n.Content {
-			if item.Kind != yaml.MappingNode {
-				return fmt.Errorf("%s[%d] is %s, not a mapping: the pod cannot be injected", path, i, yamlnode.Describe(item))
-			}
-		}
-		return nil
-	}
 	meta := yamlnode.Field(p.template, "metadata")
 	switch {
-	case !isMapping(meta):
+	case !isMappingOrNull(meta):
 		return fmt.Errorf("%s is %s, not a mapping: the pod cannot be injected", at("metadata"), yamlnode.Describe(meta))
-	case !isMapping(yamlnode.Field(meta, "annotations")):
+	case !isMappingOrNull(yamlnode.Field(meta, "annotations")):
 		return fmt.Errorf("%s is %s, not a mapping: the pod cannot be injected", at("metadata", "annotations"), yamlnode.Describe(yamlnode.Field(meta, "annotations")))
 	case p.spec() == nil || p.spec().Kind != yaml.MappingNode:
 		return fmt.Errorf("%s is %s, not a mapping: the pod cannot be injected", at("spec"), yamlnode.Describe(p.spec()))
 	}
 	for _, list := range []string{"initContainers", "containers", "volumes", "imagePullSecrets"} {
-		if err := mappings(yamlnode.Field(p.spec(), list), at("spec", list)); err != nil {
+		if err := checkMappings(yamlnode.Field(p.spec(), list), func() string { return at("spec", list) }); err != nil {
 			return err
 		}
 	}
 	for _, list := range []string{"initContainers", "containers"} {
 		for i, c := range yamlnode.Items(yamlnode.Field(p.spec(), list)) {
-			if err := mappings(yamlnode.Field(c, "volumeMounts"), fmt.Sprintf("%s[%d].volumeMounts", at("spec", list), i)); err != nil {
+			if err := checkMappings(yamlnode.Field(c, "volumeMounts"), func() string { return fmt.Sprintf("%s[%d].volumeMounts", at("spec", list), i) }); err != nil {
 				return err
 			}
+		}
+	}
+	return nil
+}
+
+func isMappingOrNull(n *yaml.Node) bool {
+	return n == nil || n.Kind == yaml.MappingNode || yaml.IsYNodeTaggedNull(n)
+}
+
+// checkMappings checks that n, absent or null, or a list of mappings; path
+// names it in the error.
+func checkMappings(n *yaml.Node, path func() string) error {
+	if n == nil || yaml.IsYNodeTaggedNull(n) {
+		return nil
+	}
+	if n.Kind != yaml.SequenceNode {
+		return fmt.Errorf("%s is %s, not a list: the pod cannot be injected", path(), yamlnode.Describe(n))
+	}
+	for i, item := range n.Content {
+		if item.Kind != yaml.MappingNode {
+			return fmt.Errorf("%s[%d] is %s, not a mapping: the pod cannot be injected", path(), i, yamlnode.Describe(item))
 		}
 	}
 	return nil
