@@ -36,9 +36,8 @@ func (in *Injector) inject(r *yaml.RNode, opts Options) *Report {
 	if sel == nil {
 		return rep
 	}
-	rec, work, target := sel.rec, sel.work, sel.target
 	if len(sel.mutations) > 0 {
-		if err := checkShape(work); err != nil {
+		if err := checkShape(sel.work); err != nil {
 			rep.Errors = append(rep.Errors, err)
 			for _, m := range sel.mutations {
 				rep.decide(m.Name, OutcomeFailed, err.Error())
@@ -46,36 +45,67 @@ func (in *Injector) inject(r *yaml.RNode, opts Options) *Report {
 			return rep
 		}
 	}
+	plan := in.renderAll(sel, rep)
+	if len(rep.Errors) > 0 {
+		return rep
+	}
 
-	data := &podData{p: work, ns: sel.namespace, specKeys: in.specKeys}
+	ed := newEditor(sel.work)
+	newRec := applyAll(ed, sel, plan, opts, rep)
+	for _, gone := range sel.removed {
+		// Taken out and not injected again (the trigger or the mutation
+		// is gone): say so, since it was in the pod.
+		if newRec.find(gone.Mutation) == nil && len(gone.InitContainers)+len(gone.Containers)+len(gone.Volumes)+len(gone.ImagePullSecrets) > 0 {
+			rep.Removed = append(rep.Removed, gone)
+		}
+	}
+	rep.Edits, rep.EditsComplete = ed.edits, ed.complete()
+	if sel.target != resource {
+		// The edits were made to the pod as the user wrote it, not to the
+		// resource as it came.
+		*resource = *sel.target
+		rep.Edits, rep.EditsComplete = nil, false
+	}
+	return rep
+}
+
+// renderAll renders the selected mutations for the pod. A failure of a
+// mutation whose failurePolicy is Ignore is a warning; any other goes into
+// rep.Errors, and then nothing is to be applied.
+func (in *Injector) renderAll(sel *selection, rep *Report) []*rendered {
+	data := &podData{p: sel.work, ns: sel.namespace, specKeys: in.specKeys}
 	var plan []*rendered
 	for _, m := range sel.mutations {
 		rm, err := in.render(m, data)
-		if err != nil {
-			if m.FailurePolicy == model.Ignore {
-				rep.Warnings = append(rep.Warnings, Warning{Mutation: m.Name, Message: "not injected (failurePolicy Ignore): " + err.withoutMutation()})
-				rep.Skipped = append(rep.Skipped, err)
-				rep.decide(m.Name, OutcomeSkipped, "failurePolicy Ignore: "+err.withoutMutation())
-				continue
-			}
+		switch {
+		case err == nil:
+			plan = append(plan, rm)
+		case m.FailurePolicy == model.Ignore:
+			rep.Warnings = append(rep.Warnings, Warning{Mutation: m.Name, Message: "not injected (failurePolicy Ignore): " + err.withoutMutation()})
+			rep.Skipped = append(rep.Skipped, err)
+			rep.decide(m.Name, OutcomeSkipped, "failurePolicy Ignore: "+err.withoutMutation())
+		default:
 			rep.Errors = append(rep.Errors, err)
 			rep.decide(m.Name, OutcomeFailed, err.withoutMutation())
-			continue
 		}
-		plan = append(plan, rm)
 	}
 	if len(rep.Errors) > 0 {
 		for _, rm := range plan {
 			rep.decide(rm.mutation.Name, OutcomeNotInjected, "another mutation failed (failurePolicy Fail): the resource is left unchanged")
 		}
-		return rep
+		return nil
 	}
+	return plan
+}
 
+// applyAll applies the rendered mutations to the pod, through ed, sets
+// their status annotations and the record, and returns the record.
+func applyAll(ed *editor, sel *selection, plan []*rendered, opts Options, rep *Report) *record {
+	rec, work := sel.rec, sel.work
 	newRec := &record{}
 	if rec != nil && !opts.Upgrade {
 		newRec.Mutations = append(newRec.Mutations, rec.Mutations...)
 	}
-	ed := newEditor(work)
 	recorded := len(newRec.Mutations)
 	for _, rm := range plan {
 		warnings := len(rep.Warnings)
@@ -104,21 +134,7 @@ func (in *Injector) inject(r *yaml.RNode, opts Options) *Report {
 	if len(newRec.Mutations) > recorded {
 		ed.setAnnotation(work, RecordAnnotation, newRec.String())
 	}
-	for _, gone := range sel.removed {
-		// Taken out and not injected again (the trigger or the mutation
-		// is gone): say so, since it was in the pod.
-		if newRec.find(gone.Mutation) == nil && len(gone.InitContainers)+len(gone.Containers)+len(gone.Volumes)+len(gone.ImagePullSecrets) > 0 {
-			rep.Removed = append(rep.Removed, gone)
-		}
-	}
-	rep.Edits, rep.EditsComplete = ed.edits, ed.complete()
-	if target != resource {
-		// The edits were made to the pod as the user wrote it, not to the
-		// resource as it came.
-		*resource = *target
-		rep.Edits, rep.EditsComplete = nil, false
-	}
-	return rep
+	return newRec
 }
 
 // root is the resource node of r: the content of a document node.
@@ -244,131 +260,149 @@ func (in *Injector) triggered(m *model.Mutation, work, orig *podTemplate, namesp
 // apply adds one rendered mutation to the pod, through ed, and returns what
 // it added: the items, and the mount paths it added to other containers by
 // container name.
-func apply(ed *editor, p *podTemplate, rm *rendered, rep *Report) (done Injection, mounts map[string][]string) {
+func apply(ed *editor, p *podTemplate, rm *rendered, rep *Report) (Injection, map[string][]string) {
 	m := rm.mutation
-	spec := p.spec()
-	done.Mutation = m.Name
-	warn := func(format string, args ...any) {
-		rep.Warnings = append(rep.Warnings, Warning{Mutation: m.Name, Message: fmt.Sprintf(format, args...)})
-	}
+	a := &applier{ed: ed, spec: p.spec(), rm: rm, rep: rep, done: Injection{Mutation: m.Name}}
 
 	// Mounts go into the containers the pod has before this mutation adds
 	// its own: the user's, and those of earlier mutations.
-	if len(rm.volumeMounts) > 0 {
-		for _, list := range []string{"initContainers", "containers"} {
-			for i, c := range yamlnode.Items(yamlnode.Field(spec, list)) {
-				name := yamlnode.String(c, "name")
-				if added := addMounts(ed, c, rm.volumeMounts, "spec", list, strconv.Itoa(i)); len(added) > 0 {
-					if mounts == nil {
-						mounts = map[string][]string{}
-					}
-					mounts[name] = append(mounts[name], added...)
-				}
-			}
-		}
-	}
-
-	taken := func(name string) bool {
-		return yamlnode.IndexByKey(yamlnode.Field(spec, "initContainers"), "name", name) >= 0 || yamlnode.IndexByKey(yamlnode.Field(spec, "containers"), "name", name) >= 0
-	}
-	// An injected container gets the mounts its annotations ask for once it
-	// is in place: they are part of the edit that put it there.
-	withAnnotationMounts := func(c *yaml.Node) {
-		if mounts := rm.annotationMounts[yamlnode.String(c, "name")]; len(mounts) > 0 {
-			addMounts(ed, c, mounts)
-		}
-	}
+	a.mountAll(rm.volumeMounts, "initContainers", "containers")
 
 	// Init containers listed before the pod's own go first, in config order.
 	at := 0
 	for _, c := range rm.before {
-		name := yamlnode.String(c, "name")
-		if taken(name) {
-			warn("init container %q is already in the pod: the pod's own definition wins, the sidecar's is not injected", name)
-			continue
+		if a.addContainer(c, "initContainers", at, false) {
+			at++
 		}
-		ed.insertItem(spec, "initContainers", at, c, "spec")
-		withAnnotationMounts(c)
-		at++
-		done.InitContainers = append(done.InitContainers, name)
 	}
 	for _, c := range rm.initContainers {
-		name := yamlnode.String(c, "name")
-		if taken(name) {
-			warn("init container %q is already in the pod: the pod's own definition wins, the sidecar's is not injected", name)
-			continue
-		}
-		ed.appendItem(spec, "initContainers", c, "spec")
-		withAnnotationMounts(c)
-		done.InitContainers = append(done.InitContainers, name)
+		a.addContainer(c, "initContainers", -1, false)
 	}
 
 	shortLived := p.shortLived()
-	lifecycle := shortLived && m.ImplementsSidecarLifecycle && !m.NativeSidecars
 	if len(rm.containers) > 0 && shortLived && !m.NativeSidecars && !m.ImplementsSidecarLifecycle {
-		warn("containers %s not injected: the pod is short-lived (restartPolicy %s) and sidecar containers would keep it from completing; set nativeSidecars: true, or implementsSidecarLifecycle: true if they watch %s",
+		a.warn("containers %s not injected: the pod is short-lived (restartPolicy %s) and sidecar containers would keep it from completing; set nativeSidecars: true, or implementsSidecarLifecycle: true if they watch %s",
 			definitionNames(rm.containers), restartPolicyOf(p), LifecycleMountPath)
 	} else {
 		for _, c := range rm.containers {
-			name := yamlnode.String(c, "name")
-			if taken(name) {
-				warn("container %q is already in the pod: the pod's own definition wins, the sidecar's is not injected", name)
-				continue
-			}
 			if m.NativeSidecars {
-				yamlnode.Set(c, "restartPolicy", yamlnode.NewString("Always"))
-				ed.appendItem(spec, "initContainers", c, "spec")
-				withAnnotationMounts(c)
-				done.InitContainers = append(done.InitContainers, name)
+				a.addContainer(c, "initContainers", -1, true)
+			} else {
+				a.addContainer(c, "containers", -1, false)
+			}
+		}
+	}
+
+	if shortLived && m.ImplementsSidecarLifecycle && !m.NativeSidecars && len(a.done.Containers) > 0 {
+		a.addNamed("volumes", &a.done.Volumes, namedMapping("name", LifecycleVolume, "emptyDir", nil))
+		a.mountAll([]*yaml.Node{namedMapping("name", LifecycleVolume, "mountPath", yamlnode.NewString(LifecycleMountPath))}, "containers")
+	}
+	a.addNamed("volumes", &a.done.Volumes, rm.volumes...)
+	a.addNamed("imagePullSecrets", &a.done.ImagePullSecrets, rm.imagePullSecrets...)
+	return a.done, a.mounts
+}
+
+// applier adds one rendered mutation to a pod's spec.
+type applier struct {
+	ed   *editor
+	spec *yaml.Node
+	rm   *rendered
+	rep  *Report
+	done Injection
+	// mounts are the mount paths added to containers that the mutation
+	// did not inject, by container name.
+	mounts map[string][]string
+}
+
+func (a *applier) warn(format string, args ...any) {
+	a.rep.Warnings = append(a.rep.Warnings, Warning{Mutation: a.rm.mutation.Name, Message: fmt.Sprintf(format, args...)})
+}
+
+// taken reports whether the pod has a container (of either list) of that name.
+func (a *applier) taken(name string) bool {
+	return yamlnode.IndexByKey(yamlnode.Field(a.spec, "initContainers"), "name", name) >= 0 ||
+		yamlnode.IndexByKey(yamlnode.Field(a.spec, "containers"), "name", name) >= 0
+}
+
+// addContainer puts container c into list at position at (-1: last),
+// unless the pod has a container of its name: the pod's own definition
+// wins. A native sidecar is a container that goes into initContainers,
+// restartPolicy Always. An injected container gets the mounts its
+// annotations ask for once it is in place: they are part of the edit that
+// put it there.
+func (a *applier) addContainer(c *yaml.Node, list string, at int, native bool) bool {
+	name := yamlnode.String(c, "name")
+	if a.taken(name) {
+		what := "init container"
+		if native || list == "containers" {
+			what = "container"
+		}
+		a.warn("%s %q is already in the pod: the pod's own definition wins, the sidecar's is not injected", what, name)
+		return false
+	}
+	if native {
+		yamlnode.Set(c, "restartPolicy", yamlnode.NewString("Always"))
+	}
+	if at < 0 {
+		a.ed.appendItem(a.spec, list, c, "spec")
+	} else {
+		a.ed.insertItem(a.spec, list, at, c, "spec")
+	}
+	if mounts := a.rm.annotationMounts[name]; len(mounts) > 0 {
+		addMounts(a.ed, c, mounts)
+	}
+	if list == "containers" {
+		a.done.Containers = append(a.done.Containers, name)
+	} else {
+		a.done.InitContainers = append(a.done.InitContainers, name)
+	}
+	return true
+}
+
+// mountAll adds mounts to every container of the lists, and notes the
+// paths added to the containers the mutation did not inject.
+func (a *applier) mountAll(mounts []*yaml.Node, lists ...string) {
+	if len(mounts) == 0 {
+		return
+	}
+	for _, list := range lists {
+		for i, c := range yamlnode.Items(yamlnode.Field(a.spec, list)) {
+			name := yamlnode.String(c, "name")
+			added := addMounts(a.ed, c, mounts, "spec", list, strconv.Itoa(i))
+			if len(added) == 0 || slices.Contains(a.done.Containers, name) || slices.Contains(a.done.InitContainers, name) {
 				continue
 			}
-			ed.appendItem(spec, "containers", c, "spec")
-			withAnnotationMounts(c)
-			done.Containers = append(done.Containers, name)
-		}
-	}
-
-	if lifecycle && len(done.Containers) > 0 {
-		if yamlnode.IndexByKey(yamlnode.Field(spec, "volumes"), "name", LifecycleVolume) < 0 {
-			vol := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Content: []*yaml.Node{
-				yamlnode.NewString("name"), yamlnode.NewString(LifecycleVolume),
-				yamlnode.NewString("emptyDir"), yamlnode.NewCollection(yaml.MappingNode),
-			}}
-			ed.appendItem(spec, "volumes", vol, "spec")
-			done.Volumes = append(done.Volumes, LifecycleVolume)
-		}
-		mount := &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Content: []*yaml.Node{
-			yamlnode.NewString("name"), yamlnode.NewString(LifecycleVolume),
-			yamlnode.NewString("mountPath"), yamlnode.NewString(LifecycleMountPath),
-		}}
-		for i, c := range yamlnode.Items(yamlnode.Field(spec, "containers")) {
-			name := yamlnode.String(c, "name")
-			if added := addMounts(ed, c, []*yaml.Node{mount}, "spec", "containers", strconv.Itoa(i)); len(added) > 0 && !slices.Contains(done.Containers, name) {
-				if mounts == nil {
-					mounts = map[string][]string{}
-				}
-				mounts[name] = append(mounts[name], added...)
+			if a.mounts == nil {
+				a.mounts = map[string][]string{}
 			}
+			a.mounts[name] = append(a.mounts[name], added...)
 		}
 	}
+}
 
-	for _, v := range rm.volumes {
-		name := yamlnode.String(v, "name")
-		if yamlnode.IndexByKey(yamlnode.Field(spec, "volumes"), "name", name) >= 0 {
-			continue // the pod's own volume, or one an earlier mutation added
-		}
-		ed.appendItem(spec, "volumes", v, "spec")
-		done.Volumes = append(done.Volumes, name)
-	}
-	for _, s := range rm.imagePullSecrets {
-		name := yamlnode.String(s, "name")
-		if yamlnode.IndexByKey(yamlnode.Field(spec, "imagePullSecrets"), "name", name) >= 0 {
+// addNamed appends the items to the list under key of the spec, except
+// one whose name the list has already: the pod's own, or one an earlier
+// mutation added. It notes the names added in done.
+func (a *applier) addNamed(key string, done *[]string, items ...*yaml.Node) {
+	for _, item := range items {
+		name := yamlnode.String(item, "name")
+		if yamlnode.IndexByKey(yamlnode.Field(a.spec, key), "name", name) >= 0 {
 			continue
 		}
-		ed.appendItem(spec, "imagePullSecrets", s, "spec")
-		done.ImagePullSecrets = append(done.ImagePullSecrets, name)
+		a.ed.appendItem(a.spec, key, item, "spec")
+		*done = append(*done, name)
 	}
-	return done, mounts
+}
+
+// namedMapping is the mapping {name: <name>, <key>: <value>}, value an
+// empty mapping when nil.
+func namedMapping(nameKey, name, key string, value *yaml.Node) *yaml.Node {
+	if value == nil {
+		value = yamlnode.NewCollection(yaml.MappingNode)
+	}
+	return &yaml.Node{Kind: yaml.MappingNode, Tag: "!!map", Content: []*yaml.Node{
+		yamlnode.NewString(nameKey), yamlnode.NewString(name), yamlnode.NewString(key), value,
+	}}
 }
 
 // addMounts adds copies of mounts to container c (at path in the pod
