@@ -404,56 +404,59 @@ func (p *parser) array(o Outline) (*yaml.Node, error) {
 // an int64 or a uint64, !!float otherwise.
 func (p *parser) number() (*yaml.Node, error) {
 	n := p.newNode(yaml.ScalarNode, tagInt)
-	d := p.data
-	start := p.pos
-	i := p.pos
-	if d[i] == '-' {
-		i++
+	end, float, missing := scanNumber(p.data, p.pos)
+	if missing != "" {
+		p.pos = end
+		return nil, p.errorf("expected a digit %s", missing)
 	}
-	digitsFrom := i
-	switch {
-	case i < len(d) && d[i] == '0':
-		i++
-	case i < len(d) && d[i] >= '1' && d[i] <= '9':
-		for i < len(d) && d[i] >= '0' && d[i] <= '9' {
-			i++
-		}
-	default:
-		p.pos = i
-		return nil, p.errorf("expected a digit after '-'")
-	}
-	intDigits := i - digitsFrom
-	if i < len(d) && d[i] == '.' {
-		n.Tag = tagFloat
-		i++
-		if i >= len(d) || d[i] < '0' || d[i] > '9' {
-			p.pos = i
-			return nil, p.errorf("expected a digit after the decimal point")
-		}
-		for i < len(d) && d[i] >= '0' && d[i] <= '9' {
-			i++
-		}
-	}
-	if i < len(d) && (d[i] == 'e' || d[i] == 'E') {
-		n.Tag = tagFloat
-		i++
-		if i < len(d) && (d[i] == '+' || d[i] == '-') {
-			i++
-		}
-		if i >= len(d) || d[i] < '0' || d[i] > '9' {
-			p.pos = i
-			return nil, p.errorf("expected a digit in the exponent")
-		}
-		for i < len(d) && d[i] >= '0' && d[i] <= '9' {
-			i++
-		}
-	}
-	n.Value = p.substring(start, i)
-	p.pos = i
-	if n.Tag == tagInt && intDigits > 18 && !fitsInt64OrUint64(n.Value) {
+	n.Value = p.substring(p.pos, end)
+	p.pos = end
+	if float || len(n.Value) > 18 && !fitsInt64OrUint64(n.Value) {
 		n.Tag = tagFloat
 	}
 	return n, nil
+}
+
+// scanNumber scans the RFC 8259 number that starts at s[i]. It returns
+// where it ends and whether it has a fraction or an exponent; or, when it
+// is not a number, where a digit is missing and where it was expected.
+func scanNumber[T string | []byte](s T, i int) (end int, float bool, missing string) {
+	digits := func() {
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			i++
+		}
+	}
+	if i < len(s) && s[i] == '-' {
+		i++
+	}
+	switch {
+	case i < len(s) && s[i] == '0':
+		i++
+	case i < len(s) && s[i] >= '1' && s[i] <= '9':
+		digits()
+	default:
+		return i, false, "after '-'"
+	}
+	if i < len(s) && s[i] == '.' {
+		i++
+		if i >= len(s) || s[i] < '0' || s[i] > '9' {
+			return i, true, "after the decimal point"
+		}
+		digits()
+		float = true
+	}
+	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
+		i++
+		if i < len(s) && (s[i] == '+' || s[i] == '-') {
+			i++
+		}
+		if i >= len(s) || s[i] < '0' || s[i] > '9' {
+			return i, true, "in the exponent"
+		}
+		digits()
+		float = true
+	}
+	return i, float, ""
 }
 
 func fitsInt64OrUint64(s string) bool {

@@ -1,6 +1,7 @@
 package jsonnode
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
@@ -134,8 +135,9 @@ func (e *encoder) node(b []byte, n *yaml.Node, depth int) ([]byte, error) {
 	return b, encodeErrorf(n, "node of unknown kind %d", n.Kind)
 }
 
-// resolveAlias follows alias nodes to the node they refer to.
-func resolveAlias(n *yaml.Node) *yaml.Node {
+// FollowAlias follows alias nodes, MaxDepth of them at most (a cycle can
+// only be built by hand), to the node they refer to.
+func FollowAlias(n *yaml.Node) *yaml.Node {
 	for i := 0; n != nil && n.Kind == yaml.AliasNode && i <= MaxDepth; i++ {
 		n = n.Alias
 	}
@@ -154,164 +156,105 @@ func isMergeKey(k *yaml.Node) bool {
 }
 
 func (e *encoder) mapping(b []byte, n *yaml.Node, depth int) ([]byte, error) {
-	for i := 0; i < len(n.Content); i += 2 {
-		if isMergeKey(resolveAlias(n.Content[i])) {
-			return e.mergingMapping(b, n, depth)
-		}
-	}
 	if len(n.Content)%2 != 0 {
 		return b, encodeErrorf(n, "mapping node has an odd number of children")
 	}
-	b = append(b, '{')
+	pairs := n.Content
 	for i := 0; i < len(n.Content); i += 2 {
+		if isMergeKey(FollowAlias(n.Content[i])) {
+			var err error
+			if pairs, err = e.pairs(n, depth); err != nil {
+				return b, err
+			}
+			break
+		}
+	}
+	b = append(b, '{')
+	for i := 0; i < len(pairs); i += 2 {
 		if i > 0 {
 			b = append(b, ',')
 		}
-		var err error
-		if b, err = encodeKey(b, n.Content[i]); err != nil {
-			return b, err
+		k := FollowAlias(pairs[i])
+		if k == nil || k.Kind != yaml.ScalarNode {
+			return b, encodeErrorf(pairs[i], "mapping key is not a scalar")
 		}
+		b = AppendString(b, k.Value)
 		b = append(b, ':')
-		if b, err = e.node(b, n.Content[i+1], depth+1); err != nil {
+		var err error
+		if b, err = e.node(b, pairs[i+1], depth+1); err != nil {
 			return b, err
 		}
 	}
 	return append(b, '}'), nil
 }
 
-func encodeKey(b []byte, k *yaml.Node) ([]byte, error) {
-	r := resolveAlias(k)
-	if r == nil || r.Kind != yaml.ScalarNode {
-		return b, encodeErrorf(k, "mapping key is not a scalar")
+// Pairs returns the key and value nodes of mapping m as Encode writes them,
+// aliases followed and merge keys (<<) expanded as YAML does: in the place
+// of a merge key, the pairs of the mappings it merges, except those whose
+// key the mapping has itself or got from an earlier merge. A key the
+// mapping has twice is written twice.
+func Pairs(m *yaml.Node) ([]*yaml.Node, error) {
+	m = FollowAlias(m)
+	if m == nil || m.Kind != yaml.MappingNode {
+		return nil, errors.New("jsonnode: Pairs of a node that is not a mapping")
 	}
-	return AppendString(b, r.Value), nil
+	var e encoder
+	return e.pairs(m, 0)
 }
 
-// encodeMergingMapping encodes a mapping that has merge keys: the pairs of
-// the merged mappings are written where the merge key stands, except those
-// whose key the mapping itself has or an earlier merged mapping gave.
-func (e *encoder) mergingMapping(b []byte, n *yaml.Node, depth int) ([]byte, error) {
-	if len(n.Content)%2 != 0 {
-		return b, encodeErrorf(n, "mapping node has an odd number of children")
+// pairs returns the pairs mapping m writes (see Pairs): the one place where
+// merge keys are expanded.
+func (e *encoder) pairs(m *yaml.Node, depth int) ([]*yaml.Node, error) {
+	if depth > MaxDepth {
+		return nil, errTooDeep
 	}
-	own := make(map[string]bool)
-	for i := 0; i < len(n.Content); i += 2 {
-		k := resolveAlias(n.Content[i])
+	if len(m.Content)%2 != 0 {
+		return nil, encodeErrorf(m, "mapping node has an odd number of children")
+	}
+	own := make(map[string]bool, len(m.Content)/2)
+	for i := 0; i < len(m.Content); i += 2 {
+		k := FollowAlias(m.Content[i])
 		if k == nil || k.Kind != yaml.ScalarNode {
-			return b, encodeErrorf(n.Content[i], "mapping key is not a scalar")
+			return nil, encodeErrorf(m.Content[i], "mapping key is not a scalar")
 		}
 		if !isMergeKey(k) {
 			own[k.Value] = true
 		}
 	}
-	merged := make(map[string]bool)
-	first := true
-	var err error
-	b = append(b, '{')
-	for i := 0; i < len(n.Content); i += 2 {
-		k, v := resolveAlias(n.Content[i]), n.Content[i+1]
+	out := make([]*yaml.Node, 0, len(m.Content))
+	merged := map[string]bool{}
+	for i := 0; i < len(m.Content); i += 2 {
+		k, v := FollowAlias(m.Content[i]), m.Content[i+1]
 		if !isMergeKey(k) {
-			if !first {
-				b = append(b, ',')
-			}
-			first = false
-			b = AppendString(b, k.Value)
-			b = append(b, ':')
-			if b, err = e.node(b, v, depth+1); err != nil {
-				return b, err
-			}
+			out = append(out, k, v)
 			continue
 		}
-		var pairs []*yaml.Node
-		if pairs, err = e.mergedPairs(nil, v, depth+1); err != nil {
-			return b, err
+		// A merge key's value: a mapping, or a sequence of mappings.
+		sources := []*yaml.Node{v}
+		if r := FollowAlias(v); r != nil && r.Kind == yaml.SequenceNode {
+			sources = r.Content
 		}
-		for j := 0; j < len(pairs); j += 2 {
-			key := resolveAlias(pairs[j]).Value
-			if own[key] || merged[key] {
-				continue
+		for _, src := range sources {
+			src = FollowAlias(src)
+			if src == nil || src.Kind != yaml.MappingNode {
+				return nil, encodeErrorf(cmp.Or(src, v), "merge key value must be a mapping or a sequence of mappings")
 			}
-			merged[key] = true
-			if !first {
-				b = append(b, ',')
+			if e.expanded += len(src.Content); e.expanded > maxAliasExpansion {
+				return nil, errTooManyAliases
 			}
-			first = false
-			b = AppendString(b, key)
-			b = append(b, ':')
-			if b, err = e.node(b, pairs[j+1], depth+1); err != nil {
-				return b, err
+			pairs, err := e.pairs(src, depth+1)
+			if err != nil {
+				return nil, err
+			}
+			for j := 0; j < len(pairs); j += 2 {
+				if key := pairs[j].Value; !own[key] && !merged[key] {
+					merged[key] = true
+					out = append(out, pairs[j], pairs[j+1])
+				}
 			}
 		}
 	}
-	return append(b, '}'), nil
-}
-
-// Pairs returns the key and value nodes of mapping m, aliases followed: its
-// own pairs, then those its merge keys (<<) bring in, in the order in which
-// they win. The first pair of a key is the one Encode writes (a key the
-// mapping has twice is written twice).
-func Pairs(m *yaml.Node) ([]*yaml.Node, error) {
-	m = resolveAlias(m)
-	if m == nil || m.Kind != yaml.MappingNode {
-		return nil, errors.New("jsonnode: Pairs of a node that is not a mapping")
-	}
-	var e encoder
-	return e.mergedPairs(nil, m, 0)
-}
-
-// mergedPairs appends the key and value nodes that the value of a merge key
-// contributes: a mapping's pairs (its own merges expanded), or those of each
-// mapping of a sequence, in order.
-func (e *encoder) mergedPairs(pairs []*yaml.Node, v *yaml.Node, depth int) ([]*yaml.Node, error) {
-	if depth > MaxDepth {
-		return pairs, errTooDeep
-	}
-	v = resolveAlias(v)
-	if v == nil {
-		return pairs, errors.New("jsonnode: merge key without a value")
-	}
-	if e.expanded += len(v.Content); e.expanded > maxAliasExpansion {
-		return pairs, errTooManyAliases
-	}
-	switch v.Kind {
-	case yaml.MappingNode:
-		if len(v.Content)%2 != 0 {
-			return pairs, encodeErrorf(v, "mapping node has an odd number of children")
-		}
-		// The mapping's own keys come first so that they win over what it
-		// merges itself.
-		var nested []*yaml.Node
-		for i := 0; i < len(v.Content); i += 2 {
-			k := resolveAlias(v.Content[i])
-			if k == nil || k.Kind != yaml.ScalarNode {
-				return pairs, encodeErrorf(v.Content[i], "mapping key is not a scalar")
-			}
-			if isMergeKey(k) {
-				nested = append(nested, v.Content[i+1])
-				continue
-			}
-			pairs = append(pairs, k, v.Content[i+1])
-		}
-		var err error
-		for _, m := range nested {
-			if pairs, err = e.mergedPairs(pairs, m, depth+1); err != nil {
-				return pairs, err
-			}
-		}
-		return pairs, nil
-	case yaml.SequenceNode:
-		for _, m := range v.Content {
-			if r := resolveAlias(m); r == nil || r.Kind != yaml.MappingNode {
-				return pairs, encodeErrorf(m, "merge key value must be a mapping or a sequence of mappings")
-			}
-			var err error
-			if pairs, err = e.mergedPairs(pairs, m, depth+1); err != nil {
-				return pairs, err
-			}
-		}
-		return pairs, nil
-	}
-	return pairs, encodeErrorf(v, "merge key value must be a mapping or a sequence of mappings")
+	return out, nil
 }
 
 func encodeScalar(b []byte, n *yaml.Node) ([]byte, error) {
@@ -404,42 +347,8 @@ func appendFloat64(b []byte, f float64) []byte {
 
 // isJSONNumber reports whether s is a number in RFC 8259 syntax.
 func isJSONNumber(s string) bool {
-	i := 0
-	if i < len(s) && s[i] == '-' {
-		i++
-	}
-	switch {
-	case i < len(s) && s[i] == '0':
-		i++
-	case i < len(s) && s[i] >= '1' && s[i] <= '9':
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
-	default:
-		return false
-	}
-	if i < len(s) && s[i] == '.' {
-		i++
-		if i >= len(s) || s[i] < '0' || s[i] > '9' {
-			return false
-		}
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
-	}
-	if i < len(s) && (s[i] == 'e' || s[i] == 'E') {
-		i++
-		if i < len(s) && (s[i] == '+' || s[i] == '-') {
-			i++
-		}
-		if i >= len(s) || s[i] < '0' || s[i] > '9' {
-			return false
-		}
-		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
-			i++
-		}
-	}
-	return i == len(s)
+	end, _, missing := scanNumber(s, 0)
+	return missing == "" && end == len(s)
 }
 
 // plainASCII[c] is true for the ASCII bytes that encoding/json writes as

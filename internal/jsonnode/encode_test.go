@@ -49,6 +49,8 @@ func TestMarshalYAML(t *testing.T) {
 			`{"base":{"x":1,"y":2},"m":{"x":1,"z":3,"y":5},"n":{"x":1,"y":2}}`},
 		{"nested merge keys", "a: &a {p: 1}\nb: &b {<<: *a, q: 2, p: 0}\nc: {<<: *b}",
 			`{"a":{"p":1},"b":{"q":2,"p":0},"c":{"q":2,"p":0}}`},
+		{"a merged mapping keeps its order", "a: &a {x: 1}\nb: &b {<<: *a, q: 2}\nc: {<<: *b}",
+			`{"a":{"x":1},"b":{"x":1,"q":2},"c":{"x":1,"q":2}}`},
 		{"quoted << is a key", `{"<<": {a: 1}}`, `{"\u003c\u003c":{"a":1}}`},
 		{"empty document", ``, `null`},
 		{"empty collections", `{a: {}, b: []}`, `{"a":{},"b":[]}`},

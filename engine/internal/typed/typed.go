@@ -340,7 +340,7 @@ func strictProblem(root *yaml.Node, t reflect.Type, err error) Problem {
 func resolve(n *yaml.Node, path string) (*yaml.Node, []step) {
 	var steps []step
 	for path != "" {
-		n = follow(n)
+		n = jsonnode.FollowAlias(n)
 		if n == nil {
 			return nil, steps
 		}
@@ -375,13 +375,6 @@ func resolve(n *yaml.Node, path string) (*yaml.Node, []step) {
 		n, path = next, path[len(key):]
 	}
 	return n, steps
-}
-
-func follow(n *yaml.Node) *yaml.Node {
-	for i := 0; n != nil && n.Kind == yaml.AliasNode && i < jsonnode.MaxDepth; i++ {
-		n = n.Alias
-	}
-	return n
 }
 
 // keysNamed lists the key nodes of mapping m named name, in the order in
@@ -438,7 +431,7 @@ func typeProblem(root, tree *yaml.Node, err error) (Problem, *yaml.Node) {
 	found := "a JSON " + ute.Value
 	if n, _ := resolve(root, path); n != nil {
 		p.Line, p.Column = n.Line, n.Column
-		found = yamlnode.Describe(follow(n))
+		found = yamlnode.Describe(jsonnode.FollowAlias(n))
 	}
 	p.Message = fmt.Sprintf("expected %s, found %s", describe(ute.Type), found)
 	if strings.HasPrefix(ute.Value, "number ") {

@@ -35,7 +35,7 @@ func Path(m *yaml.Node, keys ...string) *yaml.Node {
 
 // String returns the string value of key in mapping m, or "".
 func String(m *yaml.Node, key string) string {
-	if v := Field(m, key); v != nil && v.Kind == yaml.ScalarNode && v.Tag != "!!null" {
+	if v := Field(m, key); v != nil && v.Kind == yaml.ScalarNode && !yaml.IsYNodeTaggedNull(v) {
 		return v.Value
 	}
 	return ""
@@ -48,7 +48,7 @@ func Ensure(m *yaml.Node, key string, kind yaml.Kind) *yaml.Node {
 	for i := len(m.Content) - 2; i >= 0; i -= 2 {
 		if m.Content[i].Value == key {
 			v := m.Content[i+1]
-			if v.Kind == yaml.ScalarNode && (v.Tag == "!!null" || v.Value == "") {
+			if yaml.IsYNodeTaggedNull(v) || v.Kind == yaml.ScalarNode && v.Value == "" {
 				*v = *NewCollection(kind)
 			}
 			return v
@@ -124,7 +124,7 @@ func Describe(n *yaml.Node) string {
 	case yaml.AliasNode:
 		return "an alias"
 	case yaml.ScalarNode:
-		if n.Tag == "!!null" {
+		if yaml.IsYNodeTaggedNull(n) {
 			return "nothing"
 		}
 		v := n.Value
