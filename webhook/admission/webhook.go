@@ -58,14 +58,6 @@ type Webhook struct {
 	buffers sync.Pool // *bytes.Buffer, reused across request bodies
 }
 
-// review is the part of an AdmissionReview that the webhook reads. v1 and
-// v1beta1 share it.
-type review struct {
-	APIVersion string   `json:"apiVersion"`
-	Kind       string   `json:"kind"`
-	Request    *Request `json:"request"`
-}
-
 func (wh *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	log := wh.logger()
@@ -123,7 +115,9 @@ func (wh *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	var rv review
+	// v1 and v1beta1 share the shape of the review; the answer goes out
+	// in the request's apiVersion.
+	var rv admissionv1.AdmissionReview
 	if err := json.Unmarshal(body, &rv); err != nil {
 		wh.fail(w, r, http.StatusBadRequest, fmt.Errorf("request body is not an AdmissionReview: %w", err))
 		return
@@ -146,17 +140,14 @@ func (wh *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// The request body is no longer needed (decoding copied what it kept):
 	// its buffer takes the answer.
 	buf.Reset()
-	answer, err := appendReview(buf.AvailableBuffer(), rv.APIVersion, rv.Kind, &resp.AdmissionResponse)
-	if err != nil {
+	answer := admissionv1.AdmissionReview{TypeMeta: rv.TypeMeta, Response: &resp.AdmissionResponse}
+	if err := json.NewEncoder(buf).Encode(&answer); err != nil {
 		// The response holds only strings, bytes and small structs; this
 		// cannot fail short of a bug, and then the API server must not
 		// take a half answer.
 		wh.fail(w, r, http.StatusInternalServerError, fmt.Errorf("encoding AdmissionReview response: %w", err))
 		return
 	}
-	// A copy onto itself when the answer fitted the buffer; otherwise the
-	// buffer grows to keep it, for the next request.
-	buf.Write(answer)
 	w.Header().Set("Content-Type", "application/json")
 	// With its length known, an answer larger than net/http's 2 KiB buffer
 	// (any with a patch) goes out whole instead of in chunks.

@@ -56,11 +56,7 @@ func TestAnswersInTheRequestVersion(t *testing.T) {
 			if h.got == nil || h.got.Namespace != "team-a" || string(h.got.Object.Raw) != `{"apiVersion":"v1","kind":"Pod","metadata":{"name":"p"}}` {
 				t.Fatalf("handler saw %+v", h.got)
 			}
-			var out struct {
-				APIVersion string                         `json:"apiVersion"`
-				Kind       string                         `json:"kind"`
-				Response   *admissionv1.AdmissionResponse `json:"response"`
-			}
+			var out admissionv1.AdmissionReview
 			if err := json.Unmarshal(w.Body.Bytes(), &out); err != nil {
 				t.Fatal(err)
 			}

@@ -247,11 +247,7 @@ func marshalPatch(r *engine.Report) ([]byte, error) {
 	if !r.EditsComplete {
 		return nil, errEditsIncomplete
 	}
-	ops, err := jsonpatch.FromEdits(r.Edits)
-	if err != nil {
-		return nil, err
-	}
-	return jsonpatch.Marshal(ops)
+	return jsonpatch.Marshal(r.Edits)
 }
 
 // countInjected records the mutations the engine injected: as injected
