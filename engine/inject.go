@@ -191,7 +191,7 @@ func (in *Injector) selectMutations(resource *yaml.Node, opts Options, rep *Repo
 	// depends only on that pod and the config, however often it runs.
 	sel := &selection{work: p, target: resource, rec: rec, namespace: namespace}
 	if opts.Upgrade && rec != nil {
-		sel.target = copyTree(resource)
+		sel.target = yaml.CopyYNode(resource)
 		sel.work, _ = findPodTemplate(sel.target, in.cfg.WorkloadKinds)
 		sel.removed = strip(sel.work, rec, rep)
 	}
@@ -418,7 +418,7 @@ func addMounts(ed *editor, c *yaml.Node, mounts []*yaml.Node, path ...string) []
 			yamlnode.IndexByKey(yamlnode.Field(c, "volumeMounts"), "mountPath", mountPath) >= 0 {
 			continue
 		}
-		ed.appendItem(c, "volumeMounts", copyTree(mount), path...)
+		ed.appendItem(c, "volumeMounts", yaml.CopyYNode(mount), path...)
 		added = append(added, mountPath)
 	}
 	return added
@@ -437,45 +437,4 @@ func restartPolicyOf(p *podTemplate) string {
 		return rp
 	}
 	return "unset in a " + p.kind
-}
-
-// copyTree deep-copies a node tree, comments and positions included. The
-// copies are carved from two blocks, one of nodes and one of links: a mount
-// copied into a container costs two allocations, not one per node.
-func copyTree(n *yaml.Node) *yaml.Node {
-	nodes, links := treeSize(n)
-	c := treeCopier{nodes: make([]yaml.Node, 0, nodes), links: make([]*yaml.Node, 0, links)}
-	return c.copy(n)
-}
-
-// treeSize counts the nodes of a tree and the links from nodes to their
-// children.
-func treeSize(n *yaml.Node) (nodes, links int) {
-	nodes, links = 1, len(n.Content)
-	for _, k := range n.Content {
-		kn, kl := treeSize(k)
-		nodes, links = nodes+kn, links+kl
-	}
-	return nodes, links
-}
-
-type treeCopier struct {
-	nodes []yaml.Node
-	links []*yaml.Node
-}
-
-func (c *treeCopier) copy(n *yaml.Node) *yaml.Node {
-	c.nodes = append(c.nodes, *n)
-	out := &c.nodes[len(c.nodes)-1]
-	if len(n.Content) > 0 {
-		from := len(c.links)
-		c.links = c.links[:from+len(n.Content)]
-		// The capacity limit makes an append to one node's children
-		// reallocate instead of overwriting its neighbour's.
-		out.Content = c.links[from : from+len(n.Content) : from+len(n.Content)]
-		for i, k := range n.Content {
-			out.Content[i] = c.copy(k)
-		}
-	}
-	return out
 }
