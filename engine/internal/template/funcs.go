@@ -4,9 +4,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"reflect"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -156,7 +157,9 @@ func buildFuncMap(lim Limits) ttemplate.FuncMap {
 	fm["printf"] = lazy("printf", func(format string, args ...any) (string, error) {
 		argSize := 0
 		for _, a := range args {
-			argSize = maxInt(argSize, measure(a, max))
+			if size := measure(a, max); size > argSize {
+				argSize = size
+			}
 		}
 		if printfBound(format, argSize) > max {
 			return "", limitf("result could exceed %d bytes", max)
@@ -221,25 +224,19 @@ func buildFuncMap(lim Limits) ttemplate.FuncMap {
 		}
 		return strings.ReplaceAll(src, old, new), nil
 	}
-	fm["regexReplaceAll"] = func(re, s, repl string) (string, error) {
-		return regexReplace(regexp.MustCompile(re), s, repl, false, max)
-	}
-	fm["mustRegexReplaceAll"] = func(re, s, repl string) (string, error) {
-		r, err := regexp.Compile(re)
-		if err != nil {
-			return "", err
+	for name, literal := range map[string]bool{"RegexReplaceAll": false, "RegexReplaceAllLiteral": true} {
+		// sprig's regexReplaceAll panics on a bad expression (text/template
+		// reports it), mustRegexReplaceAll returns the error.
+		fm[strings.ToLower(name[:1])+name[1:]] = func(re, s, repl string) (string, error) {
+			return regexReplace(regexp.MustCompile(re), s, repl, literal, max)
 		}
-		return regexReplace(r, s, repl, false, max)
-	}
-	fm["regexReplaceAllLiteral"] = func(re, s, repl string) (string, error) {
-		return regexReplace(regexp.MustCompile(re), s, repl, true, max)
-	}
-	fm["mustRegexReplaceAllLiteral"] = func(re, s, repl string) (string, error) {
-		r, err := regexp.Compile(re)
-		if err != nil {
-			return "", err
+		fm["must"+name] = func(re, s, repl string) (string, error) {
+			r, err := regexp.Compile(re)
+			if err != nil {
+				return "", err
+			}
+			return regexReplace(r, s, repl, literal, max)
 		}
-		return regexReplace(r, s, repl, true, max)
 	}
 	for _, name := range []string{"uniq", "mustUniq"} {
 		fn := reflect.ValueOf(resolveFunc(fm[name]))
@@ -259,19 +256,13 @@ func buildFuncMap(lim Limits) ttemplate.FuncMap {
 	fm["keys"] = func(dicts ...map[string]any) []string {
 		var ks []string
 		for _, d := range dicts {
-			for k := range d {
-				ks = append(ks, k)
-			}
+			ks = slices.AppendSeq(ks, maps.Keys(d))
 		}
-		sort.Strings(ks)
+		slices.Sort(ks)
 		return ks
 	}
 	fm["values"] = func(d map[string]any) []any {
-		ks := make([]string, 0, len(d))
-		for k := range d {
-			ks = append(ks, k)
-		}
-		sort.Strings(ks)
+		ks := slices.Sorted(maps.Keys(d))
 		vs := make([]any, len(ks))
 		for i, k := range ks {
 			vs[i] = d[k]
@@ -403,14 +394,11 @@ func untilStep(start, stop, step, maxCount int) ([]int, error) {
 func seq(lim Limits, params ...int) (string, error) {
 	var start, end, step int
 	switch len(params) {
-	case 1:
+	case 1, 2:
 		start, end, step = 1, params[0], 1
-		if end < start {
-			step = -1
+		if len(params) == 2 {
+			start, end = params[0], params[1]
 		}
-		end += step
-	case 2:
-		start, end, step = params[0], params[1], 1
 		if end < start {
 			step = -1
 		}
@@ -510,23 +498,16 @@ func printfBound(format string, argSize int) int {
 			case c == '*':
 				cur = maxWidth
 			case c == '.' || c == '[' || c == ']':
-				w, cur = maxInt(w, cur), 0
+				w, cur = max(w, cur), 0
 			case c == '+' || c == '-' || c == '#' || c == ' ':
 			default:
 				break verb
 			}
 		}
-		n += maxInt(w, cur) + argSize
+		n += max(w, cur) + argSize
 		if n < 0 || n > 1<<40 {
 			return 1 << 40
 		}
 	}
 	return n
-}
-
-func maxInt(a, b int) int {
-	if a > b {
-		return a
-	}
-	return b
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 	ttemplate "text/template"
 	"text/template/parse"
@@ -101,13 +102,7 @@ func lineOf(tree *parse.Tree, pos parse.Pos) int {
 	if len(parts) < 3 {
 		return 0
 	}
-	n := 0
-	for _, c := range parts[len(parts)-2] {
-		if c < '0' || c > '9' {
-			return 0
-		}
-		n = n*10 + int(c-'0')
-	}
+	n, _ := strconv.Atoi(parts[len(parts)-2])
 	return n
 }
 
