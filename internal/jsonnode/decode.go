@@ -534,55 +534,64 @@ func (p *parser) strSlow(start, i int) (string, error) {
 			}
 			i += size
 		default: // backslash
-			if i+1 >= len(d) {
-				p.pos = len(d)
-				return "", p.errorf("expected an escape sequence after '\\'")
+			var err error
+			if b, i, err = p.escape(b, i); err != nil {
+				return "", err
 			}
-			switch e := d[i+1]; e {
-			case '"', '\\', '/':
-				b = append(b, e)
-			case 'b':
-				b = append(b, '\b')
-			case 'f':
-				b = append(b, '\f')
-			case 'n':
-				b = append(b, '\n')
-			case 'r':
-				b = append(b, '\r')
-			case 't':
-				b = append(b, '\t')
-			case 'u':
-				r, ok := hex4(d[i+2:])
-				if !ok {
-					p.pos = i
-					return "", p.errorf("expected four hex digits after \\u")
-				}
-				i += 6
-				if utf16.IsSurrogate(r) {
-					// A high surrogate followed by an escaped low one is
-					// one character; any other surrogate is replaced.
-					r2, ok := rune(-1), false
-					if i+1 < len(d) && d[i] == '\\' && d[i+1] == 'u' {
-						r2, ok = hex4(d[i+2:])
-					}
-					if dec := utf16.DecodeRune(r, r2); ok && dec != utf8.RuneError {
-						r = dec
-						i += 6
-					} else {
-						r = utf8.RuneError
-					}
-				}
-				b = utf8.AppendRune(b, r)
-				continue
-			default:
-				p.pos = i
-				return "", p.errorf("invalid escape character %q after '\\' in string", rune(e))
-			}
-			i += 2
 		}
 	}
 	p.pos = len(d)
 	return "", p.errorf("expected '\"' to end a string")
+}
+
+// escape appends the character that the escape sequence at data[i] (a
+// backslash) stands for to b, and returns where the sequence ends.
+func (p *parser) escape(b []byte, i int) ([]byte, int, error) {
+	d := p.data
+	if i+1 >= len(d) {
+		p.pos = len(d)
+		return b, i, p.errorf("expected an escape sequence after '\\'")
+	}
+	switch e := d[i+1]; e {
+	case '"', '\\', '/':
+		b = append(b, e)
+	case 'b':
+		b = append(b, '\b')
+	case 'f':
+		b = append(b, '\f')
+	case 'n':
+		b = append(b, '\n')
+	case 'r':
+		b = append(b, '\r')
+	case 't':
+		b = append(b, '\t')
+	case 'u':
+		r, ok := hex4(d[i+2:])
+		if !ok {
+			p.pos = i
+			return b, i, p.errorf("expected four hex digits after \\u")
+		}
+		i += 6
+		if utf16.IsSurrogate(r) {
+			// A high surrogate followed by an escaped low one is one
+			// character; any other surrogate is replaced.
+			r2, ok := rune(-1), false
+			if i+1 < len(d) && d[i] == '\\' && d[i+1] == 'u' {
+				r2, ok = hex4(d[i+2:])
+			}
+			if dec := utf16.DecodeRune(r, r2); ok && dec != utf8.RuneError {
+				r = dec
+				i += 6
+			} else {
+				r = utf8.RuneError
+			}
+		}
+		return utf8.AppendRune(b, r), i, nil
+	default:
+		p.pos = i
+		return b, i, p.errorf("invalid escape character %q after '\\' in string", rune(e))
+	}
+	return b, i + 2, nil
 }
 
 // substring is data[start:end] as a string: nothing while skipping, a
