@@ -285,28 +285,12 @@ func (p *parser) literal(word, tag string) (*yaml.Node, error) {
 	return n, nil
 }
 
-func (p *parser) enter() error {
-	p.depth++
-	if p.depth > MaxDepth {
-		return p.errorf("nesting deeper than %d arrays and objects", MaxDepth)
-	}
-	return nil
-}
-
 func (p *parser) object(o Outline) (*yaml.Node, error) {
-	if err := p.enter(); err != nil {
+	n, start, more, err := p.open(yaml.MappingNode, tagMap, '}')
+	if err != nil {
 		return nil, err
 	}
-	n := p.newNode(yaml.MappingNode, tagMap)
-	start := len(p.children)
-	p.pos++ // '{'
-	p.skipSpace()
-	if p.pos < len(p.data) && p.data[p.pos] == '}' {
-		p.pos++
-		p.depth--
-		return n, nil
-	}
-	for {
+	for more {
 		if p.pos >= len(p.data) || p.data[p.pos] != '"' {
 			return nil, p.errorf("expected '\"' to begin an object key")
 		}
@@ -337,43 +321,25 @@ func (p *parser) object(o Outline) (*yaml.Node, error) {
 		if keep && !p.skipping {
 			p.children = append(p.children, key, val)
 		}
-		p.skipSpace()
-		if p.pos < len(p.data) {
-			switch p.data[p.pos] {
-			case ',':
-				p.pos++
-				p.skipSpace()
-				continue
-			case '}':
-				p.pos++
-				p.closeContainer(n, start)
-				p.depth--
-				return n, nil
-			}
+		if more, err = p.next('}', "object member"); err != nil {
+			return nil, err
 		}
-		return nil, p.errorf("expected ',' or '}' after object member")
 	}
+	p.closeContainer(n, start)
+	return n, nil
 }
 
 func (p *parser) array(o Outline) (*yaml.Node, error) {
-	if err := p.enter(); err != nil {
+	n, start, more, err := p.open(yaml.SequenceNode, tagSeq, ']')
+	if err != nil {
 		return nil, err
 	}
-	n := p.newNode(yaml.SequenceNode, tagSeq)
 	if o != nil && !p.skipping {
 		// An outlined array is built without its items.
 		p.skipping = true
 		defer func() { p.skipping = false }()
 	}
-	start := len(p.children)
-	p.pos++ // '['
-	p.skipSpace()
-	if p.pos < len(p.data) && p.data[p.pos] == ']' {
-		p.pos++
-		p.depth--
-		return n, nil
-	}
-	for {
+	for more {
 		val, err := p.value(nil)
 		if err != nil {
 			return nil, err
@@ -381,22 +347,49 @@ func (p *parser) array(o Outline) (*yaml.Node, error) {
 		if !p.skipping {
 			p.children = append(p.children, val)
 		}
-		p.skipSpace()
-		if p.pos < len(p.data) {
-			switch p.data[p.pos] {
-			case ',':
-				p.pos++
-				p.skipSpace()
-				continue
-			case ']':
-				p.pos++
-				p.closeContainer(n, start)
-				p.depth--
-				return n, nil
-			}
+		if more, err = p.next(']', "array element"); err != nil {
+			return nil, err
 		}
-		return nil, p.errorf("expected ',' or ']' after array element")
 	}
+	p.closeContainer(n, start)
+	return n, nil
+}
+
+// open starts the object or array at p.pos: a node of the kind, where its
+// children start in p.children, and whether it has any (an empty one is
+// read whole).
+func (p *parser) open(kind yaml.Kind, tag string, closing byte) (n *yaml.Node, start int, more bool, err error) {
+	if p.depth++; p.depth > MaxDepth {
+		return nil, 0, false, p.errorf("nesting deeper than %d arrays and objects", MaxDepth)
+	}
+	n = p.newNode(kind, tag)
+	p.pos++ // '{' or '['
+	p.skipSpace()
+	if p.pos < len(p.data) && p.data[p.pos] == closing {
+		p.pos++
+		p.depth--
+		return n, len(p.children), false, nil
+	}
+	return n, len(p.children), true, nil
+}
+
+// next reads what follows an object member or an array element: a comma,
+// and there is more, or the closing byte of the container.
+func (p *parser) next(closing byte, after string) (more bool, err error) {
+	p.skipSpace()
+	if p.pos < len(p.data) {
+		switch p.data[p.pos] {
+		case ',':
+			p.pos++
+			p.skipSpace()
+			return true, nil
+		case closing:
+			p.pos++
+			p.depth--
+			return false, nil
+		}
+	}
+	return false, p.errorf("expected ',' or '%c' after %s", closing, after)
 }
 
 // number scans a number per RFC 8259. Its text is kept as it is; the tag
