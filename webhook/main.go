@@ -215,36 +215,10 @@ func serve(ctx context.Context, f *flags, log *slog.Logger) error {
 	m := metrics.New(reg)
 	metrics.RegisterBuildInfo(reg, info.Version, info.Commit, info.GoVersion)
 
-	configs, err := reload.New(reload.Options[*engine.Injector]{
-		Paths: f.configs,
-		Read:  func() ([]config.Source, error) { return config.ReadFiles(f.configs...) },
-		Build: func(s []config.Source) (*engine.Injector, error) {
-			inj, err := engine.Load(s...)
-			if err == nil {
-				// A config that builds goes into service: its warnings are
-				// the ones to show.
-				for _, w := range inj.Warnings() {
-					log.Warn("config warning", "component", "config", "file", w.File, "line", w.Line, "warning", w.Message)
-				}
-				m.ConfigWarnings.Set(float64(len(inj.Warnings())))
-			}
-			return inj, err
-		},
-		Interval: f.configPoll,
-		Log:      log.With("component", "config"),
-		OnReload: func(err error) {
-			if err != nil {
-				m.ConfigReloads.WithLabelValues("failure").Inc()
-				return
-			}
-			m.ConfigReloads.WithLabelValues("success").Inc()
-			m.ConfigLastSuccess.SetToCurrentTime()
-		},
-	})
+	configs, err := watchConfigs(f, log, m)
 	if err != nil {
 		return fmt.Errorf("loading config: %w", err)
 	}
-	m.ConfigLastSuccess.SetToCurrentTime()
 	log.Info("config loaded", "paths", f.configs)
 
 	memory := budget.New(f.maxRequestMemory, f.requestMemoryWait)
@@ -276,6 +250,42 @@ func serve(ctx context.Context, f *flags, log *slog.Logger) error {
 	defer stopWatch()
 	go func() { _ = configs.Run(watchCtx) }()
 	return srv.Serve(ctx)
+}
+
+// watchConfigs loads the --config paths into an injector, to be built
+// again when they change; each load's warnings are logged, and the reloads
+// counted.
+func watchConfigs(f *flags, log *slog.Logger, m *metrics.Metrics) (*reload.Watcher[*engine.Injector], error) {
+	configs, err := reload.New(reload.Options[*engine.Injector]{
+		Paths: f.configs,
+		Read:  func() ([]config.Source, error) { return config.ReadFiles(f.configs...) },
+		Build: func(s []config.Source) (*engine.Injector, error) {
+			inj, err := engine.Load(s...)
+			if err == nil {
+				// A config that builds goes into service: its warnings are
+				// the ones to show.
+				for _, w := range inj.Warnings() {
+					log.Warn("config warning", "component", "config", "file", w.File, "line", w.Line, "warning", w.Message)
+				}
+				m.ConfigWarnings.Set(float64(len(inj.Warnings())))
+			}
+			return inj, err
+		},
+		Interval: f.configPoll,
+		Log:      log.With("component", "config"),
+		OnReload: func(err error) {
+			if err != nil {
+				m.ConfigReloads.WithLabelValues("failure").Inc()
+				return
+			}
+			m.ConfigReloads.WithLabelValues("success").Inc()
+			m.ConfigLastSuccess.SetToCurrentTime()
+		},
+	})
+	if err == nil {
+		m.ConfigLastSuccess.SetToCurrentTime()
+	}
+	return configs, err
 }
 
 // newLogger logs in text or JSON. Durations are written as strings with

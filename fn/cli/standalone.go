@@ -59,26 +59,7 @@ func runStandalone(m mode, configPath string, files []string, stdin io.Reader, s
 	}
 
 	out := bufio.NewWriterSize(stdout, 64<<10)
-	results := function.ConfigWarningResults(inj, nil)
-	changed := 0
-	for _, item := range items {
-		before := ""
-		if m == check {
-			before = written(item)
-		}
-		ref := function.ResourceRef(item)
-		report := function.InjectOne(inj, item, engine.Options{Upgrade: true, Explain: m != inject})
-		results = append(results, function.ReportResults(report, ref, origin[item])...)
-		switch {
-		case m == explain:
-			printExplanation(out, resourceName(ref, origin[item]), report)
-		case m == check:
-			if after := written(item); after != before {
-				changed++
-				printChange(out, resourceName(ref, origin[item]), report, before, after)
-			}
-		}
-	}
+	results, changed := injectAll(out, m, inj, items, origin)
 	printResults(stderr, results, minSeverity)
 	if m == check && results.ExitCode() == 0 {
 		if changed == 0 {
@@ -104,6 +85,33 @@ func runStandalone(m mode, configPath string, files []string, stdin io.Reader, s
 		return ExitError
 	}
 	return ExitOK
+}
+
+// injectAll injects into each item, in place, and prints on out what the
+// explain and check modes say of it. It returns the results and how many
+// items injecting changed.
+func injectAll(out io.Writer, m mode, inj *engine.Injector, items []*yaml.RNode, origin map[*yaml.RNode]*framework.File) (framework.Results, int) {
+	results := function.ConfigWarningResults(inj, nil)
+	changed := 0
+	for _, item := range items {
+		before := ""
+		if m == check {
+			before = written(item)
+		}
+		ref := function.ResourceRef(item)
+		report := function.InjectOne(inj, item, engine.Options{Upgrade: true, Explain: m != inject})
+		results = append(results, function.ReportResults(report, ref, origin[item])...)
+		switch {
+		case m == explain:
+			printExplanation(out, resourceName(ref, origin[item]), report)
+		case m == check:
+			if after := written(item); after != before {
+				changed++
+				printChange(out, resourceName(ref, origin[item]), report, before, after)
+			}
+		}
+	}
+	return results, changed
 }
 
 // written is item as the inject mode writes it, in a canonical form (keys
@@ -134,9 +142,8 @@ func readResources(files []string, stdin io.Reader) ([]*yaml.RNode, map[*yaml.RN
 	}
 	var items []*yaml.RNode
 	origin := map[*yaml.RNode]*framework.File{}
-	stdinRead := false
 	for _, f := range files {
-		name, data, err := readInput(f, stdin, &stdinRead)
+		name, data, err := readInput(f, stdin)
 		if err != nil {
 			return nil, nil, err
 		}
@@ -154,8 +161,9 @@ func readResources(files []string, stdin io.Reader) ([]*yaml.RNode, map[*yaml.RN
 	return items, origin, nil
 }
 
-// readInput reads one FILE argument; "-" is stdin, which is read once.
-func readInput(arg string, stdin io.Reader, stdinRead *bool) (string, []byte, error) {
+// readInput reads one FILE argument; "-" is stdin (runStandalone refuses
+// it twice).
+func readInput(arg string, stdin io.Reader) (string, []byte, error) {
 	if arg != "-" {
 		data, err := os.ReadFile(arg)
 		if err != nil {
@@ -163,10 +171,6 @@ func readInput(arg string, stdin io.Reader, stdinRead *bool) (string, []byte, er
 		}
 		return arg, data, nil
 	}
-	if *stdinRead {
-		return stdinName, nil, fmt.Errorf(`"-" (stdin) given twice`)
-	}
-	*stdinRead = true
 	data, err := io.ReadAll(stdin)
 	if err != nil {
 		return stdinName, nil, fmt.Errorf("reading resources from stdin: %w", err)

@@ -2,6 +2,7 @@ package admission
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -58,80 +59,21 @@ type Webhook struct {
 	buffers sync.Pool // *bytes.Buffer, reused across request bodies
 }
 
+// ServeHTTP reads the AdmissionReview, calls the handler and answers with
+// its response in the review's apiVersion.
 func (wh *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
-	log := wh.logger()
-
-	if r.Method != http.MethodPost {
-		w.Header().Set("Allow", http.MethodPost)
-		wh.fail(w, r, http.StatusMethodNotAllowed, fmt.Errorf("method %s not allowed, use POST", r.Method))
-		return
-	}
-	if ct := r.Header.Get("Content-Type"); !isJSON(ct) {
-		wh.fail(w, r, http.StatusUnsupportedMediaType, fmt.Errorf("content type %q not supported, use application/json", ct))
-		return
-	}
-
-	limit := wh.MaxRequestBytes
-	if limit <= 0 {
-		limit = DefaultMaxRequestBytes
-	}
-	if r.ContentLength > limit {
-		wh.fail(w, r, http.StatusRequestEntityTooLarge, fmt.Errorf("request body larger than the limit of %d bytes", limit))
-		return
-	}
-	size := r.ContentLength
-	if size < 0 {
-		size = limit // unknown until read: the most it may be
-	}
-	if wh.Budget != nil && size > SmallBody {
-		release, err := wh.Budget.Reserve(r.Context(), 2*size)
-		if err != nil {
-			w.Header().Set("Retry-After", "1")
-			wh.fail(w, r, http.StatusTooManyRequests, fmt.Errorf("request body of %d bytes: %w", size, err))
-			return
-		}
-		defer release()
-	}
-
 	buf := wh.getBuffer()
 	defer wh.putBuffer(buf)
-	if r.ContentLength > 0 {
-		// Read into one allocation of the right size, not a series of
-		// doublings (a 4 MB body would leave 8 MB of garbage).
-		buf.Grow(int(r.ContentLength) + bytes.MinRead)
-	}
-	if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit)); err != nil {
-		if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
-			wh.fail(w, r, http.StatusRequestEntityTooLarge, fmt.Errorf("request body larger than the limit of %d bytes", limit))
-			return
-		}
-		wh.fail(w, r, http.StatusBadRequest, fmt.Errorf("reading request body: %w", err))
+	release, code, err := wh.readBody(w, r, buf)
+	if err != nil {
+		wh.fail(w, r, code, err)
 		return
 	}
-	body := buf.Bytes()
-	if len(bytes.TrimSpace(body)) == 0 {
-		wh.fail(w, r, http.StatusBadRequest, errors.New("request body is empty, want an AdmissionReview"))
-		return
-	}
-
-	// v1 and v1beta1 share the shape of the review; the answer goes out
-	// in the request's apiVersion.
-	var rv admissionv1.AdmissionReview
-	if err := json.Unmarshal(body, &rv); err != nil {
-		wh.fail(w, r, http.StatusBadRequest, fmt.Errorf("request body is not an AdmissionReview: %w", err))
-		return
-	}
-	if rv.Kind != "AdmissionReview" || !supportedVersions[rv.APIVersion] {
-		wh.fail(w, r, http.StatusBadRequest, fmt.Errorf("unsupported apiVersion %q kind %q, want admission.k8s.io/v1 or admission.k8s.io/v1beta1 AdmissionReview", rv.APIVersion, rv.Kind))
-		return
-	}
-	if rv.Request == nil {
-		wh.fail(w, r, http.StatusBadRequest, errors.New("AdmissionReview has no request"))
-		return
-	}
-	if rv.Request.UID == "" {
-		wh.fail(w, r, http.StatusBadRequest, errors.New("AdmissionReview request has no uid"))
+	defer release()
+	rv, err := decodeReview(buf.Bytes())
+	if err != nil {
+		wh.fail(w, r, http.StatusBadRequest, err)
 		return
 	}
 
@@ -153,26 +95,101 @@ func (wh *Webhook) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	// (any with a patch) goes out whole instead of in chunks.
 	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
 	if _, err := w.Write(buf.Bytes()); err != nil {
-		log.Debug("writing response failed", "uid", rv.Request.UID, "error", err)
+		wh.logger().Debug("writing response failed", "uid", rv.Request.UID, "error", err)
 	}
+	wh.logRequest(r.Context(), rv, &resp, time.Since(start))
+}
 
-	if log.Enabled(r.Context(), slog.LevelDebug) {
-		req := rv.Request
-		attrs := []any{
-			"uid", req.UID, "apiVersion", rv.APIVersion,
-			"kind", req.Kind.Kind, "namespace", req.Namespace, "name", req.Name,
-			"operation", req.Operation, "dryRun", req.DryRun != nil && *req.DryRun,
-			"allowed", resp.Allowed, "patchBytes", len(resp.Patch), "warnings", len(resp.Warnings),
-			"duration", time.Since(start),
-		}
-		if resp.Result != nil {
-			attrs = append(attrs, "code", resp.Result.Code, "message", resp.Result.Message)
-		}
-		for k, v := range resp.AuditAnnotations {
-			attrs = append(attrs, k, v)
-		}
-		log.Debug("admission request", attrs...)
+// readBody reads the request's body into buf, after checking what can be
+// checked before: method, content type, announced size, and, for a large
+// body, room in the budget, which release gives back. Otherwise it returns
+// the HTTP status to answer with and why.
+func (wh *Webhook) readBody(w http.ResponseWriter, r *http.Request, buf *bytes.Buffer) (release func(), code int, err error) {
+	if r.Method != http.MethodPost {
+		w.Header().Set("Allow", http.MethodPost)
+		return nil, http.StatusMethodNotAllowed, fmt.Errorf("method %s not allowed, use POST", r.Method)
 	}
+	if ct := r.Header.Get("Content-Type"); !isJSON(ct) {
+		return nil, http.StatusUnsupportedMediaType, fmt.Errorf("content type %q not supported, use application/json", ct)
+	}
+	limit := wh.MaxRequestBytes
+	if limit <= 0 {
+		limit = DefaultMaxRequestBytes
+	}
+	tooLarge := fmt.Errorf("request body larger than the limit of %d bytes", limit)
+	if r.ContentLength > limit {
+		return nil, http.StatusRequestEntityTooLarge, tooLarge
+	}
+	size := r.ContentLength
+	if size < 0 {
+		size = limit // unknown until read: the most it may be
+	}
+	release = func() {}
+	if wh.Budget != nil && size > SmallBody {
+		if release, err = wh.Budget.Reserve(r.Context(), 2*size); err != nil {
+			w.Header().Set("Retry-After", "1")
+			return nil, http.StatusTooManyRequests, fmt.Errorf("request body of %d bytes: %w", size, err)
+		}
+	}
+	if r.ContentLength > 0 {
+		// Read into one allocation of the right size, not a series of
+		// doublings (a 4 MB body would leave 8 MB of garbage).
+		buf.Grow(int(r.ContentLength) + bytes.MinRead)
+	}
+	if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit)); err != nil {
+		release()
+		if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
+			return nil, http.StatusRequestEntityTooLarge, tooLarge
+		}
+		return nil, http.StatusBadRequest, fmt.Errorf("reading request body: %w", err)
+	}
+	return release, 0, nil
+}
+
+// decodeReview decodes body as an AdmissionReview of a version the webhook
+// reads, with a request that has a uid. v1 and v1beta1 share the shape of
+// the review.
+func decodeReview(body []byte) (*admissionv1.AdmissionReview, error) {
+	if len(bytes.TrimSpace(body)) == 0 {
+		return nil, errors.New("request body is empty, want an AdmissionReview")
+	}
+	var rv admissionv1.AdmissionReview
+	if err := json.Unmarshal(body, &rv); err != nil {
+		return nil, fmt.Errorf("request body is not an AdmissionReview: %w", err)
+	}
+	switch {
+	case rv.Kind != "AdmissionReview" || !supportedVersions[rv.APIVersion]:
+		return nil, fmt.Errorf("unsupported apiVersion %q kind %q, want admission.k8s.io/v1 or admission.k8s.io/v1beta1 AdmissionReview", rv.APIVersion, rv.Kind)
+	case rv.Request == nil:
+		return nil, errors.New("AdmissionReview has no request")
+	case rv.Request.UID == "":
+		return nil, errors.New("AdmissionReview request has no uid")
+	}
+	return &rv, nil
+}
+
+// logRequest writes the debug line of an answered request: who asked about
+// what, and the answer, without anything of the object.
+func (wh *Webhook) logRequest(ctx context.Context, rv *admissionv1.AdmissionReview, resp *Response, took time.Duration) {
+	log := wh.logger()
+	if !log.Enabled(ctx, slog.LevelDebug) {
+		return
+	}
+	req := rv.Request
+	attrs := []any{
+		"uid", req.UID, "apiVersion", rv.APIVersion,
+		"kind", req.Kind.Kind, "namespace", req.Namespace, "name", req.Name,
+		"operation", req.Operation, "dryRun", req.DryRun != nil && *req.DryRun,
+		"allowed", resp.Allowed, "patchBytes", len(resp.Patch), "warnings", len(resp.Warnings),
+		"duration", took,
+	}
+	if resp.Result != nil {
+		attrs = append(attrs, "code", resp.Result.Code, "message", resp.Result.Message)
+	}
+	for k, v := range resp.AuditAnnotations {
+		attrs = append(attrs, k, v)
+	}
+	log.Debug("admission request", attrs...)
 }
 
 // fail answers a request that is not a readable AdmissionReview.

@@ -96,6 +96,35 @@ func New(opts Options, h admission.Handler) (*Server, error) {
 	if opts.Registry == nil || opts.Metrics == nil {
 		return nil, errors.New("server: Registry and Metrics are required")
 	}
+	opts = withDefaults(opts)
+	s := &Server{opts: opts, log: opts.Log}
+	certs, err := watchCertificates(opts)
+	if err != nil {
+		return nil, err
+	}
+	s.certs = certs
+	s.tls = &tls.Config{
+		MinVersion:     tls.VersionTLS12,
+		GetCertificate: certs.GetCertificate,
+		// HTTP/1.1 only: HTTP/2 has had denial-of-service flaws (rapid
+		// reset) and the API server does not need it here.
+		NextProtos: []string{"http/1.1"},
+	}
+	s.main = s.admissionServer(h)
+	s.metrics = s.metricsServer()
+
+	if s.ln, err = net.Listen("tcp", opts.Addr); err != nil {
+		return nil, fmt.Errorf("listening on %s: %w", opts.Addr, err)
+	}
+	if s.mln, err = net.Listen("tcp", opts.MetricsAddr); err != nil {
+		s.ln.Close()
+		return nil, fmt.Errorf("listening on %s for metrics: %w", opts.MetricsAddr, err)
+	}
+	return s, nil
+}
+
+// withDefaults fills in the options left at zero.
+func withDefaults(opts Options) Options {
 	if opts.ShutdownTimeout <= 0 {
 		opts.ShutdownTimeout = 30 * time.Second
 	}
@@ -108,12 +137,15 @@ func New(opts Options, h admission.Handler) (*Server, error) {
 	if opts.firstRequestGrace <= 0 {
 		opts.firstRequestGrace = defaultFirstRequestGrace
 	}
-	log := opts.Log
-	if log == nil {
-		log = slog.New(slog.DiscardHandler)
+	if opts.Log == nil {
+		opts.Log = slog.New(slog.DiscardHandler)
 	}
-	s := &Server{opts: opts, log: log}
+	return opts
+}
 
+// watchCertificates loads the serving certificate, to be reloaded when its
+// files change; each reload after the first load is counted and logged.
+func watchCertificates(opts Options) (*certwatcher.CertWatcher, error) {
 	certs, err := certwatcher.New(opts.CertFile, opts.KeyFile)
 	if err != nil {
 		return nil, fmt.Errorf("loading serving certificate %s with key %s: %w", opts.CertFile, opts.KeyFile, err)
@@ -134,32 +166,28 @@ func New(opts Options, h admission.Handler) (*Server, error) {
 		if c.Leaf != nil {
 			attrs = append(attrs, "serial", c.Leaf.SerialNumber.String(), "notAfter", c.Leaf.NotAfter)
 		}
-		log.Info("serving certificate reloaded", attrs...)
+		opts.Log.Info("serving certificate reloaded", attrs...)
 	})
-	s.certs = certs
+	return certs, nil
+}
 
-	wh := &admission.Webhook{Handler: h, MaxRequestBytes: opts.MaxRequestBytes, Log: log, Budget: opts.Budget}
+// admissionServer is the HTTPS server of /mutate, /healthz and /readyz.
+func (s *Server) admissionServer(h admission.Handler) *http.Server {
+	wh := &admission.Webhook{Handler: h, MaxRequestBytes: s.opts.MaxRequestBytes, Log: s.log, Budget: s.opts.Budget}
 	mux := http.NewServeMux()
 	mux.Handle(MutatePath, s.instrument(s.recoverPanics(wh)))
 	mux.HandleFunc("/healthz", s.healthz)
 	mux.HandleFunc("/readyz", s.readyz)
-	s.tls = &tls.Config{
-		MinVersion:     tls.VersionTLS12,
-		GetCertificate: certs.GetCertificate,
-		// HTTP/1.1 only: HTTP/2 has had denial-of-service flaws (rapid
-		// reset) and the API server does not need it here.
-		NextProtos: []string{"http/1.1"},
-	}
-	s.main = &http.Server{
+	return &http.Server{
 		Handler: s.markBegun(mux),
 		// TLS is terminated by the listener (see firstRequestListener).
 		TLSNextProto:      map[string]func(*http.Server, *tls.Conn, http.Handler){},
-		ReadHeaderTimeout: opts.ReadHeaderTimeout,
+		ReadHeaderTimeout: s.opts.ReadHeaderTimeout,
 		ReadTimeout:       30 * time.Second,
 		WriteTimeout:      30 * time.Second,
-		IdleTimeout:       opts.IdleTimeout,
+		IdleTimeout:       s.opts.IdleTimeout,
 		MaxHeaderBytes:    64 << 10,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 		// A drain waits for each connection's first request to reach a
 		// handler, or for the connection to close (see
 		// firstRequestListener.stop and markBegun).
@@ -172,25 +200,20 @@ func New(opts Options, h admission.Handler) (*Server, error) {
 			}
 		},
 	}
+}
 
-	mmux := http.NewServeMux()
-	mmux.Handle("/metrics", promhttp.HandlerFor(opts.Registry, promhttp.HandlerOpts{Registry: opts.Registry}))
-	mmux.HandleFunc("/healthz", s.healthz)
-	mmux.HandleFunc("/readyz", s.readyz)
-	s.metrics = &http.Server{
-		Handler:           mmux,
+// metricsServer is the plain-HTTP server of /metrics, /healthz and
+// /readyz.
+func (s *Server) metricsServer() *http.Server {
+	mux := http.NewServeMux()
+	mux.Handle("/metrics", promhttp.HandlerFor(s.opts.Registry, promhttp.HandlerOpts{Registry: s.opts.Registry}))
+	mux.HandleFunc("/healthz", s.healthz)
+	mux.HandleFunc("/readyz", s.readyz)
+	return &http.Server{
+		Handler:           mux,
 		ReadHeaderTimeout: 10 * time.Second,
-		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
 	}
-
-	if s.ln, err = net.Listen("tcp", opts.Addr); err != nil {
-		return nil, fmt.Errorf("listening on %s: %w", opts.Addr, err)
-	}
-	if s.mln, err = net.Listen("tcp", opts.MetricsAddr); err != nil {
-		s.ln.Close()
-		return nil, fmt.Errorf("listening on %s for metrics: %w", opts.MetricsAddr, err)
-	}
-	return s, nil
 }
 
 // connKey is the request context key of the connection a request came on.
