@@ -176,7 +176,7 @@ func checkChart(t *testing.T, objs []*kyaml.RNode, ns string) {
 func checkObjectSelectors(t *testing.T, mwc *admissionregistrationv1.MutatingWebhookConfiguration, inj *engine.Injector) {
 	t.Helper()
 	allLabel := true
-	for _, m := range inj.Config().Mutations {
+	for _, m := range inj.Mutations() {
 		allLabel = allLabel && m.LabelTrigger
 	}
 	selected := func(podLabels labels.Set) bool {
@@ -193,7 +193,7 @@ func checkObjectSelectors(t *testing.T, mwc *admissionregistrationv1.MutatingWeb
 	}
 	unlabelled := labels.Set{"app": "web"}
 	anyDefault := false
-	for _, m := range inj.Config().Mutations {
+	for _, m := range inj.Mutations() {
 		anyDefault = anyDefault || m.InjectByDefault
 		for _, v := range []string{"true", "enabled"} {
 			if !selected(labels.Set{"app": "web", m.TriggerKey(): v}) {

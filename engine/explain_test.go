@@ -17,7 +17,7 @@ import (
 func TestExplainChangesNothing(t *testing.T) {
 	forEachGoldenCase(t, func(t *testing.T, c goldencase.Case, inj *engine.Injector) {
 		var mutations []string
-		for _, m := range inj.Config().Mutations {
+		for _, m := range inj.Mutations() {
 			mutations = append(mutations, m.Name)
 		}
 		plain, err := c.Documents()

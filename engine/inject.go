@@ -8,6 +8,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
+	"github.com/sidecar-injector/sidecar-injector/api/v1alpha1"
 	"github.com/sidecar-injector/sidecar-injector/engine/internal/model"
 	"github.com/sidecar-injector/sidecar-injector/engine/internal/yamlnode"
 )
@@ -80,7 +81,7 @@ func (in *Injector) renderAll(sel *selection, rep *Report) []*rendered {
 		switch {
 		case err == nil:
 			plan = append(plan, rm)
-		case m.FailurePolicy == model.Ignore:
+		case m.FailurePolicy == v1alpha1.Ignore:
 			rep.Warnings = append(rep.Warnings, Warning{Mutation: m.Name, Message: "not injected (failurePolicy Ignore): " + err.withoutMutation()})
 			rep.Skipped = append(rep.Skipped, err)
 			rep.decide(m.Name, OutcomeSkipped, "failurePolicy Ignore: "+err.withoutMutation())
@@ -219,7 +220,7 @@ func (in *Injector) selectMutations(resource *yaml.Node, opts Options, rep *Repo
 // triggered decides whether mutation m applies to the pod, warning about
 // triggers that cannot be what the user meant.
 func (in *Injector) triggered(m *model.Mutation, work, orig *podTemplate, namespace string, rep *Report) bool {
-	t := in.Trigger(m, podMeta(work.meta(), namespace))
+	t := in.Trigger(&m.Mutation, podMeta(work.meta(), namespace))
 	if t.Warning != "" {
 		rep.Warnings = append(rep.Warnings, Warning{Mutation: m.Name, Message: t.Warning})
 	}

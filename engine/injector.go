@@ -6,6 +6,7 @@ import (
 
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
+	"github.com/sidecar-injector/sidecar-injector/api/v1alpha1"
 	"github.com/sidecar-injector/sidecar-injector/engine/config"
 	"github.com/sidecar-injector/sidecar-injector/engine/internal/model"
 	"github.com/sidecar-injector/sidecar-injector/internal/jsonnode"
@@ -53,8 +54,15 @@ func LoadFiles(paths ...string) (*Injector, error) {
 // mutation naming a sidecar that does not exist. Show them to the user.
 func (in *Injector) Warnings() []*config.Problem { return in.cfg.Warnings }
 
-// Config returns the loaded configuration (read only).
-func (in *Injector) Config() *model.Config { return in.cfg }
+// Mutations returns the loaded mutations in the order they apply, as
+// configured (failurePolicy defaulted), whatever form they were written in.
+func (in *Injector) Mutations() []v1alpha1.Mutation {
+	out := make([]v1alpha1.Mutation, len(in.cfg.Mutations))
+	for i, m := range in.cfg.Mutations {
+		out[i] = m.Mutation
+	}
+	return out
+}
 
 // Inject applies every mutation that the resource's pod template triggers,
 // in config order, and reports what it did. The resource is changed in

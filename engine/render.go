@@ -200,12 +200,12 @@ func (in *Injector) render(m *model.Mutation, data *podData) (*rendered, *Mutati
 		defs []*model.Definition
 		out  *[]*yaml.Node
 	}{
-		{m.BeforePodInitContainers, &r.before},
-		{m.InitContainers, &r.initContainers},
-		{m.Containers, &r.containers},
-		{m.Volumes, &r.volumes},
-		{m.VolumeMounts, &r.volumeMounts},
-		{m.ImagePullSecrets, &r.imagePullSecrets},
+		{m.Resolved.BeforePodInitContainers, &r.before},
+		{m.Resolved.InitContainers, &r.initContainers},
+		{m.Resolved.Containers, &r.containers},
+		{m.Resolved.Volumes, &r.volumes},
+		{m.Resolved.VolumeMounts, &r.volumeMounts},
+		{m.Resolved.ImagePullSecrets, &r.imagePullSecrets},
 	}
 	for _, l := range lists {
 		// Each list's length goes first: the same sidecars in another
@@ -262,7 +262,8 @@ func (in *Injector) render(m *model.Mutation, data *podData) (*rendered, *Mutati
 
 // definitionLists are the lists of definitions a mutation injects.
 func definitionLists(m *model.Mutation) [][]*model.Definition {
-	return [][]*model.Definition{m.BeforePodInitContainers, m.InitContainers, m.Containers, m.Volumes, m.VolumeMounts, m.ImagePullSecrets}
+	r := &m.Resolved
+	return [][]*model.Definition{r.BeforePodInitContainers, r.InitContainers, r.Containers, r.Volumes, r.VolumeMounts, r.ImagePullSecrets}
 }
 
 // maxPooledHashBuffer is the largest hash buffer kept for reuse: the

@@ -4,7 +4,7 @@ import (
 	"fmt"
 	"slices"
 
-	"github.com/sidecar-injector/sidecar-injector/engine/internal/model"
+	"github.com/sidecar-injector/sidecar-injector/api/v1alpha1"
 )
 
 // PodMeta is what a mutation's trigger reads of a pod. Annotation and Label
@@ -39,7 +39,7 @@ type Trigger struct {
 // "false" must not inject); then an opt-in (true, enabled) injects; a pod
 // that says nothing gets the mutation only when it injects by default.
 // Ignored namespaces are never injected.
-func (in *Injector) Trigger(m *model.Mutation, pod PodMeta) Trigger {
+func (in *Injector) Trigger(m *v1alpha1.Mutation, pod PodMeta) Trigger {
 	key := m.TriggerKey()
 	type value struct{ where, v string }
 	var values []value

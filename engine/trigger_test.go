@@ -5,9 +5,9 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/sidecar-injector/sidecar-injector/api/v1alpha1"
 	"github.com/sidecar-injector/sidecar-injector/engine"
 	"github.com/sidecar-injector/sidecar-injector/engine/config"
-	"github.com/sidecar-injector/sidecar-injector/engine/internal/model"
 )
 
 const triggerConfig = `
@@ -39,8 +39,8 @@ func ExampleInjector_Trigger() {
 		Label:      mapLookup(map[string]string{"l.example.com/inject": "true"}),
 		Namespace:  "shop",
 	}
-	for _, m := range inj.Config().Mutations {
-		t := inj.Trigger(m, pod)
+	for _, m := range inj.Mutations() {
+		t := inj.Trigger(&m, pod)
 		fmt.Printf("%s: %v, %s\n", m.Name, t.Applies, t.Reason)
 	}
 	// Output:
@@ -54,9 +54,9 @@ func TestTrigger(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	mutation := map[string]*model.Mutation{}
-	for _, m := range inj.Config().Mutations {
-		mutation[m.Name] = m
+	mutation := map[string]*v1alpha1.Mutation{}
+	for _, m := range inj.Mutations() {
+		mutation[m.Name] = &m
 	}
 	tests := []struct {
 		mutation            string

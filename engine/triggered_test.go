@@ -83,7 +83,7 @@ func checkTriggered(t *testing.T, inj *engine.Injector, obj []byte, opts engine.
 // untriggered is obj with every trigger of inj set to "false".
 func untriggered(inj *engine.Injector, obj []byte) []byte {
 	s := string(obj)
-	for _, m := range inj.Config().Mutations {
+	for _, m := range inj.Mutations() {
 		for _, v := range []string{`"true"`, `"enabled"`} {
 			key, _ := json.Marshal(m.TriggerKey())
 			s = strings.ReplaceAll(s, string(key)+":"+v, string(key)+`:"false"`)
@@ -125,7 +125,7 @@ func hostileObjects(inj *engine.Injector) [][]byte {
 	pod := func(meta string) string {
 		return `{"apiVersion":"v1","kind":"Pod","metadata":` + meta + `,"spec":{"containers":[{"name":"app","image":"app","args":["a"]}]}}`
 	}
-	for _, m := range inj.Config().Mutations {
+	for _, m := range inj.Mutations() {
 		k, s := q(m.TriggerKey()), q(m.StatusKey())
 		rec := q(engine.RecordAnnotation)
 		for _, v := range []string{`"true"`, `"enabled"`, `"false"`, `"disabled"`, `"yes"`, `""`, `"TRUE"`, `" true"`, `null`, `1`, `true`, `{}`, `["true"]`} {

@@ -111,10 +111,10 @@ func ConfigErrorResults(err error, fc *yaml.RNode) framework.Results {
 // ConfigWarningResults turns the warnings of a config that loaded (what the
 // old injector accepted but cannot work) into warning results.
 func ConfigWarningResults(inj *engine.Injector, fc *yaml.RNode) framework.Results {
-	if inj == nil || inj.Config() == nil {
+	if inj == nil {
 		return nil
 	}
-	return problemResults(framework.Warning, inj.Config().Warnings, fc)
+	return problemResults(framework.Warning, inj.Warnings(), fc)
 }
 
 func problemResults(sev framework.Severity, problems []*config.Problem, fc *yaml.RNode) framework.Results {

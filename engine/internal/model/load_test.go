@@ -36,13 +36,13 @@ func TestLoadSalesforceConfigsUnchanged(t *testing.T) {
 		t.Errorf("mutations = %s, want %s", got, want)
 	}
 	madkub := cfg.Mutations[1]
-	if got := len(madkub.VolumeMounts); got != 5 {
+	if got := len(madkub.Resolved.VolumeMounts); got != 5 {
 		t.Errorf("madkub volumeMounts [ca clientcert servercert svcaccount] name %d mounts, want 5 (ca is mounted twice)", got)
 	}
 	vaultReverse := cfg.Mutations[5]
-	if len(vaultReverse.BeforePodInitContainers) != 1 || vaultReverse.BeforePodInitContainers[0].Name != "consul-template-init" ||
-		len(vaultReverse.InitContainers) != 1 || vaultReverse.InitContainers[0].Name != "vault-agent-init" {
-		t.Errorf("vaultReverse: before=%v after=%v", vaultReverse.BeforePodInitContainers, vaultReverse.InitContainers)
+	if len(vaultReverse.Resolved.BeforePodInitContainers) != 1 || vaultReverse.Resolved.BeforePodInitContainers[0].Name != "consul-template-init" ||
+		len(vaultReverse.Resolved.InitContainers) != 1 || vaultReverse.Resolved.InitContainers[0].Name != "vault-agent-init" {
+		t.Errorf("vaultReverse: before=%v after=%v", vaultReverse.Resolved.BeforePodInitContainers, vaultReverse.Resolved.InitContainers)
 	}
 	for _, kind := range []model.Kind{model.Volume, model.Container} {
 		for _, name := range []string{"aws-iam-credentials", "vault-agent"} {
@@ -151,7 +151,7 @@ metadata: {name: x}
 spec:
   sidecar: {}
 `},
-			want: []string{`native.yaml:5:3: unknown field "spec.sidecar" (did you mean "sidecars"?)`},
+			want: []string{`native.yaml:5:3: spec: unknown field "sidecar" (did you mean "sidecars"?)`},
 		},
 		{
 			name: "a name defined twice names both places",

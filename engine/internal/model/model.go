@@ -5,6 +5,7 @@ import (
 	"maps"
 	"slices"
 
+	"github.com/sidecar-injector/sidecar-injector/api/v1alpha1"
 	"github.com/sidecar-injector/sidecar-injector/engine/config"
 )
 
@@ -80,76 +81,31 @@ func (s *Sidecars) add(d *Definition) {
 	s.byKind[d.Kind][d.Name] = append(s.byKind[d.Kind][d.Name], d)
 }
 
-// Mutation names a trigger and the sidecars it injects.
+// Mutation is a mutation as configured, with the definitions it names.
 type Mutation struct {
-	Name                string
-	AnnotationNamespace string
-	AnnotationTrigger   string
-	// LabelTrigger reads TriggerKey from the pod's labels as well as its
-	// annotations, so that a webhook's objectSelector can select the pods.
-	LabelTrigger bool
-	// InjectByDefault applies the mutation to every pod whose annotation
-	// (or, with LabelTrigger, label) does not say false or disabled.
-	InjectByDefault bool
+	// Mutation is as written, FailurePolicy defaulted to Fail.
+	v1alpha1.Mutation
 
-	// Resolved definitions, in the order the mutation lists them.
-	InitContainers []*Definition
-	// BeforePodInitContainers are the init containers injected before the
-	// pod's own (initContainersBeforePodInitContainers), in config order.
-	BeforePodInitContainers []*Definition
-	Containers              []*Definition
-	Volumes                 []*Definition
-	VolumeMounts            []*Definition
-	ImagePullSecrets        []*Definition
-
-	IgnoreNamespaces []string
-	AnnotationConfig AnnotationConfig
-
-	// ImplementsSidecarLifecycle lets containers be injected into
-	// short-lived pods, with the sidecar-lifecycle volume mounted in each.
-	ImplementsSidecarLifecycle bool
-	// NativeSidecars injects Containers as init containers with
-	// restartPolicy Always (Kubernetes 1.29+).
-	NativeSidecars bool
-	// FailurePolicy says what to do when the mutation cannot be applied.
-	FailurePolicy FailurePolicy
+	// Resolved are the definitions the mutation names.
+	Resolved Resolved
 
 	// Source is where the mutation is defined.
 	Source Position
 }
 
-// TriggerKey is the pod annotation (and with LabelTrigger, label) that
-// triggers the mutation.
-func (m *Mutation) TriggerKey() string { return m.AnnotationNamespace + "/" + m.AnnotationTrigger }
-
-// StatusKey is the pod annotation that says the mutation was applied.
-func (m *Mutation) StatusKey() string { return m.AnnotationNamespace + "/status" }
-
-// AnnotationConfig is the old injector's way of taking volume mounts from
-// pod annotations.
-type AnnotationConfig struct {
-	VolumeMounts []AnnotationVolumeMounts
+// Resolved are the definitions of one mutation, in the order it lists
+// them.
+type Resolved struct {
+	// BeforePodInitContainers are the init containers injected before the
+	// pod's own (initContainersBeforePodInitContainers); InitContainers are
+	// the others.
+	BeforePodInitContainers []*Definition
+	InitContainers          []*Definition
+	Containers              []*Definition
+	Volumes                 []*Definition
+	VolumeMounts            []*Definition
+	ImagePullSecrets        []*Definition
 }
-
-// AnnotationVolumeMounts reads a JSON list of volume mounts from the pod
-// annotation <annotationNamespace>/<Name> and adds them to the named
-// containers of the mutation.
-type AnnotationVolumeMounts struct {
-	Name              string
-	ContainerRefs     []string
-	InitContainerRefs []string
-}
-
-// FailurePolicy is what happens to a pod when a mutation cannot be applied.
-type FailurePolicy string
-
-const (
-	// Fail stops the injection: the webhook denies the pod, the function
-	// reports an error.
-	Fail FailurePolicy = "Fail"
-	// Ignore leaves the mutation out and warns.
-	Ignore FailurePolicy = "Ignore"
-)
 
 // WorkloadKind names a kind beyond the built-in workloads and where its pod
 // template is.

@@ -1,54 +1,22 @@
 package model
 
 import (
-	"errors"
 	"fmt"
-	"github.com/sidecar-injector/sidecar-injector/engine/internal/yamlnode"
 	"slices"
 	"strings"
 
-	"github.com/sidecar-injector/sidecar-injector/engine/internal/suggest"
 	"k8s.io/apimachinery/pkg/util/validation"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
-	"github.com/sidecar-injector/sidecar-injector/engine/internal/typed"
+	"github.com/sidecar-injector/sidecar-injector/api/v1alpha1"
+	"github.com/sidecar-injector/sidecar-injector/engine/internal/suggest"
+	"github.com/sidecar-injector/sidecar-injector/engine/internal/yamlnode"
 )
-
-// mutationSpec is a mutation as written, in every config form (the native
-// kind adds imagePullSecrets, nativeSidecars and failurePolicy).
-type mutationSpec struct {
-	Name                                  string                `json:"name"`
-	AnnotationNamespace                   string                `json:"annotationNamespace"`
-	AnnotationTrigger                     string                `json:"annotationTrigger"`
-	LabelTrigger                          bool                  `json:"labelTrigger"`
-	InjectByDefault                       bool                  `json:"injectByDefault"`
-	InitContainers                        []string              `json:"initContainers"`
-	InitContainersBeforePodInitContainers []string              `json:"initContainersBeforePodInitContainers"`
-	Containers                            []string              `json:"containers"`
-	Volumes                               []string              `json:"volumes"`
-	VolumeMounts                          []string              `json:"volumeMounts"`
-	ImagePullSecrets                      []string              `json:"imagePullSecrets"`
-	IgnoreNamespaces                      []string              `json:"ignoreNamespaces"`
-	AnnotationConfig                      *annotationConfigSpec `json:"annotationConfig"`
-	ImplementsSidecarLifecycle            bool                  `json:"implementsSidecarLifecycle"`
-	NativeSidecars                        bool                  `json:"nativeSidecars"`
-	FailurePolicy                         string                `json:"failurePolicy"`
-}
-
-type annotationConfigSpec struct {
-	VolumeMounts []annotationVolumeMountsSpec `json:"volumeMounts"`
-}
-
-type annotationVolumeMountsSpec struct {
-	Name              string   `json:"name"`
-	ContainerRefs     []string `json:"containerRefs"`
-	InitContainerRefs []string `json:"initContainerRefs"`
-}
 
 // pendingMutation is a decoded mutation waiting for every source to be read
 // before its sidecar names are resolved.
 type pendingMutation struct {
-	spec mutationSpec
+	spec v1alpha1.Mutation
 	node *yaml.Node
 	doc  *doc
 	// oldForm: written for the old injector, which skipped names of
@@ -58,52 +26,6 @@ type pendingMutation struct {
 	// partial: the mutation did not decode whole (reported), so what it
 	// lists may be missing.
 	partial bool
-}
-
-func (l *loader) loadMutations(d *doc, seq *yaml.Node, path string, oldForm bool) {
-	if seq.Tag == "!!null" {
-		return
-	}
-	if seq.Kind != yaml.SequenceNode {
-		d.problem(l, seq, "%s must be a list, found %s", path, yamlnode.Describe(seq))
-		return
-	}
-	for i, item := range seq.Content {
-		var spec mutationSpec
-		partial := false
-		if err := typed.Decode(item, &spec); err != nil {
-			partial = true
-			l.decodeProblems(d, item, fmt.Sprintf("%s[%d]", path, i), err)
-			// With only unknown or duplicate fields, what it lists is
-			// still checked (the names it refers to), so that one run
-			// reports everything; a value of the wrong type leaves a field
-			// unset, which would be reported again as missing.
-			if te := (*typed.Error)(nil); errors.As(err, &te) && te.Mismatch {
-				continue
-			}
-		}
-		l.mutations = append(l.mutations, pendingMutation{spec: spec, node: item, doc: d, oldForm: oldForm, partial: partial})
-	}
-}
-
-// decodeProblems reports the problems of a typed decode at their lines.
-func (l *loader) decodeProblems(d *doc, n *yaml.Node, path string, err error) {
-	var te *typed.Error
-	if !errors.As(err, &te) {
-		d.problem(l, n, "%s: %v", path, err)
-		return
-	}
-	for _, p := range te.Problems {
-		where := path
-		if p.Path != "" {
-			where += "." + p.Path
-		}
-		line := p.Line
-		if line > 0 {
-			line += d.lineOffset
-		}
-		l.problems.add(d.file, line, p.Column, "%s: %s", where, p.Message)
-	}
 }
 
 // resolve checks every mutation against every definition and builds the
@@ -123,26 +45,60 @@ func (l *loader) resolve() *Config {
 	return cfg
 }
 
+// resolveMutation checks a mutation and resolves the names it lists; nil
+// when it has problems (reported).
 func (l *loader) resolveMutation(pm pendingMutation, seen map[string]Position) *Mutation {
-	d, s, n := pm.doc, pm.spec, pm.node
 	before := len(l.problems.list)
-	pos := Position{File: d.file, Line: n.Line + d.lineOffset}
-	label := fmt.Sprintf("mutation %q", s.Name)
-	if s.Name == "" {
-		d.problem(l, n, "mutation has no name")
-		label = "mutation"
-	} else if first, ok := seen[s.Name]; ok {
-		d.problem(l, yamlnode.Field(n, "name"), "mutation %q is defined twice: first at %s", s.Name, first)
-	} else {
-		seen[s.Name] = pos
+	m := &Mutation{Mutation: pm.spec, Source: Position{File: pm.doc.file, Line: pm.node.Line + pm.doc.lineOffset}}
+	label := l.checkName(pm, m.Source, seen)
+	l.checkTrigger(pm, label)
+	switch m.FailurePolicy {
+	case "":
+		m.FailurePolicy = v1alpha1.Fail
+	case v1alpha1.Fail, v1alpha1.Ignore:
+	default:
+		pm.doc.problem(l, yamlnode.Field(pm.node, "failurePolicy"), "%s: failurePolicy %q is not Fail or Ignore", label, m.FailurePolicy)
 	}
+	var brokenRef bool
+	m.Resolved, brokenRef = l.resolveSidecars(pm, label)
+	r := m.Resolved
+	if !brokenRef && !pm.partial && len(l.problems.list) == before && len(r.BeforePodInitContainers)+len(r.InitContainers)+len(r.Containers)+len(r.Volumes)+len(r.VolumeMounts)+len(r.ImagePullSecrets) == 0 {
+		pm.doc.problem(l, pm.node, "%s injects nothing: it names no sidecar that is defined", label)
+	}
+	l.checkAnnotationConfig(pm, label)
+	if len(l.problems.list) > before {
+		return nil
+	}
+	return m
+}
+
+// checkName reports a missing or duplicate name and returns how messages
+// name the mutation.
+func (l *loader) checkName(pm pendingMutation, pos Position, seen map[string]Position) string {
+	name := pm.spec.Name
+	if name == "" {
+		pm.doc.problem(l, pm.node, "mutation has no name")
+		return "mutation"
+	}
+	if first, ok := seen[name]; ok {
+		pm.doc.problem(l, yamlnode.Field(pm.node, "name"), "mutation %q is defined twice: first at %s", name, first)
+	} else {
+		seen[name] = pos
+	}
+	return fmt.Sprintf("mutation %q", name)
+}
+
+// checkTrigger reports a trigger key that is missing or that no pod can
+// carry.
+func (l *loader) checkTrigger(pm pendingMutation, label string) {
+	d, s, n := pm.doc, &pm.spec, pm.node
 	switch {
 	case s.AnnotationNamespace == "":
 		d.problem(l, n, "%s: annotationNamespace is not set: set the annotation prefix that triggers it, for example logging.example.com", label)
 	case s.AnnotationTrigger == "":
 		d.problem(l, n, "%s: annotationTrigger is not set: set the annotation name that triggers it, for example inject (the pod then carries %s/inject: \"true\")", label, s.AnnotationNamespace)
 	default:
-		key := s.AnnotationNamespace + "/" + s.AnnotationTrigger
+		key := s.TriggerKey()
 		errs := validation.IsQualifiedName(key)
 		switch {
 		case len(errs) == 0:
@@ -153,99 +109,71 @@ func (l *loader) resolveMutation(pm pendingMutation, seen map[string]Position) *
 			l.report(pm, n, fmt.Sprintf("%s: %q is not a valid annotation key, so no pod can carry it: %s", label, key, strings.Join(errs, "; ")))
 		}
 	}
-	m := &Mutation{
-		Name:                       s.Name,
-		AnnotationNamespace:        s.AnnotationNamespace,
-		AnnotationTrigger:          s.AnnotationTrigger,
-		LabelTrigger:               s.LabelTrigger,
-		InjectByDefault:            s.InjectByDefault,
-		IgnoreNamespaces:           s.IgnoreNamespaces,
-		ImplementsSidecarLifecycle: s.ImplementsSidecarLifecycle,
-		NativeSidecars:             s.NativeSidecars,
-		FailurePolicy:              Fail,
-		Source:                     pos,
-	}
-	switch FailurePolicy(s.FailurePolicy) {
-	case "", Fail:
-	case Ignore:
-		m.FailurePolicy = Ignore
-	default:
-		d.problem(l, yamlnode.Field(n, "failurePolicy"), "%s: failurePolicy %q is not Fail or Ignore", label, s.FailurePolicy)
-	}
-	brokenRef := false
+}
+
+// resolveSidecars looks up the definitions a mutation names. brokenRef: it
+// names a definition that failed to compile (reported with it).
+func (l *loader) resolveSidecars(pm pendingMutation, label string) (r Resolved, brokenRef bool) {
+	s := &pm.spec
 	resolve := func(kind Kind, field string, names []string) []*Definition {
 		var out []*Definition
-		list := yamlnode.Field(n, field)
+		list := yamlnode.Field(pm.node, field)
 		for i, name := range names {
-			at := list
-			if list != nil && i < len(list.Content) {
-				at = list.Content[i]
-			}
-			if slices.Index(names, name) < i {
-				d.problem(l, at, "%s: %s: %q is listed twice", label, field, name)
-				continue
-			}
+			at := item(list, i)
 			defs := l.sidecars.Lookup(kind, name)
-			if len(defs) == 0 && slices.Contains(l.broken[kind], name) {
+			switch {
+			case slices.Index(names, name) < i:
+				pm.doc.problem(l, at, "%s: %s: %q is listed twice", label, field, name)
+			case len(defs) == 0 && slices.Contains(l.broken[kind], name):
 				brokenRef = true
-				continue
-			}
-			if len(defs) == 0 {
+			case len(defs) == 0:
 				l.report(pm, at, fmt.Sprintf("%s: %s: no %s named %q is defined%s", label, field, kind, name, l.definedHint(kind, name)))
-				continue
+			default:
+				out = append(out, defs...)
 			}
-			out = append(out, defs...)
 		}
 		return out
 	}
-	beforeSet := s.InitContainersBeforePodInitContainers
-	m.BeforePodInitContainers = resolve(InitContainer, "initContainersBeforePodInitContainers", beforeSet)
+	r.BeforePodInitContainers = resolve(InitContainer, "initContainersBeforePodInitContainers", s.InitContainersBeforePodInitContainers)
 	for _, def := range resolve(InitContainer, "initContainers", s.InitContainers) {
-		if !slices.Contains(beforeSet, def.Name) {
-			m.InitContainers = append(m.InitContainers, def)
+		if !slices.Contains(s.InitContainersBeforePodInitContainers, def.Name) {
+			r.InitContainers = append(r.InitContainers, def)
 		}
 	}
-	m.Containers = resolve(Container, "containers", s.Containers)
-	m.Volumes = resolve(Volume, "volumes", s.Volumes)
-	m.VolumeMounts = resolve(VolumeMount, "volumeMounts", s.VolumeMounts)
-	m.ImagePullSecrets = resolve(ImagePullSecret, "imagePullSecrets", s.ImagePullSecrets)
-	for _, c := range m.Containers {
-		if slices.ContainsFunc(append(slices.Clone(m.BeforePodInitContainers), m.InitContainers...), func(ic *Definition) bool { return ic.Name == c.Name }) {
-			at := yamlnode.Field(n, "containers")
-			d.problem(l, at, "%s: %q is both a container and an init container of this mutation, and a pod cannot hold two containers of one name: rename one", label, c.Name)
+	r.Containers = resolve(Container, "containers", s.Containers)
+	r.Volumes = resolve(Volume, "volumes", s.Volumes)
+	r.VolumeMounts = resolve(VolumeMount, "volumeMounts", s.VolumeMounts)
+	r.ImagePullSecrets = resolve(ImagePullSecret, "imagePullSecrets", s.ImagePullSecrets)
+	for _, c := range r.Containers {
+		if slices.ContainsFunc(append(slices.Clone(r.BeforePodInitContainers), r.InitContainers...), func(ic *Definition) bool { return ic.Name == c.Name }) {
+			pm.doc.problem(l, yamlnode.Field(pm.node, "containers"), "%s: %q is both a container and an init container of this mutation, and a pod cannot hold two containers of one name: rename one", label, c.Name)
 		}
 	}
-	if !brokenRef && !pm.partial && len(l.problems.list) == before && len(m.BeforePodInitContainers)+len(m.InitContainers)+len(m.Containers)+len(m.Volumes)+len(m.VolumeMounts)+len(m.ImagePullSecrets) == 0 {
-		d.problem(l, n, "%s injects nothing: it names no sidecar that is defined", label)
-	}
-	if s.AnnotationConfig != nil {
-		acNode := yamlnode.Field(yamlnode.Field(n, "annotationConfig"), "volumeMounts")
-		for i, vm := range s.AnnotationConfig.VolumeMounts {
-			at := acNode
-			if acNode != nil && i < len(acNode.Content) {
-				at = acNode.Content[i]
+	return r, brokenRef
+}
+
+// checkAnnotationConfig reports annotationConfig entries without a name or
+// naming containers the mutation does not inject.
+func (l *loader) checkAnnotationConfig(pm pendingMutation, label string) {
+	s := &pm.spec
+	list := yamlnode.Field(yamlnode.Field(pm.node, "annotationConfig"), "volumeMounts")
+	for i, vm := range s.AnnotationConfig.VolumeMounts {
+		at := item(list, i)
+		if vm.Name == "" {
+			pm.doc.problem(l, at, "%s: annotationConfig.volumeMounts[%d] has no name (the annotation %s/<name> holds the mounts)", label, i, s.AnnotationNamespace)
+			continue
+		}
+		for _, ref := range vm.ContainerRefs {
+			if !slices.Contains(s.Containers, ref) {
+				pm.doc.problem(l, at, "%s: annotationConfig.volumeMounts[%d].containerRefs: %q is not one of the mutation's containers %q", label, i, ref, s.Containers)
 			}
-			if vm.Name == "" {
-				d.problem(l, at, "%s: annotationConfig.volumeMounts[%d] has no name (the annotation %s/<name> holds the mounts)", label, i, s.AnnotationNamespace)
-				continue
+		}
+		for _, ref := range vm.InitContainerRefs {
+			if !slices.Contains(s.InitContainers, ref) && !slices.Contains(s.InitContainersBeforePodInitContainers, ref) {
+				pm.doc.problem(l, at, "%s: annotationConfig.volumeMounts[%d].initContainerRefs: %q is not one of the mutation's init containers %q", label, i, ref, s.InitContainers)
 			}
-			for _, ref := range vm.ContainerRefs {
-				if !slices.Contains(s.Containers, ref) {
-					d.problem(l, at, "%s: annotationConfig.volumeMounts[%d].containerRefs: %q is not one of the mutation's containers %q", label, i, ref, s.Containers)
-				}
-			}
-			for _, ref := range vm.InitContainerRefs {
-				if !slices.Contains(s.InitContainers, ref) && !slices.Contains(beforeSet, ref) {
-					d.problem(l, at, "%s: annotationConfig.volumeMounts[%d].initContainerRefs: %q is not one of the mutation's init containers %q", label, i, ref, s.InitContainers)
-				}
-			}
-			m.AnnotationConfig.VolumeMounts = append(m.AnnotationConfig.VolumeMounts, AnnotationVolumeMounts(vm))
 		}
 	}
-	if len(l.problems.list) > before {
-		return nil
-	}
-	return m
 }
 
 // report is an error, or for a mutation of the old injector's form a
@@ -256,7 +184,7 @@ func (l *loader) report(pm pendingMutation, n *yaml.Node, msg string) {
 		line, col = n.Line+pm.doc.lineOffset, n.Column
 	}
 	if pm.oldForm {
-		l.warnings.add(pm.doc.file, line, col, "%s (the old injector ignored this; in a %s it is an error)", msg, NativeKind)
+		l.warnings.add(pm.doc.file, line, col, "%s (the old injector ignored this; in a %s it is an error)", msg, v1alpha1.Kind)
 		return
 	}
 	l.problems.add(pm.doc.file, line, col, "%s", msg)

@@ -8,16 +8,13 @@ import (
 	"github.com/sidecar-injector/sidecar-injector/engine/internal/yamlnode"
 )
 
-// loadSidecarLists reads the definition lists of one document (the old
-// injector's sidecar file, or a SidecarInjector's spec.sidecars).
-func (l *loader) loadSidecarLists(d *doc, fields map[string]*yaml.Node, path string) {
+// loadSidecarLists compiles the definition lists of one document (the old
+// injector's sidecar file, or a SidecarInjector's spec.sidecars), held by
+// mapping m. A list that is not one is reported by the document's decode.
+func (l *loader) loadSidecarLists(d *doc, m *yaml.Node, path string) {
 	for _, kind := range kinds {
-		seq := fields[kind.Field()]
-		if seq == nil || seq.Tag == "!!null" {
-			continue
-		}
-		if seq.Kind != yaml.SequenceNode {
-			d.problem(l, seq, "%s%s must be a list, found %s", path, kind.Field(), yamlnode.Describe(seq))
+		seq := field(m, kind.Field())
+		if seq == nil || seq.Kind != yaml.SequenceNode {
 			continue
 		}
 		for i, item := range seq.Content {

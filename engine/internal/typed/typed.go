@@ -37,6 +37,9 @@ type Problem struct {
 	// volumeMounts[1].mountPath; empty for the decoded node itself.
 	Path    string
 	Message string
+	// Mismatch: the value has the wrong type, and its field was left as
+	// it was.
+	Mismatch bool
 }
 
 func (p Problem) String() string {
@@ -54,9 +57,6 @@ func (p Problem) String() string {
 // Error lists the problems Decode found.
 type Error struct {
 	Problems []Problem
-	// Mismatch: a value has the wrong type, and its field was left as it
-	// was.
-	Mismatch bool
 }
 
 func (e *Error) Error() string {
@@ -92,13 +92,13 @@ func Decode(n *yaml.Node, out any) error {
 	e := &Error{}
 	strictErrs, err := kjson.UnmarshalStrict(data, out)
 	for tries := 0; err != nil; tries++ {
-		e.Mismatch = true
 		tree, derr := jsonnode.Decode(data) // the columns of this text
 		if derr != nil || tries == maxTypeProblems {
-			e.Problems = append(e.Problems, Problem{Line: n.Line, Column: n.Column, Message: strings.TrimPrefix(err.Error(), "json: ")})
+			e.Problems = append(e.Problems, Problem{Line: n.Line, Column: n.Column, Message: strings.TrimPrefix(err.Error(), "json: "), Mismatch: true})
 			break
 		}
 		p, culprit := typeProblem(n, tree, err)
+		p.Mismatch = true
 		e.Problems = append(e.Problems, p)
 		if culprit == nil || culprit == tree {
 			break
@@ -297,19 +297,27 @@ func strictProblem(root *yaml.Node, t reflect.Type, err error) Problem {
 	if !errors.As(err, &fe) {
 		return Problem{Line: root.Line, Column: root.Column, Message: err.Error()}
 	}
+	// The field's name may hold dots itself (a ConfigMap's data key
+	// sidecarconfig.yaml): the split taken is the last one whose key is
+	// there, else the last dot.
 	full := fe.FieldPath()
-	parentPath, name := full, full
-	if i := strings.LastIndexByte(full, '.'); i >= 0 {
-		parentPath, name = full[:i], full[i+1:]
-	} else {
-		parentPath = ""
+	parentPath, name := splitField(full, strings.LastIndexByte(full, '.'))
+	for i := strings.LastIndexByte(full, '.'); ; i = strings.LastIndexByte(full[:i], '.') {
+		pp, n := splitField(full, i)
+		if parent, _ := resolve(root, pp); parent != nil && len(keysNamed(parent, n)) > 0 {
+			parentPath, name = pp, n
+			break
+		}
+		if i < 0 {
+			break
+		}
 	}
 	parent, steps := resolve(root, parentPath)
-	p := Problem{Line: root.Line, Column: root.Column, Path: parentPath}
 	var keys []*yaml.Node
 	if parent != nil {
 		keys = keysNamed(parent, name)
 	}
+	p := Problem{Line: root.Line, Column: root.Column, Path: parentPath}
 	if len(keys) > 0 {
 		last := keys[len(keys)-1]
 		p.Line, p.Column = last.Line, last.Column
@@ -331,6 +339,15 @@ func strictProblem(root *yaml.Node, t reflect.Type, err error) Problem {
 	}
 	p.Message = fmt.Sprintf("unknown field %q%s", name, suggest.DidYouMean(name, names))
 	return p
+}
+
+// splitField splits a field path at the dot at i into the parent's path and
+// the field's name; i < 0 or past the end: a field of the root.
+func splitField(full string, i int) (string, string) {
+	if i < 0 || i >= len(full) {
+		return "", full
+	}
+	return full[:i], full[i+1:]
 }
 
 // resolve follows path (as sigs.k8s.io/json writes it) from n, through

@@ -1,0 +1,252 @@
+package model
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/sidecar-injector/sidecar-injector/api/v1alpha1"
+	"github.com/sidecar-injector/sidecar-injector/engine/config"
+	"github.com/sidecar-injector/sidecar-injector/engine/internal/typed"
+	"github.com/sidecar-injector/sidecar-injector/engine/internal/yamlnode"
+	"github.com/sidecar-injector/sidecar-injector/internal/jsonnode"
+)
+
+// The old Helm chart's ConfigMap keeps the old injector's two files under
+// these data keys.
+const (
+	ConfigMapSidecarKey  = "sidecarconfig.yaml"
+	ConfigMapMutationKey = "mutationconfig.yaml"
+)
+
+// oldForm is a document of the old injector's files, which convert into
+// the API's types: a sidecar file holds the definition lists, a mutation
+// file mutationConfigs.
+type oldForm struct {
+	v1alpha1.Sidecars `json:",inline"`
+	MutationConfigs   []v1alpha1.Mutation `json:"mutationConfigs"`
+}
+
+// configMapForm is the old Helm chart's ConfigMap, decoded strictly so
+// that a misspelt data key is reported; the files in its data are read
+// from their nodes, which know their lines and quoting.
+type configMapForm struct {
+	metav1.TypeMeta   `json:",inline"`
+	metav1.ObjectMeta `json:"metadata,omitempty"`
+	Data              struct {
+		Sidecars  *string `json:"sidecarconfig.yaml"`
+		Mutations *string `json:"mutationconfig.yaml"`
+	} `json:"data"`
+	BinaryData map[string][]byte `json:"binaryData,omitempty"`
+	Immutable  *bool             `json:"immutable,omitempty"`
+}
+
+// spec is one document's config in the API's types, with the nodes it was
+// decoded from, whose lines problems are reported at.
+type spec struct {
+	v1alpha1.SidecarInjectorSpec
+	sidecars      *yaml.Node // the mapping holding the definition lists
+	sidecarsPath  string     // its path, with a final dot: "spec.sidecars."
+	mutations     *yaml.Node // the list of mutations
+	mutationsPath string
+	workloadKinds *yaml.Node
+	// oldForm: written for the old injector (see pendingMutation).
+	oldForm bool
+	// decodeProblems are the problems of the typed decode, by path.
+	decodeProblems []typed.Problem
+}
+
+// loadDoc tells the forms apart: a native kind or a ConfigMap carry
+// apiVersion and kind; the old injector's files do not.
+func (l *loader) loadDoc(d *doc) {
+	if d.root.Kind != yaml.MappingNode {
+		d.problem(l, d.root, "a config document must be a mapping, found %s", yamlnode.Describe(d.root))
+		return
+	}
+	apiVersion, kind := yamlnode.String(d.root, "apiVersion"), yamlnode.String(d.root, "kind")
+	switch {
+	case apiVersion == "" && kind == "":
+		var f oldForm
+		s := &spec{sidecars: d.root, mutations: field(d.root, "mutationConfigs"), mutationsPath: "mutationConfigs", oldForm: true}
+		s.decodeProblems = l.decode(d, d.root, &f)
+		s.SidecarInjectorSpec = v1alpha1.SidecarInjectorSpec{Sidecars: f.Sidecars, Mutations: f.MutationConfigs}
+		l.loadSpec(d, s)
+	case kind == v1alpha1.Kind && apiVersion == v1alpha1.APIVersion:
+		l.loadNative(d)
+	case kind == "ConfigMap" && apiVersion == "v1":
+		l.loadConfigMap(d)
+	default:
+		d.problem(l, d.root, "unsupported config document %s/%s: expected apiVersion %s kind %s, a v1 ConfigMap with data keys %s and %s, or the old injector's sidecar or mutation file",
+			apiVersion, kind, v1alpha1.APIVersion, v1alpha1.Kind, ConfigMapSidecarKey, ConfigMapMutationKey)
+	}
+}
+
+func (l *loader) loadNative(d *doc) {
+	var obj v1alpha1.SidecarInjector
+	probs := l.decode(d, d.root, &obj)
+	specNode := field(d.root, "spec")
+	if specNode == nil {
+		d.problem(l, d.root, "%s has no spec", v1alpha1.Kind)
+		return
+	}
+	l.loadSpec(d, &spec{
+		SidecarInjectorSpec: obj.Spec,
+		sidecars:            field(specNode, "sidecars"),
+		sidecarsPath:        "spec.sidecars.",
+		mutations:           field(specNode, "mutations"),
+		mutationsPath:       "spec.mutations",
+		workloadKinds:       field(specNode, "workloadKinds"),
+		decodeProblems:      probs,
+	})
+}
+
+func (l *loader) loadConfigMap(d *doc) {
+	var cm configMapForm
+	l.decode(d, d.root, &cm)
+	data := field(d.root, "data")
+	if data == nil || data.Kind != yaml.MappingNode {
+		d.problem(l, d.root, "ConfigMap has no data: expected keys %s and %s", ConfigMapSidecarKey, ConfigMapMutationKey)
+		return
+	}
+	for _, key := range []string{ConfigMapSidecarKey, ConfigMapMutationKey} {
+		v := field(data, key)
+		if v == nil {
+			d.problem(l, data, "ConfigMap %s has no data.%s: the old injector's sidecar file (%s) and mutation file (%s) go together, and without both it defines no mutations that can inject", cm.Name, key, ConfigMapSidecarKey, ConfigMapMutationKey)
+			continue
+		}
+		if v.Kind != yaml.ScalarNode {
+			continue // reported by decode
+		}
+		// A block scalar's content starts on the line after its key, so
+		// problems in it can be reported at their line in the file.
+		// Its columns are shifted by its indentation, so that they are the
+		// file's too.
+		offset, indent := 0, 0
+		if v.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
+			offset = v.Line + d.lineOffset
+			indent = blockIndent(d.ph.text, v.Line)
+		}
+		before := len(l.problems.list)
+		l.loadSource(config.Source{Name: fmt.Sprintf("%s (ConfigMap %s, data %s)", d.file, cm.Name, key), Data: []byte(d.ph.restoreValue(v.Value, v.Style))}, offset, true)
+		for _, p := range l.problems.list[before:] {
+			if p.Column > 0 {
+				p.Column += indent
+			}
+		}
+	}
+}
+
+// blockIndent is the indentation of the first content line of a block
+// scalar whose indicator is on line keyLine (1-based) of text.
+func blockIndent(text string, keyLine int) int {
+	lines := strings.SplitN(text, "\n", keyLine+2)
+	for _, line := range lines[min(keyLine, len(lines)):] {
+		if trimmed := strings.TrimLeft(line, " "); trimmed != "" {
+			return len(line) - len(trimmed)
+		}
+	}
+	return 0
+}
+
+// decode decodes a document strictly into out, reports its problems at
+// their lines and returns them.
+func (l *loader) decode(d *doc, n *yaml.Node, out any) []typed.Problem {
+	err := typed.Decode(n, out)
+	if err == nil {
+		return nil
+	}
+	te, ok := err.(*typed.Error)
+	if !ok {
+		d.problem(l, n, "%v", err)
+		return nil
+	}
+	for _, p := range te.Problems {
+		line := p.Line
+		if line > 0 {
+			line += d.lineOffset
+		}
+		if p.Path == "" {
+			l.problems.add(d.file, line, p.Column, "%s", p.Message)
+		} else {
+			l.problems.add(d.file, line, p.Column, "%s: %s", p.Path, p.Message)
+		}
+	}
+	return te.Problems
+}
+
+// problemsIn tells whether the decode found problems in the value at path
+// (partial), and whether one of them is a value of the wrong type, which
+// leaves its field unset (mismatch).
+func (s *spec) problemsIn(path string) (partial, mismatch bool) {
+	for _, p := range s.decodeProblems {
+		if rest, ok := strings.CutPrefix(p.Path, path); ok && (rest == "" || rest[0] == '.' || rest[0] == '[') {
+			partial = true
+			mismatch = mismatch || p.Mismatch
+		}
+	}
+	return partial, mismatch
+}
+
+// loadSpec loads what one document defines.
+func (l *loader) loadSpec(d *doc, s *spec) {
+	l.loadSidecarLists(d, s.sidecars, s.sidecarsPath)
+	for i, m := range s.Mutations {
+		partial, mismatch := s.problemsIn(fmt.Sprintf("%s[%d]", s.mutationsPath, i))
+		// With only unknown or duplicate fields, what it lists is still
+		// checked (the names it refers to), so that one run reports
+		// everything; a value of the wrong type leaves a field unset,
+		// which would be reported again as missing.
+		if !mismatch {
+			l.mutations = append(l.mutations, pendingMutation{spec: m, node: item(s.mutations, i), doc: d, oldForm: s.oldForm, partial: partial})
+		}
+	}
+	if s.IgnoreNamespaces != nil {
+		l.ignoreSet = true
+		for _, ns := range s.IgnoreNamespaces {
+			if !slices.Contains(l.ignore, ns) {
+				l.ignore = append(l.ignore, ns)
+			}
+		}
+	}
+	for i, wk := range s.WorkloadKinds {
+		path := fmt.Sprintf("spec.workloadKinds[%d]", i)
+		if _, mismatch := s.problemsIn(path); !mismatch {
+			l.loadWorkloadKind(d, wk, item(s.workloadKinds, i), path)
+		}
+	}
+}
+
+// field returns the value of key in mapping m as decoding reads it,
+// through aliases and merge keys; nil when there is none.
+func field(m *yaml.Node, key string) *yaml.Node {
+	m = follow(m)
+	if m == nil || m.Kind != yaml.MappingNode {
+		return nil
+	}
+	pairs, _ := jsonnode.Pairs(m)
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if pairs[i].Value == key {
+			return follow(pairs[i+1])
+		}
+	}
+	return nil
+}
+
+// item returns the i-th item of sequence n, or n itself when it has no
+// such item (a place to report at all the same).
+func item(n *yaml.Node, i int) *yaml.Node {
+	if s := follow(n); s != nil && s.Kind == yaml.SequenceNode && i < len(s.Content) {
+		return s.Content[i]
+	}
+	return n
+}
+
+func follow(n *yaml.Node) *yaml.Node {
+	for i := 0; n != nil && n.Kind == yaml.AliasNode && i < jsonnode.MaxDepth; i++ {
+		n = n.Alias
+	}
+	return n
+}
