@@ -258,8 +258,47 @@ func pathString(path []pathStep) string {
 // the item's source (not offset); lineOffset places the templates' own
 // errors in the file.
 func compile(kind Kind, name string, pos Position, item *yaml.Node, lineOffset int, ph *placeholders) (*Definition, []*config.Problem) {
-	d := &Definition{Kind: kind, Name: name, Source: pos}
 	probe := yaml.CopyYNode(item)
+	found, probs := findTemplated(probe, ph)
+	if len(probs) > 0 {
+		return nil, probs
+	}
+	target := newTyped(kind)
+	values, probs := parseValues(name, found, reflect.TypeOf(target).Elem(), lineOffset)
+	if len(probs) > 0 {
+		return nil, probs
+	}
+	// Decoded strictly with a stand-in in each templated scalar: an unknown
+	// field is reported at its line whatever the templates render.
+	if err := typed.Decode(probe, target); err != nil {
+		return nil, typedProblems(err)
+	}
+	n, err := typed.Encode(target)
+	if err != nil {
+		return nil, []*config.Problem{{Message: err.Error()}}
+	}
+	followSource(n, item)
+	d := &Definition{Kind: kind, Name: name, Source: pos, canonical: n}
+	if len(found) == 0 {
+		return d, nil
+	}
+	if p := d.bindValues(found, values); p != nil {
+		return nil, []*config.Problem{p}
+	}
+	d.onPath = map[*yaml.Node]bool{}
+	markPaths(n, d.values, d.onPath)
+	if kind == InitContainer || kind == Container {
+		if mounts := yamlnode.Field(n, "volumeMounts"); mounts != nil {
+			d.onPath[n], d.onPath[mounts] = true, true
+		}
+	}
+	return d, nil
+}
+
+// findTemplated lists the scalars of a definition's source that hold
+// actions, and the actions that stand where no value can come from them
+// (a key, an anchor an alias repeats, a merged mapping).
+func findTemplated(probe *yaml.Node, ph *placeholders) ([]templated, []*config.Problem) {
 	var found []templated
 	var probs []*config.Problem
 	var walk func(n *yaml.Node, path []pathStep)
@@ -294,33 +333,37 @@ func compile(kind Kind, name string, pos Position, item *yaml.Node, lineOffset i
 		}
 	}
 	walk(probe, nil)
-	if len(probs) > 0 {
-		return nil, probs
-	}
+	return found, probs
+}
 
-	target := newTyped(kind)
+// parseValues parses the template of each templated scalar and puts a
+// stand-in value of the field's type (t is the definition's Go type) in
+// its place in the probe. A scalar under an unknown field gets no value:
+// decoding reports the field.
+func parseValues(name string, found []templated, t reflect.Type, lineOffset int) ([]*value, []*config.Problem) {
 	values := make([]*value, len(found))
+	var probs []*config.Problem
 	for i, f := range found {
 		v := &value{field: pathString(f.path), line: f.node.Line + lineOffset}
-		t, omitEmpty, ok := fieldType(reflect.TypeOf(target).Elem(), f.path)
+		ft, omitEmpty, ok := fieldType(t, f.path)
 		if !ok {
-			continue // an unknown field: decoding reports it
+			continue
 		}
 		switch {
-		case t.Kind() == reflect.String:
+		case ft.Kind() == reflect.String:
 			v.omitEmpty = omitEmpty
-		case t == intOrStringType || t == quantityType:
-			v.typ = t
+		case ft == intOrStringType || ft == quantityType:
+			v.typ = ft
 			f.node.Value, f.node.Tag = "1", yaml.NodeTagInt
-		case t.Kind() == reflect.Bool:
-			v.typ = t
+		case ft.Kind() == reflect.Bool:
+			v.typ = ft
 			f.node.Value, f.node.Tag = "true", yaml.NodeTagBool
-		case t.Kind() >= reflect.Int && t.Kind() <= reflect.Uint64:
-			v.typ = t
+		case ft.Kind() >= reflect.Int && ft.Kind() <= reflect.Uint64:
+			v.typ = ft
 			f.node.Value, f.node.Tag = "1", yaml.NodeTagInt
 		default:
 			probs = append(probs, &config.Problem{Line: f.node.Line, Column: f.node.Column, Message: fmt.Sprintf(
-				"%s: a template action renders one value (a string, a number or a boolean), and %s is a %s", v.field, v.field, describeType(t))})
+				"%s: a template action renders one value (a string, a number or a boolean), and %s is a %s", v.field, v.field, describeType(ft))})
 			continue
 		}
 		tmpl, err := template.Parse(name, f.text)
@@ -333,46 +376,29 @@ func compile(kind Kind, name string, pos Position, item *yaml.Node, lineOffset i
 		v.tmpl = tmpl
 		values[i] = v
 	}
-	if len(probs) > 0 {
-		return nil, probs
-	}
-	if err := typed.Decode(probe, target); err != nil {
-		return nil, typedProblems(err)
-	}
-	n, err := typed.Encode(target)
-	if err != nil {
-		return nil, []*config.Problem{{Message: err.Error()}}
-	}
-	followSource(n, item)
-	d.canonical = n
-	if len(found) == 0 {
-		return d, nil
-	}
+	return values, probs
+}
+
+// bindValues ties each templated scalar's value to its node in the
+// canonical definition. A number or a boolean that a template renders
+// without reading the pod is checked now rather than at the first pod.
+func (d *Definition) bindValues(found []templated, values []*value) *config.Problem {
 	d.values = map[*yaml.Node]*value{}
 	for i, f := range found {
-		target := nodeAt(n, f.path)
+		target := nodeAt(d.canonical, f.path)
 		if target == nil || values[i] == nil {
-			return nil, []*config.Problem{{Line: f.node.Line, Message: fmt.Sprintf("%s: a templated field that the definition's type drops", pathString(f.path))}}
+			return &config.Problem{Line: f.node.Line, Message: fmt.Sprintf("%s: a templated field that the definition's type drops", pathString(f.path))}
 		}
 		d.values[target] = values[i]
-		// A number or a boolean that a template renders without reading
-		// the pod is checked now rather than at the first pod.
 		if typ := values[i].typ; typ != nil {
 			if s, err := values[i].tmpl.Execute(&corev1.Pod{}); err == nil {
 				if _, err := typedScalar(typ, s); err != nil {
-					return nil, []*config.Problem{{Line: f.node.Line, Message: fmt.Sprintf("%s: the template renders %s for a pod with nothing set: %v", values[i].field, clipQuote(s), err)}}
+					return &config.Problem{Line: f.node.Line, Message: fmt.Sprintf("%s: the template renders %s for a pod with nothing set: %v", values[i].field, clipQuote(s), err)}
 				}
 			}
 		}
 	}
-	d.onPath = map[*yaml.Node]bool{}
-	markPaths(n, d.values, d.onPath)
-	if kind == InitContainer || kind == Container {
-		if mounts := yamlnode.Field(n, "volumeMounts"); mounts != nil {
-			d.onPath[n], d.onPath[mounts] = true, true
-		}
-	}
-	return d, nil
+	return nil
 }
 
 // fieldType follows a path of JSON names and indexes from struct type t
