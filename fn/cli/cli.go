@@ -20,9 +20,9 @@ import (
 
 // Exit statuses.
 const (
-	ExitOK    = 0
-	ExitError = 1 // an error result, unreadable input or config
-	ExitUsage = 2 // bad command line
+	exitOK    = 0
+	exitError = 1 // an error result, unreadable input or config
+	exitUsage = 2 // bad command line
 )
 
 // Run runs the command with args (without the program name) and returns
@@ -38,11 +38,11 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 		case a == "--":
 			flagsDone = true
 		case a == "-h" || a == "--help" || a == "-help":
-			fmt.Fprint(stdout, Help)
-			return ExitOK
+			fmt.Fprint(stdout, help)
+			return exitOK
 		case a == "--version" || a == "-version":
 			fmt.Fprintln(stdout, "sidecar-injector-fn", buildinfo.Read())
-			return ExitOK
+			return exitOK
 		case (a == "--explain" || a == "--check") && m != inject:
 			return usageError(stderr, "--explain and --check do not go together")
 		case a == "--explain":
@@ -63,8 +63,8 @@ func Run(args []string, stdin io.Reader, stdout, stderr io.Writer) int {
 }
 
 func usageError(stderr io.Writer, msg string) int {
-	fmt.Fprintf(stderr, "sidecar-injector-fn: %s\n\n%s", msg, Usage)
-	return ExitUsage
+	fmt.Fprintf(stderr, "sidecar-injector-fn: %s\n\n%s", msg, usage)
+	return exitUsage
 }
 
 // runFunction is the KRM function mode: ResourceList in, ResourceList out,
@@ -84,9 +84,9 @@ func runFunction(stdin io.Reader, stdout, stderr io.Writer) int {
 		if _, isResults := err.(framework.Results); !isResults {
 			fmt.Fprintf(stderr, "sidecar-injector-fn: %v\n", err)
 		}
-		return ExitError
+		return exitError
 	}
-	return ExitOK
+	return exitOK
 }
 
 // recordResults keeps the processor's results for the caller, since
@@ -110,13 +110,13 @@ func printResults(w io.Writer, results framework.Results, min framework.Severity
 		if rank(r.Severity) < rank(min) {
 			continue
 		}
-		fmt.Fprintln(w, FormatResult(r))
+		fmt.Fprintln(w, formatResult(r))
 	}
 }
 
-// FormatResult renders a result for people:
+// formatResult renders a result for people:
 // `warning: apps/v1 Deployment web (deploy.yaml): message`.
-func FormatResult(r *framework.Result) string {
+func formatResult(r *framework.Result) string {
 	sev := r.Severity
 	if sev == "" {
 		sev = framework.Info

@@ -154,7 +154,7 @@ func allocated(f func()) uint64 {
 // version; what `make build` stamps is checked on the binaries in e2e.
 func TestVersion(t *testing.T) {
 	var stdout, stderr bytes.Buffer
-	if code := Run([]string{"--version"}, strings.NewReader(""), &stdout, &stderr); code != ExitOK {
+	if code := Run([]string{"--version"}, strings.NewReader(""), &stdout, &stderr); code != exitOK {
 		t.Errorf("exit status %d, want 0", code)
 	}
 	if want := "sidecar-injector-fn (devel) (commit unknown, " + runtime.Version() + ")\n"; stdout.String() != want || stderr.Len() > 0 {

@@ -27,7 +27,7 @@ func TestDuplicateKeys(t *testing.T) {
 	}
 	rl := "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems:\n" + strings.Join(items, "\n") + "\nfunctionConfig:\n  " + indent(string(cfg)) + "\n"
 	var stdout, stderr bytes.Buffer
-	if code := Run(nil, strings.NewReader(rl), &stdout, &stderr); code != ExitOK {
+	if code := Run(nil, strings.NewReader(rl), &stdout, &stderr); code != exitOK {
 		t.Fatalf("exit %d:\n%s\n%s", code, stderr.String(), rl)
 	}
 	out := stdout.String()

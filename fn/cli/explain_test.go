@@ -68,7 +68,7 @@ func TestCheckExitStatus(t *testing.T) {
 	config := filepath.Join("..", "..", "examples", "kustomize", "sidecar-injector.yaml")
 	base := filepath.Join("..", "..", "examples", "kustomize", "base", "web-deployment.yaml")
 	var injected bytes.Buffer
-	if code := Run([]string{config, base}, nil, &injected, &bytes.Buffer{}); code != ExitOK {
+	if code := Run([]string{config, base}, nil, &injected, &bytes.Buffer{}); code != exitOK {
 		t.Fatalf("injecting the example: exit %d", code)
 	}
 	bad := filepath.Join(t.TempDir(), "bad.yaml")

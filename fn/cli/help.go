@@ -1,7 +1,7 @@
 package cli
 
-// Usage is the short form printed after a command-line mistake.
-const Usage = `Usage:
+// usage is the short form printed after a command-line mistake.
+const usage = `Usage:
   sidecar-injector-fn                      KRM function: ResourceList on stdin and stdout
   sidecar-injector-fn CONFIG [FILE...|-]   inject the resources of FILEs (or stdin) and print them
   sidecar-injector-fn --explain CONFIG [FILE...|-]
@@ -13,13 +13,13 @@ const Usage = `Usage:
   sidecar-injector-fn --version            print the version, commit and Go version
 `
 
-// Help is printed by --help.
-const Help = `sidecar-injector-fn injects sidecars (init containers, containers, volumes,
+// help is printed by --help.
+const help = `sidecar-injector-fn injects sidecars (init containers, containers, volumes,
 volume mounts, image pull secrets) into Kubernetes workloads whose pod
 template carries a mutation's trigger annotation, for example
   logging.example.com/inject: "true"
 
-` + Usage + `
+` + usage + `
 As a KRM function (no arguments) it reads a ResourceList on stdin and writes
 it back with the workloads injected. Its functionConfig is the injector's
 config: a SidecarInjector (apiVersion sidecar-injector.dev/v1alpha1), or the

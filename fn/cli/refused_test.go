@@ -26,8 +26,8 @@ func TestRefusedConfigs(t *testing.T) {
 	for _, c := range cases {
 		t.Run(filepath.Base(c.Path), func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
-			if code := Run([]string{c.Path}, strings.NewReader(pod), &stdout, &stderr); code != ExitError || stdout.Len() > 0 || !strings.Contains(stderr.String(), c.Want) {
-				t.Errorf("standalone: exit %d, stdout %q, stderr:\n%s\nwant exit %d, no output, and stderr saying %q", code, stdout.String(), stderr.String(), ExitError, c.Want)
+			if code := Run([]string{c.Path}, strings.NewReader(pod), &stdout, &stderr); code != exitError || stdout.Len() > 0 || !strings.Contains(stderr.String(), c.Want) {
+				t.Errorf("standalone: exit %d, stdout %q, stderr:\n%s\nwant exit %d, no output, and stderr saying %q", code, stdout.String(), stderr.String(), exitError, c.Want)
 			}
 
 			data, err := os.ReadFile(c.Path)
@@ -49,8 +49,8 @@ func TestRefusedConfigs(t *testing.T) {
 			stdout.Reset()
 			stderr.Reset()
 			code := Run(nil, strings.NewReader(rl), &stdout, &stderr)
-			if code != ExitError || !strings.Contains(stderr.String(), want) || !strings.Contains(stdout.String(), "severity: error") {
-				t.Errorf("KRM function: exit %d, stderr:\n%s\nstdout:\n%s\nwant exit %d and an error result saying %q", code, stderr.String(), stdout.String(), ExitError, want)
+			if code != exitError || !strings.Contains(stderr.String(), want) || !strings.Contains(stdout.String(), "severity: error") {
+				t.Errorf("KRM function: exit %d, stderr:\n%s\nstdout:\n%s\nwant exit %d and an error result saying %q", code, stderr.String(), stdout.String(), exitError, want)
 			}
 		})
 	}

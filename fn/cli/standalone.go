@@ -35,17 +35,17 @@ const (
 // the results on stderr. On any error, inject prints nothing on stdout: a
 // half-injected stream must never reach `kubectl apply`.
 func runStandalone(m mode, configPath string, files []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	failed := ExitError
+	failed := exitError
 	if m == check {
-		failed = ExitUsage // 1 is "something would change"
+		failed = exitUsage // 1 is "something would change"
 	}
 	minSeverity := framework.Info
 	if m != inject {
 		minSeverity = framework.Warning // the output says what was injected
 	}
 	if i := slices.Index(files, "-"); i >= 0 && slices.Contains(files[i+1:], "-") {
-		fmt.Fprintf(stderr, "sidecar-injector-fn: \"-\" (stdin) given more than once\n\n%s", Usage)
-		return ExitUsage
+		fmt.Fprintf(stderr, "sidecar-injector-fn: \"-\" (stdin) given more than once\n\n%s", usage)
+		return exitUsage
 	}
 	inj, err := engine.LoadFiles(configPath)
 	if err != nil {
@@ -71,7 +71,7 @@ func runStandalone(m mode, configPath string, files []string, stdin io.Reader, s
 	if m == inject && results.ExitCode() == 0 {
 		if err := (kio.ByteWriter{Writer: out}).Write(items); err != nil {
 			fmt.Fprintf(stderr, "error: writing the resources: %v\n", err)
-			return ExitError
+			return exitError
 		}
 	}
 	if err := out.Flush(); err != nil {
@@ -82,9 +82,9 @@ func runStandalone(m mode, configPath string, files []string, stdin io.Reader, s
 	case results.ExitCode() != 0:
 		return failed
 	case changed > 0:
-		return ExitError
+		return exitError
 	}
-	return ExitOK
+	return exitOK
 }
 
 // injectAll injects into each item, in place, and prints on out what the

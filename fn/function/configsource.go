@@ -11,9 +11,9 @@ import (
 	"github.com/sidecar-injector/sidecar-injector/engine/config"
 )
 
-// ErrNoFunctionConfig is returned when the ResourceList carries no
+// errNoFunctionConfig is returned when the ResourceList carries no
 // functionConfig: the function has nothing to inject.
-var ErrNoFunctionConfig = errors.New("no functionConfig: give the function a SidecarInjector, " +
+var errNoFunctionConfig = errors.New("no functionConfig: give the function a SidecarInjector, " +
 	"or a ConfigMap whose data holds sidecarconfig.yaml and mutationconfig.yaml " +
 	"(kustomize: the transformer's config; kpt: configPath or --fn-config)")
 
@@ -44,27 +44,21 @@ func isOrchestratorAnnotation(key string) bool {
 	return false
 }
 
-// ConfigSource turns a ResourceList's functionConfig into an engine config
+// configSource turns a ResourceList's functionConfig into an engine config
 // source. Its name is the file the config came from when the orchestrator
 // says so (kpt's configPath), else "functionConfig KIND/NAME"; the engine
-// prefixes its errors with it.
-func ConfigSource(fc *yaml.RNode) (config.Source, error) {
-	src, _, err := configSource(fc)
-	return src, err
-}
-
-// configSource is ConfigSource, and says whether the source's text is
-// fc's mapping itself encoded by kyaml's encoder, which it is when there was
-// no annotation to drop.
+// prefixes its errors with it. verbatim says whether the source's text is
+// fc's mapping itself encoded by kyaml's encoder, which it is when there
+// was no annotation to drop.
 func configSource(fc *yaml.RNode) (src config.Source, verbatim bool, err error) {
 	if fc == nil || fc.IsNilOrEmpty() {
-		return config.Source{}, false, ErrNoFunctionConfig
+		return config.Source{}, false, errNoFunctionConfig
 	}
 	if fc.YNode().Kind != yaml.MappingNode {
 		return config.Source{}, false, fmt.Errorf("functionConfig is a YAML %s, want a mapping (a SidecarInjector or a ConfigMap)",
 			kindName(fc.YNode().Kind))
 	}
-	name := ConfigName(fc)
+	name := configName(fc)
 
 	// The annotations are dropped from a copy: the functionConfig goes back
 	// to the output as it came. Without any to drop (kustomize sends none)
@@ -97,9 +91,9 @@ func configSource(fc *yaml.RNode) (src config.Source, verbatim bool, err error) 
 	return config.Source{Name: name, Data: []byte(text)}, verbatim, nil
 }
 
-// ConfigName names a functionConfig for messages: its file when known,
+// configName names a functionConfig for messages: its file when known,
 // else "functionConfig KIND/NAME".
-func ConfigName(fc *yaml.RNode) string {
+func configName(fc *yaml.RNode) string {
 	if fc == nil {
 		return "functionConfig"
 	}

@@ -7,8 +7,9 @@
 // and never added, removed or reordered, so every resource the orchestrator
 // sent comes back, the Kptfile and the orchestrators' annotations included.
 //
-// [Processor] plugs into kyaml's fn/framework; [Inject] is the same step for
-// callers that loaded the configuration themselves (the standalone mode).
+// [Processor] plugs into kyaml's fn/framework; [InjectOne] and
+// [ReportResults] are the same step, one resource at a time, for callers
+// that loaded the configuration themselves (the standalone mode).
 //
 // Nothing here may touch kyaml's OpenAPI schema (kio/filters.FormatFilter,
 // the merge and walk packages, framework's template and schema processors):

@@ -112,7 +112,7 @@ func TestInjectionMessage(t *testing.T) {
 		{engine.Injection{Mutation: "empty"}, `injected mutation "empty"`},
 	}
 	for _, tt := range tests {
-		if got := InjectionMessage(tt.in); got != tt.want {
+		if got := injectionMessage(tt.in); got != tt.want {
 			t.Errorf("got  %s\nwant %s", got, tt.want)
 		}
 	}
@@ -149,7 +149,7 @@ func checkResults(t *testing.T, got framework.Results, want []string, ref *yaml.
 	t.Helper()
 	var flat []string
 	for _, r := range got {
-		flat = append(flat, fmt.Sprintf("%s|%s|%s", r.Severity, r.Message, r.Tags[TagMutation]))
+		flat = append(flat, fmt.Sprintf("%s|%s|%s", r.Severity, r.Message, r.Tags[tagMutation]))
 		if r.ResourceRef != ref || r.File != file {
 			t.Errorf("result %q: resourceRef or file not set", r.Message)
 		}
@@ -190,7 +190,7 @@ func TestFileFromAnnotations(t *testing.T) {
 	}
 	for _, tt := range tests {
 		rn := yaml.MustParse("kind: Pod\nmetadata:\n  annotations:\n    " + tt.annotations + "\n")
-		got := FileFromAnnotations(rn)
+		got := fileFromAnnotations(rn)
 		if fmt.Sprint(got) != fmt.Sprint(tt.want) {
 			t.Errorf("%s: got %+v, want %+v", tt.annotations, got, tt.want)
 		}

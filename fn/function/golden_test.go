@@ -44,11 +44,11 @@ metadata:
 			{Mutation: "egress", Upgraded: true, InitContainers: []string{"egress-proxy"}},
 		},
 		Warnings: []engine.Warning{{Mutation: "logging", Message: `the pod already has a container "log-shipper"; the pod's own definition wins`}},
-	}, ResourceRef(deployment), FileFromAnnotations(deployment))...)
+	}, ResourceRef(deployment), fileFromAnnotations(deployment))...)
 	results = append(results, ReportResults(&engine.Report{
 		Workload: true,
 		Errors:   []error{&engine.MutationError{Mutation: "vault", Sidecar: "vault-agent", Err: errors.New("template line 1: the pod needs a vault.example.com/role annotation")}},
-	}, ResourceRef(pod), FileFromAnnotations(pod))...)
+	}, ResourceRef(pod), fileFromAnnotations(pod))...)
 	results = append(results, ConfigErrorResults(errors.Join(
 		errors.New(`sidecars.yaml:12:5: unknown field "containerz" (did you mean "containers"?)`),
 		errors.New(`sidecars.yaml:20:7: mutation "egress" names sidecar "no-such-sidecar", which is not defined`),

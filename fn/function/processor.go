@@ -43,20 +43,11 @@ func (p *Processor) Process(rl *framework.ResourceList) error {
 			return rl.Results
 		}
 	}
-	rl.Results = append(rl.Results, Inject(inj, rl.Items, FileFromAnnotations)...)
+	rl.Results = append(rl.Results, injectItems(inj, rl.Items)...)
 	if rl.Results.ExitCode() != 0 {
 		return rl.Results
 	}
 	return nil
-}
-
-// LoadFunctionConfig loads the engine from a functionConfig, with the
-// config's warnings as results. On failure it returns a nil Injector and
-// one error result per problem the engine found (the engine reports every
-// problem of the config at once).
-func LoadFunctionConfig(fc *yaml.RNode) (*engine.Injector, framework.Results) {
-	src, err := ConfigSource(fc)
-	return load(src, err, fc)
 }
 
 // EncodedConfig gives fn/krmio's writer the text of the functionConfig
@@ -84,16 +75,16 @@ func load(src config.Source, err error, fc *yaml.RNode) (*engine.Injector, frame
 	return inj, ConfigWarningResults(inj, fc)
 }
 
-// Inject runs the engine over every item, changing the items in place, and
-// returns one info result per injected mutation, a warning result per engine
-// warning and an error result per engine error. Every item is processed even
-// after an error, so that one run reports every problem. fileOf says where
-// an item came from for the results' file field; it may return nil.
-func Inject(inj *engine.Injector, items []*yaml.RNode, fileOf func(*yaml.RNode) *framework.File) framework.Results {
+// injectItems runs the engine over every item, changing the items in
+// place, and returns one info result per injected mutation, a warning
+// result per engine warning and an error result per engine error. Every
+// item is processed even after an error, so that one run reports every
+// problem.
+func injectItems(inj *engine.Injector, items []*yaml.RNode) framework.Results {
 	var results framework.Results
 	for _, item := range items {
 		report := InjectOne(inj, item, engine.Options{Upgrade: true})
-		results = append(results, ReportResults(report, ResourceRef(item), fileOf(item))...)
+		results = append(results, ReportResults(report, ResourceRef(item), fileFromAnnotations(item))...)
 	}
 	return results
 }

@@ -17,8 +17,8 @@ import (
 // Result tags: machine-readable detail beside the human message, for tools
 // that read the ResourceList's results (kpt keeps them in its results file).
 const (
-	TagMutation = "sidecar-injector.dev/mutation"
-	TagSidecar  = "sidecar-injector.dev/sidecar"
+	tagMutation = "sidecar-injector.dev/mutation"
+	tagSidecar  = "sidecar-injector.dev/sidecar"
 )
 
 // ReportResults turns one engine report into results about one resource.
@@ -33,9 +33,9 @@ func ReportResults(report *engine.Report, ref *yaml.ResourceIdentifier, file *fr
 		tags := map[string]string{}
 		var me *engine.MutationError
 		if errors.As(err, &me) {
-			tags[TagMutation] = me.Mutation
+			tags[tagMutation] = me.Mutation
 			if me.Sidecar != "" {
-				tags[TagSidecar] = me.Sidecar
+				tags[tagSidecar] = me.Sidecar
 			}
 		}
 		add(framework.Error, err.Error(), nilIfEmpty(tags))
@@ -43,24 +43,24 @@ func ReportResults(report *engine.Report, ref *yaml.ResourceIdentifier, file *fr
 	for _, w := range report.Warnings {
 		var tags map[string]string
 		if w.Mutation != "" {
-			tags = map[string]string{TagMutation: w.Mutation}
+			tags = map[string]string{tagMutation: w.Mutation}
 		}
 		add(framework.Warning, w.String(), tags)
 	}
 	if len(report.Errors) == 0 {
 		for _, in := range report.Injected {
-			add(framework.Info, InjectionMessage(in), map[string]string{TagMutation: in.Mutation})
+			add(framework.Info, injectionMessage(in), map[string]string{tagMutation: in.Mutation})
 		}
 		for _, in := range report.Removed {
-			add(framework.Info, "removed"+strings.TrimPrefix(InjectionMessage(in), "injected")+" (no longer injected: its trigger or the mutation is gone)", map[string]string{TagMutation: in.Mutation})
+			add(framework.Info, "removed"+strings.TrimPrefix(injectionMessage(in), "injected")+" (no longer injected: its trigger or the mutation is gone)", map[string]string{tagMutation: in.Mutation})
 		}
 	}
 	return results
 }
 
-// InjectionMessage says what one mutation added, for example
+// injectionMessage says what one mutation added, for example
 // `injected mutation "logging": containers [log-shipper], volumes [spool]`.
-func InjectionMessage(in engine.Injection) string {
+func injectionMessage(in engine.Injection) string {
 	msg := fmt.Sprintf("injected mutation %q", in.Mutation)
 	if added := Added(in); added != "" {
 		msg += ": " + added
@@ -131,7 +131,7 @@ func configResult(sev framework.Severity, msg, file string, fc *yaml.RNode) *fra
 	r := &framework.Result{Severity: sev, Message: "config: " + msg}
 	if fc != nil && !fc.IsNilOrEmpty() && fc.YNode().Kind == yaml.MappingNode {
 		r.ResourceRef = ResourceRef(fc)
-		r.File = FileFromAnnotations(fc)
+		r.File = fileFromAnnotations(fc)
 	} else if file != "" {
 		r.File = &framework.File{Path: file}
 	}
@@ -146,10 +146,10 @@ func ResourceRef(rn *yaml.RNode) *yaml.ResourceIdentifier {
 	}
 }
 
-// FileFromAnnotations reads where a resource came from out of the
+// fileFromAnnotations reads where a resource came from out of the
 // orchestrator's path and index annotations (current or legacy); nil when
 // the orchestrator did not say.
-func FileFromAnnotations(rn *yaml.RNode) *framework.File {
+func fileFromAnnotations(rn *yaml.RNode) *framework.File {
 	path, index, _ := kioutil.GetFileAnnotations(rn)
 	if path == "" {
 		return nil

@@ -61,7 +61,7 @@ func Execute(p framework.ResourceListProcessor, r io.Reader, w io.Writer) error 
 		}
 		return retErr
 	}
-	list := List{
+	list := wrappedList{
 		APIVersion: rw.WrappingAPIVersion, Kind: rw.WrappingKind,
 		Items: rl.Items, FunctionConfig: rl.FunctionConfig,
 		Results: rw.Results, // the input's results pass through when p adds none
@@ -110,20 +110,13 @@ func resultsNode(results framework.Results) (*yaml.RNode, error) {
 	return node, nil
 }
 
-// List is a wrapped list of resources: a ResourceList (or a v1 List).
-type List struct {
+// wrappedList is a wrapped list of resources: a ResourceList (or a v1
+// List).
+type wrappedList struct {
 	APIVersion, Kind string
 	Items            []*yaml.RNode
 	FunctionConfig   *yaml.RNode // written when not nil
 	Results          *yaml.RNode // written when not nil
-}
-
-// Write writes the list as kio.ByteWriter would (wrapped, keeping the
-// reader's annotations), one item at a time. Empty annotation maps are
-// removed from the items themselves, not from copies: the items are output.
-// A w that is a *bufio.Writer is written to as it is, and flushed.
-func Write(w io.Writer, l List) error {
-	return write(w, l, encoded{})
 }
 
 // encoded holds parts of a list that are already encoded, written as they
@@ -133,8 +126,12 @@ type encoded struct {
 	results        []byte // the results as a block sequence: yaml.Marshal of framework.Results
 }
 
-// write is Write with some parts already encoded.
-func write(w io.Writer, l List, enc encoded) error {
+// write writes the list as kio.ByteWriter would (wrapped, keeping the
+// reader's annotations), one item at a time, with the parts enc holds
+// written as they are. Empty annotation maps are removed from the items
+// themselves, not from copies: the items are output. A w that is a
+// *bufio.Writer is written to as it is, and flushed.
+func write(w io.Writer, l wrappedList, enc encoded) error {
 	out, buffered := w.(*bufio.Writer)
 	if !buffered {
 		out = bufio.NewWriterSize(w, 64<<10)

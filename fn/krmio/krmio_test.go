@@ -65,8 +65,8 @@ func TestSameBytesAsKyaml(t *testing.T) {
 				t.Fatal(err)
 			}
 			var got bytes.Buffer
-			err = Write(&got, List{APIVersion: ours.WrappingAPIVersion, Kind: ours.WrappingKind,
-				Items: items, FunctionConfig: ours.FunctionConfig, Results: ours.Results})
+			err = write(&got, wrappedList{APIVersion: ours.WrappingAPIVersion, Kind: ours.WrappingKind,
+				Items: items, FunctionConfig: ours.FunctionConfig, Results: ours.Results}, encoded{})
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -46,10 +46,10 @@ type Injector interface {
 	Inject(resource *yaml.RNode, opts engine.Options) *engine.Report
 }
 
-// AuditKey is the audit annotation that lists the mutations applied to an
+// auditKey is the audit annotation that lists the mutations applied to an
 // admitted object (the API server records it as
 // "<webhook name>/injected-mutations").
-const AuditKey = "injected-mutations"
+const auditKey = "injected-mutations"
 
 // Handler is the injecting [admission.Handler].
 type Handler struct {
@@ -215,7 +215,7 @@ func (h *Handler) respond(req *admission.Request, node *yaml.Node, report *engin
 		for i, in := range report.Injected {
 			names[i] = in.Mutation
 		}
-		resp.AuditAnnotations = map[string]string{AuditKey: strings.Join(names, ",")}
+		resp.AuditAnnotations = map[string]string{auditKey: strings.Join(names, ",")}
 	}
 	return resp
 }

@@ -100,7 +100,7 @@ func TestHandle(t *testing.T) {
 					t.Errorf("warning %d = %q, want it to contain %q", i, resp.Warnings[i], tc.warnings[i])
 				}
 			}
-			if got := resp.AuditAnnotations[AuditKey]; got != tc.audit {
+			if got := resp.AuditAnnotations[auditKey]; got != tc.audit {
 				t.Errorf("audit annotation %q, want %q", got, tc.audit)
 			}
 			if (len(resp.Patch) > 0) != tc.patched {

@@ -29,8 +29,8 @@ import (
 	"github.com/sidecar-injector/sidecar-injector/webhook/metrics"
 )
 
-// MutatePath is where the API server sends AdmissionReviews.
-const MutatePath = "/mutate"
+// mutatePath is where the API server sends AdmissionReviews.
+const mutatePath = "/mutate"
 
 // Options configure a [Server].
 type Options struct {
@@ -175,7 +175,7 @@ func watchCertificates(opts Options) (*certwatcher.CertWatcher, error) {
 func (s *Server) admissionServer(h admission.Handler) *http.Server {
 	wh := &admission.Webhook{Handler: h, MaxRequestBytes: s.opts.MaxRequestBytes, Log: s.log, Budget: s.opts.Budget}
 	mux := http.NewServeMux()
-	mux.Handle(MutatePath, s.instrument(s.recoverPanics(wh)))
+	mux.Handle(mutatePath, s.instrument(s.recoverPanics(wh)))
 	mux.HandleFunc("/healthz", s.healthz)
 	mux.HandleFunc("/readyz", s.readyz)
 	return &http.Server{
@@ -255,7 +255,7 @@ func (s *Server) Serve(ctx context.Context) error {
 	go func() { errs <- s.main.Serve(s.listener) }()
 	go func() { errs <- s.metrics.Serve(s.mln) }()
 	s.ready.Store(true)
-	s.log.Info("serving", "addr", s.Addr().String(), "metricsAddr", s.MetricsAddr().String(), "path", MutatePath)
+	s.log.Info("serving", "addr", s.Addr().String(), "metricsAddr", s.MetricsAddr().String(), "path", mutatePath)
 
 	select {
 	case err := <-errs:

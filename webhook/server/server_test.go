@@ -79,7 +79,7 @@ func start(t *testing.T, h admission.Handler, tweak func(*Options)) *fixture {
 
 func (f *fixture) post(t *testing.T) (int, string, error) {
 	t.Helper()
-	resp, err := f.client.Post(f.base+MutatePath, "application/json", strings.NewReader(review))
+	resp, err := f.client.Post(f.base+mutatePath, "application/json", strings.NewReader(review))
 	if err != nil {
 		return 0, "", err
 	}
@@ -337,7 +337,7 @@ func (f *fixture) dial(t *testing.T) *tls.Conn {
 // postOn sends the review on conn and reads the answer, which must be a
 // 200.
 func (f *fixture) postOn(conn *tls.Conn) error {
-	req, _ := http.NewRequest(http.MethodPost, f.base+MutatePath, strings.NewReader(review))
+	req, _ := http.NewRequest(http.MethodPost, f.base+mutatePath, strings.NewReader(review))
 	req.Header.Set("Content-Type", "application/json")
 	if err := req.Write(conn); err != nil {
 		return err
