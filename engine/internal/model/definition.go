@@ -385,7 +385,7 @@ func parseValues(name string, found []templated, t reflect.Type, lineOffset int)
 func (d *Definition) bindValues(found []templated, values []*value) *config.Problem {
 	d.values = map[*yaml.Node]*value{}
 	for i, f := range found {
-		target := nodeAt(d.canonical, f.path)
+		target := typed.Node(d.canonical, pathString(f.path))
 		if target == nil || values[i] == nil {
 			return &config.Problem{Line: f.node.Line, Message: fmt.Sprintf("%s: a templated field that the definition's type drops", pathString(f.path))}
 		}
@@ -439,24 +439,6 @@ func describeType(t reflect.Type) string {
 		return "mapping"
 	}
 	return t.String()
-}
-
-// nodeAt follows path through a node; nil when it leads nowhere.
-func nodeAt(n *yaml.Node, path []pathStep) *yaml.Node {
-	for _, step := range path {
-		switch {
-		case n.Kind == yaml.SequenceNode && step.key == "" && step.index < len(n.Content):
-			n = n.Content[step.index]
-		case n.Kind == yaml.MappingNode && step.key != "":
-			n = yamlnode.Field(n, step.key)
-		default:
-			return nil
-		}
-		if n == nil {
-			return nil
-		}
-	}
-	return n
 }
 
 // followSource puts the fields of canonical (the Kubernetes type's

@@ -1,6 +1,7 @@
 package model
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -12,7 +13,6 @@ import (
 	"github.com/sidecar-injector/sidecar-injector/engine/config"
 	"github.com/sidecar-injector/sidecar-injector/engine/internal/typed"
 	"github.com/sidecar-injector/sidecar-injector/engine/internal/yamlnode"
-	"github.com/sidecar-injector/sidecar-injector/internal/jsonnode"
 )
 
 // The old Helm chart's ConfigMap keeps the old injector's two files under
@@ -44,18 +44,16 @@ type configMapForm struct {
 	Immutable  *bool             `json:"immutable,omitempty"`
 }
 
-// spec is one document's config in the API's types, with the nodes it was
-// decoded from, whose lines problems are reported at.
+// spec is one document's config in the API's types, and where its parts
+// are in the document, for problems' lines.
 type spec struct {
 	v1alpha1.SidecarInjectorSpec
-	sidecars      *yaml.Node // the mapping holding the definition lists
-	sidecarsPath  string     // its path, with a final dot: "spec.sidecars."
-	mutations     *yaml.Node // the list of mutations
-	mutationsPath string
-	workloadKinds *yaml.Node
+	// sidecars prefixes the paths of the definition lists ("spec.sidecars."),
+	// mutations is the path of the list of mutations.
+	sidecars, mutations string
 	// oldForm: written for the old injector (see pendingMutation).
 	oldForm bool
-	// decodeProblems are the problems of the typed decode, by path.
+	// decodeProblems are the problems of the document's decode.
 	decodeProblems []typed.Problem
 }
 
@@ -70,12 +68,19 @@ func (l *loader) loadDoc(d *doc) {
 	switch {
 	case apiVersion == "" && kind == "":
 		var f oldForm
-		s := &spec{sidecars: d.root, mutations: field(d.root, "mutationConfigs"), mutationsPath: "mutationConfigs", oldForm: true}
-		s.decodeProblems = l.decode(d, d.root, &f)
-		s.SidecarInjectorSpec = v1alpha1.SidecarInjectorSpec{Sidecars: f.Sidecars, Mutations: f.MutationConfigs}
-		l.loadSpec(d, s)
+		probs := l.decode(d, &f)
+		l.loadSpec(d, &spec{
+			SidecarInjectorSpec: v1alpha1.SidecarInjectorSpec{Sidecars: f.Sidecars, Mutations: f.MutationConfigs},
+			mutations:           "mutationConfigs", oldForm: true, decodeProblems: probs,
+		})
 	case kind == v1alpha1.Kind && apiVersion == v1alpha1.APIVersion:
-		l.loadNative(d)
+		var obj v1alpha1.SidecarInjector
+		probs := l.decode(d, &obj)
+		if typed.Node(d.root, "spec") == nil {
+			d.problem(l, d.root, "%s has no spec", v1alpha1.Kind)
+			return
+		}
+		l.loadSpec(d, &spec{SidecarInjectorSpec: obj.Spec, sidecars: "spec.sidecars.", mutations: "spec.mutations", decodeProblems: probs})
 	case kind == "ConfigMap" && apiVersion == "v1":
 		l.loadConfigMap(d)
 	default:
@@ -84,35 +89,16 @@ func (l *loader) loadDoc(d *doc) {
 	}
 }
 
-func (l *loader) loadNative(d *doc) {
-	var obj v1alpha1.SidecarInjector
-	probs := l.decode(d, d.root, &obj)
-	specNode := field(d.root, "spec")
-	if specNode == nil {
-		d.problem(l, d.root, "%s has no spec", v1alpha1.Kind)
-		return
-	}
-	l.loadSpec(d, &spec{
-		SidecarInjectorSpec: obj.Spec,
-		sidecars:            field(specNode, "sidecars"),
-		sidecarsPath:        "spec.sidecars.",
-		mutations:           field(specNode, "mutations"),
-		mutationsPath:       "spec.mutations",
-		workloadKinds:       field(specNode, "workloadKinds"),
-		decodeProblems:      probs,
-	})
-}
-
 func (l *loader) loadConfigMap(d *doc) {
 	var cm configMapForm
-	l.decode(d, d.root, &cm)
-	data := field(d.root, "data")
+	l.decode(d, &cm)
+	data := typed.Node(d.root, "data")
 	if data == nil || data.Kind != yaml.MappingNode {
 		d.problem(l, d.root, "ConfigMap has no data: expected keys %s and %s", ConfigMapSidecarKey, ConfigMapMutationKey)
 		return
 	}
 	for _, key := range []string{ConfigMapSidecarKey, ConfigMapMutationKey} {
-		v := field(data, key)
+		v := typed.Node(data, key)
 		if v == nil {
 			d.problem(l, data, "ConfigMap %s has no data.%s: the old injector's sidecar file (%s) and mutation file (%s) go together, and without both it defines no mutations that can inject", cm.Name, key, ConfigMapSidecarKey, ConfigMapMutationKey)
 			continue
@@ -153,28 +139,16 @@ func blockIndent(text string, keyLine int) int {
 
 // decode decodes a document strictly into out, reports its problems at
 // their lines and returns them.
-func (l *loader) decode(d *doc, n *yaml.Node, out any) []typed.Problem {
-	err := typed.Decode(n, out)
+func (l *loader) decode(d *doc, out any) []typed.Problem {
+	err := typed.Decode(d.root, out)
 	if err == nil {
 		return nil
 	}
-	te, ok := err.(*typed.Error)
-	if !ok {
-		d.problem(l, n, "%v", err)
-		return nil
+	l.addAt(d.file, d.lineOffset, typedProblems(err)...)
+	if te, ok := err.(*typed.Error); ok {
+		return te.Problems
 	}
-	for _, p := range te.Problems {
-		line := p.Line
-		if line > 0 {
-			line += d.lineOffset
-		}
-		if p.Path == "" {
-			l.problems.add(d.file, line, p.Column, "%s", p.Message)
-		} else {
-			l.problems.add(d.file, line, p.Column, "%s: %s", p.Path, p.Message)
-		}
-	}
-	return te.Problems
+	return nil
 }
 
 // problemsIn tells whether the decode found problems in the value at path
@@ -192,15 +166,16 @@ func (s *spec) problemsIn(path string) (partial, mismatch bool) {
 
 // loadSpec loads what one document defines.
 func (l *loader) loadSpec(d *doc, s *spec) {
-	l.loadSidecarLists(d, s.sidecars, s.sidecarsPath)
+	l.loadSidecarLists(d, s.sidecars)
 	for i, m := range s.Mutations {
-		partial, mismatch := s.problemsIn(fmt.Sprintf("%s[%d]", s.mutationsPath, i))
+		path := fmt.Sprintf("%s[%d]", s.mutations, i)
+		partial, mismatch := s.problemsIn(path)
 		// With only unknown or duplicate fields, what it lists is still
 		// checked (the names it refers to), so that one run reports
 		// everything; a value of the wrong type leaves a field unset,
 		// which would be reported again as missing.
 		if !mismatch {
-			l.mutations = append(l.mutations, pendingMutation{spec: m, node: item(s.mutations, i), doc: d, oldForm: s.oldForm, partial: partial})
+			l.mutations = append(l.mutations, pendingMutation{spec: m, node: cmp.Or(typed.Node(d.root, path), d.root), doc: d, oldForm: s.oldForm, partial: partial})
 		}
 	}
 	if s.IgnoreNamespaces != nil {
@@ -214,39 +189,7 @@ func (l *loader) loadSpec(d *doc, s *spec) {
 	for i, wk := range s.WorkloadKinds {
 		path := fmt.Sprintf("spec.workloadKinds[%d]", i)
 		if _, mismatch := s.problemsIn(path); !mismatch {
-			l.loadWorkloadKind(d, wk, item(s.workloadKinds, i), path)
+			l.loadWorkloadKind(d, wk, cmp.Or(typed.Node(d.root, path), d.root), path)
 		}
 	}
-}
-
-// field returns the value of key in mapping m as decoding reads it,
-// through aliases and merge keys; nil when there is none.
-func field(m *yaml.Node, key string) *yaml.Node {
-	m = follow(m)
-	if m == nil || m.Kind != yaml.MappingNode {
-		return nil
-	}
-	pairs, _ := jsonnode.Pairs(m)
-	for i := 0; i+1 < len(pairs); i += 2 {
-		if pairs[i].Value == key {
-			return follow(pairs[i+1])
-		}
-	}
-	return nil
-}
-
-// item returns the i-th item of sequence n, or n itself when it has no
-// such item (a place to report at all the same).
-func item(n *yaml.Node, i int) *yaml.Node {
-	if s := follow(n); s != nil && s.Kind == yaml.SequenceNode && i < len(s.Content) {
-		return s.Content[i]
-	}
-	return n
-}
-
-func follow(n *yaml.Node) *yaml.Node {
-	for i := 0; n != nil && n.Kind == yaml.AliasNode && i < jsonnode.MaxDepth; i++ {
-		n = n.Alias
-	}
-	return n
 }

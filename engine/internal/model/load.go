@@ -60,6 +60,18 @@ type doc struct {
 	ph         *placeholders
 }
 
+// addAt adds problems found in a source that starts after lineOffset lines
+// of file: their lines become the file's.
+func (l *loader) addAt(file string, lineOffset int, probs ...*config.Problem) {
+	for _, p := range probs {
+		p.File = file
+		if p.Line > 0 {
+			p.Line += lineOffset
+		}
+		l.problems.list = append(l.problems.list, p)
+	}
+}
+
 func (d *doc) problem(l *loader, n *yaml.Node, format string, args ...any) {
 	line, col := 0, 0
 	if n != nil {
@@ -81,8 +93,7 @@ func (l *loader) loadSource(src config.Source, lineOffset int, insideConfigMap b
 	if err != nil {
 		var p *config.Problem
 		if errors.As(err, &p) {
-			p.File, p.Line = src.Name, p.Line+lineOffset
-			l.problems.list = append(l.problems.list, p)
+			l.addAt(src.Name, lineOffset, p)
 		}
 		return
 	}
@@ -94,10 +105,7 @@ func (l *loader) loadSource(src config.Source, lineOffset int, insideConfigMap b
 			if documents == 0 {
 				l.problems.add(src.Name, 0, 0, "defines no mutations: the file is empty, or only comments")
 			}
-			for _, p := range ph.unused() {
-				p.File, p.Line = src.Name, p.Line+lineOffset
-				l.problems.list = append(l.problems.list, p)
-			}
+			l.addAt(src.Name, lineOffset, ph.unused()...)
 			return
 		}
 		if err != nil {

@@ -1,6 +1,7 @@
 package model
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
 	"strings"
@@ -10,6 +11,7 @@ import (
 
 	"github.com/sidecar-injector/sidecar-injector/api/v1alpha1"
 	"github.com/sidecar-injector/sidecar-injector/engine/internal/suggest"
+	"github.com/sidecar-injector/sidecar-injector/engine/internal/typed"
 	"github.com/sidecar-injector/sidecar-injector/engine/internal/yamlnode"
 )
 
@@ -117,9 +119,8 @@ func (l *loader) resolveSidecars(pm pendingMutation, label string) (r Resolved, 
 	s := &pm.spec
 	resolve := func(kind Kind, field string, names []string) []*Definition {
 		var out []*Definition
-		list := yamlnode.Field(pm.node, field)
 		for i, name := range names {
-			at := item(list, i)
+			at := cmp.Or(typed.Node(pm.node, fmt.Sprintf("%s[%d]", field, i)), pm.node)
 			defs := l.sidecars.Lookup(kind, name)
 			switch {
 			case slices.Index(names, name) < i:
@@ -156,9 +157,8 @@ func (l *loader) resolveSidecars(pm pendingMutation, label string) (r Resolved, 
 // naming containers the mutation does not inject.
 func (l *loader) checkAnnotationConfig(pm pendingMutation, label string) {
 	s := &pm.spec
-	list := yamlnode.Field(yamlnode.Field(pm.node, "annotationConfig"), "volumeMounts")
 	for i, vm := range s.AnnotationConfig.VolumeMounts {
-		at := item(list, i)
+		at := cmp.Or(typed.Node(pm.node, fmt.Sprintf("annotationConfig.volumeMounts[%d]", i)), pm.node)
 		if vm.Name == "" {
 			pm.doc.problem(l, at, "%s: annotationConfig.volumeMounts[%d] has no name (the annotation %s/<name> holds the mounts)", label, i, s.AnnotationNamespace)
 			continue

@@ -5,15 +5,17 @@ import (
 
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
+	"github.com/sidecar-injector/sidecar-injector/engine/internal/typed"
 	"github.com/sidecar-injector/sidecar-injector/engine/internal/yamlnode"
 )
 
 // loadSidecarLists compiles the definition lists of one document (the old
-// injector's sidecar file, or a SidecarInjector's spec.sidecars), held by
-// mapping m. A list that is not one is reported by the document's decode.
-func (l *loader) loadSidecarLists(d *doc, m *yaml.Node, path string) {
+// injector's sidecar file, or a SidecarInjector's spec.sidecars), whose
+// paths path prefixes. A list that is not one is reported by the
+// document's decode.
+func (l *loader) loadSidecarLists(d *doc, path string) {
 	for _, kind := range kinds {
-		seq := field(m, kind.Field())
+		seq := typed.Node(d.root, path+kind.Field())
 		if seq == nil || seq.Kind != yaml.SequenceNode {
 			continue
 		}
@@ -63,15 +65,12 @@ func (l *loader) loadDefinition(d *doc, kind Kind, item *yaml.Node, path string)
 	}
 	def, probs := compile(kind, name, pos, item, d.lineOffset, d.ph)
 	for _, p := range probs {
-		p.File = d.file
-		if p.Line > 0 {
-			p.Line += d.lineOffset
-		} else {
-			p.Line = pos.Line
+		if p.Line == 0 {
+			p.Line = item.Line
 		}
 		p.Message = fmt.Sprintf("%s %q: %s", kind, name, p.Message)
-		l.problems.list = append(l.problems.list, p)
 	}
+	l.addAt(d.file, d.lineOffset, probs...)
 	if def != nil {
 		l.sidecars.add(def)
 	} else {

@@ -7,6 +7,7 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
 	"github.com/sidecar-injector/sidecar-injector/api/v1alpha1"
+	"github.com/sidecar-injector/sidecar-injector/engine/internal/yamlnode"
 )
 
 // loadWorkloadKind checks one entry of spec.workloadKinds, written at n.
@@ -28,7 +29,7 @@ func (l *loader) loadWorkloadKind(d *doc, spec v1alpha1.WorkloadKind, n *yaml.No
 	}
 	wk.PodTemplatePath = strings.Split(spec.PodTemplatePath, ".")
 	if slices.Contains(wk.PodTemplatePath, "") {
-		d.problem(l, field(n, "podTemplatePath"), "%s.podTemplatePath %q has an empty segment", path, spec.PodTemplatePath)
+		d.problem(l, yamlnode.Field(n, "podTemplatePath"), "%s.podTemplatePath %q has an empty segment", path, spec.PodTemplatePath)
 		return
 	}
 	if builtin := builtinKind(wk); builtin != "" {

@@ -350,6 +350,15 @@ func splitField(full string, i int) (string, string) {
 	return full[:i], full[i+1:]
 }
 
+// Node returns the node at path (as sigs.k8s.io/json and Problem write
+// it: spec.mutations[2].name) from n, aliases followed, as decoding reads
+// it: through aliases and merge keys. It is nil when the path leads
+// nowhere.
+func Node(n *yaml.Node, path string) *yaml.Node {
+	n, _ = resolve(n, path)
+	return jsonnode.FollowAlias(n)
+}
+
 // resolve follows path (as sigs.k8s.io/json writes it) from n, through
 // aliases and merge keys; it returns the node there (nil when the path
 // leads nowhere) and the steps. A key may hold dots: the longest key that
