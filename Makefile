@@ -37,7 +37,7 @@ FORCE:
 
 .PHONY: unit
 unit: ## run the Go unit and golden tests of the engine and adapters (no external tools)
-	$(GO) test ./engine/... ./fn/... ./webhook/...
+	$(GO) test ./api/... ./engine/... ./fn/... ./webhook/...
 
 .PHONY: lint
 lint: ## gofmt and go vet
