@@ -13,8 +13,9 @@ const namespace = "sidecar_injector_webhook"
 type Metrics struct {
 	// Requests counts HTTP requests to the admission path by status code.
 	Requests *prometheus.CounterVec
-	// Latency observes the time to answer one admission request.
-	Latency prometheus.Histogram
+	// Latency observes the time to answer one admission request (a vector
+	// without labels, as promhttp's instrumentation takes).
+	Latency *prometheus.HistogramVec
 	// Responses counts admission answers by outcome: patched, unchanged,
 	// denied, errored.
 	Responses *prometheus.CounterVec
@@ -42,11 +43,11 @@ func New(reg prometheus.Registerer) *Metrics {
 			Namespace: namespace, Name: "requests_total",
 			Help: "Admission HTTP requests by status code.",
 		}, []string{"code"}),
-		Latency: prometheus.NewHistogram(prometheus.HistogramOpts{
+		Latency: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Namespace: namespace, Name: "request_duration_seconds",
 			Help:    "Time to answer an admission HTTP request.",
 			Buckets: []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10},
-		}),
+		}, nil),
 		Responses: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: namespace, Name: "admission_responses_total",
 			Help: "Admission answers by outcome (patched, unchanged, denied, errored).",

@@ -16,7 +16,6 @@ import (
 	"net"
 	"net/http"
 	"runtime/debug"
-	"strconv"
 	"sync/atomic"
 	"time"
 
@@ -175,7 +174,9 @@ func watchCertificates(opts Options) (*certwatcher.CertWatcher, error) {
 func (s *Server) admissionServer(h admission.Handler) *http.Server {
 	wh := &admission.Webhook{Handler: h, MaxRequestBytes: s.opts.MaxRequestBytes, Log: s.log, Budget: s.opts.Budget}
 	mux := http.NewServeMux()
-	mux.Handle(mutatePath, s.instrument(s.recoverPanics(wh)))
+	m := s.opts.Metrics
+	mux.Handle(mutatePath, promhttp.InstrumentHandlerDuration(m.Latency,
+		promhttp.InstrumentHandlerCounter(m.Requests, s.recoverPanics(wh))))
 	mux.HandleFunc("/healthz", s.healthz)
 	mux.HandleFunc("/readyz", s.readyz)
 	return &http.Server{
@@ -327,30 +328,3 @@ func (s *Server) recoverPanics(next http.Handler) http.Handler {
 		next.ServeHTTP(w, r)
 	})
 }
-
-// instrument counts requests by status code and observes their latency.
-func (s *Server) instrument(next http.Handler) http.Handler {
-	m := s.opts.Metrics
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		start := time.Now()
-		sw := &statusWriter{ResponseWriter: w, code: http.StatusOK}
-		next.ServeHTTP(sw, r)
-		m.Latency.Observe(time.Since(start).Seconds())
-		m.Requests.WithLabelValues(strconv.Itoa(sw.code)).Inc()
-	})
-}
-
-type statusWriter struct {
-	http.ResponseWriter
-	code        int
-	wroteHeader bool
-}
-
-func (w *statusWriter) WriteHeader(code int) {
-	if !w.wroteHeader {
-		w.code, w.wroteHeader = code, true
-	}
-	w.ResponseWriter.WriteHeader(code)
-}
-
-func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }

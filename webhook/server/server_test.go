@@ -99,6 +99,13 @@ func TestServesAdmissionOverTLS(t *testing.T) {
 	if got := counter(t, f.metrics.Requests.WithLabelValues("200")); got != 1 {
 		t.Errorf("requests_total{code=200} = %v, want 1", got)
 	}
+	var latency dto.Metric
+	if err := f.metrics.Latency.WithLabelValues().(prometheus.Histogram).Write(&latency); err != nil {
+		t.Fatal(err)
+	}
+	if got := latency.GetHistogram().GetSampleCount(); got != 1 {
+		t.Errorf("request_duration_seconds count = %v, want 1", got)
+	}
 }
 
 func TestTLSPolicy(t *testing.T) {
