@@ -35,7 +35,7 @@ func (p *Problem) Error() string {
 type Error struct {
 	Problems []*Problem
 	// Warnings are not why loading failed, but are worth fixing with the
-	// rest (see Config.Warnings).
+	// rest (see engine.Injector.Warnings).
 	Warnings []*Problem
 }
 
