@@ -55,9 +55,6 @@ func New(size int64, wait time.Duration) *Budget {
 	}
 }
 
-// Size is the budget's size in bytes.
-func (b *Budget) Size() int64 { return b.size }
-
 // Error is a reservation refused.
 type Error struct {
 	Need, Size int64

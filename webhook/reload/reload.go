@@ -89,10 +89,10 @@ func New[T any](opts Options[T]) (*Watcher[T], error) {
 // Current returns the value in service.
 func (w *Watcher[T]) Current() T { return *w.current.Load() }
 
-// Reload reads the files and, when they differ from what is in service,
+// reload reads the files and, when they differ from what is in service,
 // builds and swaps in a new value. It reports whether a new value went into
 // service; the error is that of a refused change.
-func (w *Watcher[T]) Reload() (bool, error) {
+func (w *Watcher[T]) reload() (bool, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
 	sources, err := w.opts.Read()
@@ -160,9 +160,9 @@ func (w *Watcher[T]) Run(ctx context.Context) error {
 		case err := <-errs:
 			w.opts.Log.Warn("config file watch error", "error", err)
 		case <-debounce.C:
-			_, _ = w.Reload()
+			_, _ = w.reload()
 		case <-poll.C:
-			_, _ = w.Reload()
+			_, _ = w.reload()
 		}
 	}
 }

@@ -167,9 +167,9 @@ func TestUnchangedFilesAreNotRebuilt(t *testing.T) {
 		t.Fatal(err)
 	}
 	w, o := start(t, path)
-	changed, err := w.Reload()
+	changed, err := w.reload()
 	if changed || err != nil || len(o.snapshot()) != 0 {
-		t.Fatalf("Reload of unchanged files = %v, %v, outcomes %v; want no rebuild", changed, err, o.snapshot())
+		t.Fatalf("reload of unchanged files = %v, %v, outcomes %v; want no rebuild", changed, err, o.snapshot())
 	}
 }
 
@@ -215,8 +215,8 @@ func TestReloadRefusesConfigsThatCannotInject(t *testing.T) {
 				t.Fatal(err)
 			}
 			want := "config.yaml" + strings.TrimPrefix(c.Want, filepath.Base(c.Path))
-			if changed, err := w.Reload(); changed || err == nil || !strings.Contains(err.Error(), want) {
-				t.Fatalf("Reload = %v, %v; want it refused saying %q", changed, err, want)
+			if changed, err := w.reload(); changed || err == nil || !strings.Contains(err.Error(), want) {
+				t.Fatalf("reload = %v, %v; want it refused saying %q", changed, err, want)
 			}
 			if errs := o.snapshot(); len(errs) != i+1 || errs[i] == nil {
 				t.Errorf("reload outcomes %v, want a failure counted", errs)
