@@ -132,6 +132,7 @@ func TestLoadErrors(t *testing.T) {
 		name  string
 		files map[string]string
 		want  []string
+		not   []string // what the error must not say (a problem reported twice)
 	}{
 		{
 			name: "unknown field in a sidecar, with the nearest valid one",
@@ -299,6 +300,41 @@ spec:
 `},
 			want: []string{`labelTrigger`, `injectByDefault`},
 		},
+		{
+			name: "a value of the wrong type is reported once, not again as missing",
+			files: map[string]string{"m.yaml": `
+apiVersion: sidecar-injector.dev/v1alpha1
+kind: SidecarInjector
+spec:
+  sidecars: {containers: [{name: c, image: i}]}
+  mutations:
+  - {name: m, annotationNamespace: a.example.com, annotationTrigger: [inject], containers: [c]}
+  workloadKinds:
+  - {kind: [Rollout], podTemplatePath: spec.template}
+`},
+			want: []string{
+				`m.yaml:6:70: spec.mutations[0].annotationTrigger: expected a string, found a list`,
+				`m.yaml:8:12: spec.workloadKinds[0].kind: expected a string, found a list`,
+			},
+			not: []string{"is not set", "is required"},
+		},
+		{
+			name: "a mutation written through an alias and a merge key is checked at its own line",
+			files: map[string]string{"m.yaml": `
+defaults: &defaults
+  annotationNamespace: a.example.com
+  annotationTrigger: inject
+containers: [{name: c, image: i}]
+mutationConfigs:
+- <<: *defaults
+  name: m
+  containers: [c, c]
+`},
+			want: []string{
+				`m.yaml:1:1: unknown field "defaults"`,
+				`m.yaml:8:19: mutation "m": containers: "c" is listed twice`,
+			},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -313,6 +349,11 @@ spec:
 			for _, w := range tt.want {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("error does not say %q:\n%v", w, err)
+				}
+			}
+			for _, w := range tt.not {
+				if strings.Contains(err.Error(), w) {
+					t.Errorf("error says %q:\n%v", w, err)
 				}
 			}
 		})
