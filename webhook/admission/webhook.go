@@ -116,9 +116,9 @@ func (wh *Webhook) readBody(w http.ResponseWriter, r *http.Request, buf *bytes.B
 	if limit <= 0 {
 		limit = DefaultMaxRequestBytes
 	}
-	tooLarge := fmt.Errorf("request body larger than the limit of %d bytes", limit)
+	tooLarge := func() error { return fmt.Errorf("request body larger than the limit of %d bytes", limit) }
 	if r.ContentLength > limit {
-		return nil, http.StatusRequestEntityTooLarge, tooLarge
+		return nil, http.StatusRequestEntityTooLarge, tooLarge()
 	}
 	size := r.ContentLength
 	if size < 0 {
@@ -139,7 +139,7 @@ func (wh *Webhook) readBody(w http.ResponseWriter, r *http.Request, buf *bytes.B
 	if _, err := buf.ReadFrom(http.MaxBytesReader(w, r.Body, limit)); err != nil {
 		release()
 		if mbe := (*http.MaxBytesError)(nil); errors.As(err, &mbe) {
-			return nil, http.StatusRequestEntityTooLarge, tooLarge
+			return nil, http.StatusRequestEntityTooLarge, tooLarge()
 		}
 		return nil, http.StatusBadRequest, fmt.Errorf("reading request body: %w", err)
 	}
