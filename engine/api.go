@@ -61,8 +61,9 @@ type Report struct {
 	// EditsComplete says that Edits describe every change made. It is
 	// false when Options.Upgrade replaced an earlier injection (the pod is
 	// rebuilt from the one the user wrote), and for a resource not shaped
-	// as a Kubernetes object (a list where a mapping belongs): compare the
-	// resource before and after instead.
+	// as a Kubernetes object (a list where a mapping belongs), which the
+	// API server never sends: a caller that needs the edits (the webhook)
+	// refuses such a resource as a bug.
 	EditsComplete bool
 
 	// Decisions, with Options.Explain, say for a workload what each
