@@ -18,8 +18,8 @@ import (
 // The old Helm chart's ConfigMap keeps the old injector's two files under
 // these data keys.
 const (
-	ConfigMapSidecarKey  = "sidecarconfig.yaml"
-	ConfigMapMutationKey = "mutationconfig.yaml"
+	configMapSidecarKey  = "sidecarconfig.yaml"
+	configMapMutationKey = "mutationconfig.yaml"
 )
 
 // oldForm is a document of the old injector's files, which convert into
@@ -85,7 +85,7 @@ func (l *loader) loadDoc(d *doc) {
 		l.loadConfigMap(d)
 	default:
 		d.problem(l, d.root, "unsupported config document %s/%s: expected apiVersion %s kind %s, a v1 ConfigMap with data keys %s and %s, or the old injector's sidecar or mutation file",
-			apiVersion, kind, v1alpha1.APIVersion, v1alpha1.Kind, ConfigMapSidecarKey, ConfigMapMutationKey)
+			apiVersion, kind, v1alpha1.APIVersion, v1alpha1.Kind, configMapSidecarKey, configMapMutationKey)
 	}
 }
 
@@ -94,13 +94,13 @@ func (l *loader) loadConfigMap(d *doc) {
 	l.decode(d, &cm)
 	data := typed.Node(d.root, "data")
 	if data == nil || data.Kind != yaml.MappingNode {
-		d.problem(l, d.root, "ConfigMap has no data: expected keys %s and %s", ConfigMapSidecarKey, ConfigMapMutationKey)
+		d.problem(l, d.root, "ConfigMap has no data: expected keys %s and %s", configMapSidecarKey, configMapMutationKey)
 		return
 	}
-	for _, key := range []string{ConfigMapSidecarKey, ConfigMapMutationKey} {
+	for _, key := range []string{configMapSidecarKey, configMapMutationKey} {
 		v := typed.Node(data, key)
 		if v == nil {
-			d.problem(l, data, "ConfigMap %s has no data.%s: the old injector's sidecar file (%s) and mutation file (%s) go together, and without both it defines no mutations that can inject", cm.Name, key, ConfigMapSidecarKey, ConfigMapMutationKey)
+			d.problem(l, data, "ConfigMap %s has no data.%s: the old injector's sidecar file (%s) and mutation file (%s) go together, and without both it defines no mutations that can inject", cm.Name, key, configMapSidecarKey, configMapMutationKey)
 			continue
 		}
 		if v.Kind != yaml.ScalarNode {

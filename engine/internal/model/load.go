@@ -26,7 +26,7 @@ func Load(sources ...config.Source) (*Config, error) {
 	if len(cfg.Mutations) == 0 && len(l.problems.list) == 0 {
 		// Nothing would ever be injected: a config that loads must work.
 		l.problems.add(sourceNames(sources), 0, 0, "the config defines no mutations, so nothing would ever be injected: "+
-			"give it the mutations (a SidecarInjector's spec.mutations, the old injector's mutationConfigs file, or a ConfigMap's %s)", ConfigMapMutationKey)
+			"give it the mutations (a SidecarInjector's spec.mutations, the old injector's mutationConfigs file, or a ConfigMap's %s)", configMapMutationKey)
 	}
 	if err := l.problems.err(); err != nil {
 		err.(*config.Error).Warnings = l.warnings.list
@@ -118,7 +118,7 @@ func (l *loader) loadSource(src config.Source, lineOffset int, insideConfigMap b
 		documents++
 		d := &doc{file: src.Name, lineOffset: lineOffset, root: node.Content[0], ph: ph}
 		if insideConfigMap && d.root.Kind == yaml.MappingNode && (yamlnode.String(d.root, "kind") != "" || yamlnode.String(d.root, "apiVersion") != "") {
-			d.problem(l, d.root, "a ConfigMap's %s and %s hold the old injector's sidecar and mutation files, not a %s document", ConfigMapSidecarKey, ConfigMapMutationKey, yamlnode.String(d.root, "kind"))
+			d.problem(l, d.root, "a ConfigMap's %s and %s hold the old injector's sidecar and mutation files, not a %s document", configMapSidecarKey, configMapMutationKey, yamlnode.String(d.root, "kind"))
 			continue
 		}
 		l.loadDoc(d)

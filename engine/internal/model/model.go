@@ -30,9 +30,9 @@ type Config struct {
 	Warnings []*config.Problem
 }
 
-// DefaultIgnoreNamespaces are ignored unless a SidecarInjector sets its own
+// defaultIgnoreNamespaces are ignored unless a SidecarInjector sets its own
 // spec.ignoreNamespaces.
-var DefaultIgnoreNamespaces = []string{"kube-system", "kube-public", "kube-node-lease"}
+var defaultIgnoreNamespaces = []string{"kube-system", "kube-public", "kube-node-lease"}
 
 // Kind is the kind of thing a sidecar definition injects.
 type Kind int

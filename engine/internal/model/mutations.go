@@ -33,7 +33,7 @@ type pendingMutation struct {
 // resolve checks every mutation against every definition and builds the
 // Config.
 func (l *loader) resolve() *Config {
-	cfg := &Config{Sidecars: l.sidecars, IgnoreNamespaces: DefaultIgnoreNamespaces, WorkloadKinds: l.workloads}
+	cfg := &Config{Sidecars: l.sidecars, IgnoreNamespaces: defaultIgnoreNamespaces, WorkloadKinds: l.workloads}
 	if l.ignoreSet {
 		cfg.IgnoreNamespaces = l.ignore
 	}
