@@ -108,6 +108,7 @@ func applyAll(ed *editor, sel *selection, plan []*rendered, opts Options, rep *R
 		newRec.Mutations = append(newRec.Mutations, rec.Mutations...)
 	}
 	recorded := len(newRec.Mutations)
+	d := digester{buf: make([]byte, 0, 1024)} // about a container's data
 	for _, rm := range plan {
 		warnings := len(rep.Warnings)
 		inj, mounts := apply(ed, work, rm, rep)
@@ -121,7 +122,7 @@ func applyAll(ed *editor, sel *selection, plan []*rendered, opts Options, rep *R
 			continue
 		}
 		ed.setAnnotation(work, rm.mutation.StatusKey(), statusInjected)
-		newRec.Mutations = append(newRec.Mutations, recordOf(work, rm, inj, mounts))
+		newRec.Mutations = append(newRec.Mutations, d.recordOf(work, rm, inj, mounts))
 		if old := rec.find(rm.mutation.Name); old != nil {
 			if old.Hash == rm.hash {
 				rep.decide(inj.Mutation, OutcomeCurrent, "already injected, from the same config")
