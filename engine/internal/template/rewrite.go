@@ -279,32 +279,15 @@ func (r *rewriter) scalar(p *parse.PipeNode, dotPod, main bool) bool {
 	switch a := c.Args[0].(type) {
 	case *parse.StringNode, *parse.NumberNode, *parse.BoolNode:
 		return len(c.Args) == 1
-	case *parse.FieldNode:
-		return len(c.Args) == 1 && dotPod && isScalar(resolve(podType, a.Ident, 0))
-	case *parse.VariableNode:
-		return len(c.Args) == 1 && main && a.Ident[0] == "$" && len(a.Ident) > 1 &&
-			isScalar(resolve(podType, a.Ident[1:], 0))
+	case *parse.FieldNode, *parse.VariableNode:
+		return len(c.Args) == 1 && isScalar(resolve(podField(a, dotPod, main), nil, 0))
 	case *parse.IdentifierNode:
 		switch a.Ident {
 		case "eq", "ne", "lt", "le", "gt", "ge", "not", "len":
 			return true
 		case "index":
 			// index of a statically typed pod field, e.g. index .Annotations "k"
-			if len(c.Args) < 3 {
-				return false
-			}
-			var t reflect.Type
-			switch x := c.Args[1].(type) {
-			case *parse.FieldNode:
-				if dotPod {
-					t = resolve(podType, x.Ident, 0)
-				}
-			case *parse.VariableNode:
-				if main && x.Ident[0] == "$" && len(x.Ident) > 1 {
-					t = resolve(podType, x.Ident[1:], 0)
-				}
-			}
-			return isScalar(resolve(t, nil, len(c.Args)-2))
+			return len(c.Args) >= 3 && isScalar(resolve(podField(c.Args[1], dotPod, main), nil, len(c.Args)-2))
 		case outFunc:
 			return true
 		}
@@ -314,6 +297,23 @@ func (r *rewriter) scalar(p *parse.PipeNode, dotPod, main bool) bool {
 		}
 	}
 	return false
+}
+
+// podField returns the type of a field of the pod that n reads (.X.Y where
+// dot is the pod, $.X.Y in the main template), nil when n reads something
+// else or the type cannot be known statically.
+func podField(n parse.Node, dotPod, main bool) reflect.Type {
+	switch n := n.(type) {
+	case *parse.FieldNode:
+		if dotPod {
+			return resolve(podType, n.Ident, 0)
+		}
+	case *parse.VariableNode:
+		if main && n.Ident[0] == "$" && len(n.Ident) > 1 {
+			return resolve(podType, n.Ident[1:], 0)
+		}
+	}
+	return nil
 }
 
 func (r *rewriter) funcType(name string) reflect.Type {
