@@ -70,12 +70,8 @@ func (r *Report) explaining() bool { return r.Decisions != nil }
 // a key one edit away from the trigger's, where m reads it (annotations,
 // and labels with labelTrigger), the reason asks whether it was meant.
 func (r *Report) notTriggered(m *model.Mutation, meta *yaml.Node, reason string) {
-	fields := []string{"annotations"}
-	if m.LabelTrigger {
-		fields = append(fields, "labels")
-	}
 	var near []string
-	for _, field := range fields {
+	for _, field := range triggerFields(m.LabelTrigger) {
 		keys := yamlnode.Field(meta, field)
 		if keys == nil || keys.Kind != yaml.MappingNode {
 			continue

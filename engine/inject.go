@@ -239,10 +239,7 @@ func (in *Injector) triggered(m *model.Mutation, work, orig *podTemplate, namesp
 	}
 	// Pods do not inherit their workload's metadata: a trigger there, with
 	// none on the pod template, is a mistake worth saying.
-	fields := []string{"annotations"}
-	if m.LabelTrigger {
-		fields = append(fields, "labels")
-	}
+	fields := triggerFields(m.LabelTrigger)
 	key := m.TriggerKey()
 	for _, field := range fields {
 		if _, onTemplate := metaValue(work.meta(), field, key); onTemplate {

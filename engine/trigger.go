@@ -97,3 +97,12 @@ func lookup(get func(string) (string, bool), key string) (string, bool) {
 	}
 	return get(key)
 }
+
+// triggerFields are the fields of a pod's metadata that a mutation reads its
+// trigger from.
+func triggerFields(labelTrigger bool) []string {
+	if labelTrigger {
+		return []string{"annotations", "labels"}
+	}
+	return []string{"annotations"}
+}
