@@ -39,9 +39,21 @@ FORCE:
 unit: ## run the Go unit and golden tests of the engine and adapters (no external tools)
 	$(GO) test ./api/... ./engine/... ./fn/... ./webhook/...
 
+# Imports come in three groups, in this order: the standard library, other
+# modules, this module (goimports -local). The pinned goimports checks it.
+MODULE            := github.com/sidecar-injector/sidecar-injector
+GOIMPORTS_VERSION := v0.52.0
+GOIMPORTS         := $(BIN)/goimports-$(GOIMPORTS_VERSION)
+
+$(GOIMPORTS):
+	GOBIN=$(BIN) $(GO) install golang.org/x/tools/cmd/goimports@$(GOIMPORTS_VERSION)
+	mv $(BIN)/goimports $@
+
 .PHONY: lint
-lint: ## gofmt and go vet
+lint: $(GOIMPORTS) ## gofmt, import groups (goimports) and go vet
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	@out=$$($(GOIMPORTS) -local $(MODULE) -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then \
+	  echo "imports not grouped as standard library, other modules, $(MODULE) (fix: $(GOIMPORTS) -local $(MODULE) -w FILE):"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
 # Every fuzz target, as package:target. Their seed corpora run in every

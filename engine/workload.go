@@ -5,11 +5,10 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/sidecar-injector/sidecar-injector/engine/internal/yamlnode"
-
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
 	"github.com/sidecar-injector/sidecar-injector/engine/internal/model"
+	"github.com/sidecar-injector/sidecar-injector/engine/internal/yamlnode"
 )
 
 // podTemplate is where a resource keeps the pod it stands for.

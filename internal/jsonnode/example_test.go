@@ -3,8 +3,9 @@ package jsonnode_test
 import (
 	"fmt"
 
-	"github.com/sidecar-injector/sidecar-injector/internal/jsonnode"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
+
+	"github.com/sidecar-injector/sidecar-injector/internal/jsonnode"
 )
 
 func ExampleDecode() {

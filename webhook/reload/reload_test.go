@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/sidecar-injector/sidecar-injector/engine"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
+	"github.com/sidecar-injector/sidecar-injector/engine"
 	"github.com/sidecar-injector/sidecar-injector/engine/config"
 	"github.com/sidecar-injector/sidecar-injector/internal/goldencase"
 )
