@@ -128,19 +128,6 @@ func guard(name string, fn any, max int) any {
 	if !deep && !grows {
 		return fn
 	}
-	// Typed fast paths for the common scalar signatures (no reflection).
-	if !deep {
-		switch f := fn.(type) {
-		case func(string) string:
-			return func(a string) (string, error) { return checkString(f(a), max) }
-		case func(string, string) string:
-			return func(a, b string) (string, error) { return checkString(f(a, b), max) }
-		case func(string, string, string) string:
-			return func(a, b, c string) (string, error) { return checkString(f(a, b, c), max) }
-		case func(int, string) string:
-			return func(a int, b string) (string, error) { return checkString(f(a, b), max) }
-		}
-	}
 	hasErr := ft.NumOut() == 2
 	in := make([]reflect.Type, ft.NumIn())
 	for i := range in {
