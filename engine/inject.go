@@ -74,7 +74,7 @@ func (in *Injector) inject(r *yaml.RNode, opts Options) *Report {
 // mutation whose failurePolicy is Ignore is a warning; any other goes into
 // rep.Errors, and then nothing is to be applied.
 func (in *Injector) renderAll(sel *selection, rep *Report) []*rendered {
-	data := &podData{p: sel.work, ns: sel.namespace, specKeys: in.specKeys}
+	data := &podData{p: sel.work, ns: sel.namespace, keys: in.keys}
 	var plan []*rendered
 	for _, m := range sel.mutations {
 		rm, err := in.render(m, data)

@@ -18,7 +18,7 @@ import (
 type Injector struct {
 	cfg           *model.Config
 	staticDigests map[*model.Definition][sha256.Size]byte
-	specKeys      map[string]bool
+	keys          podKeys
 	outline       jsonnode.Outline
 
 	// hashScratch holds the buffers that a mutation's hash is taken over
@@ -36,7 +36,7 @@ func Load(sources ...config.Source) (*Injector, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Injector{cfg: cfg, staticDigests: staticDigests(cfg), specKeys: specKeys(cfg), outline: outline(cfg.WorkloadKinds)}, nil
+	return &Injector{cfg: cfg, staticDigests: staticDigests(cfg), keys: podKeysOf(cfg), outline: outline(cfg.WorkloadKinds)}, nil
 }
 
 // LoadFiles loads config files and folders (a mounted ConfigMap, with its

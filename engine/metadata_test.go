@@ -12,8 +12,9 @@ import (
 
 // TestTemplatesReadMetadata: templates read annotations and labels as the
 // trigger reads them (a scalar as written, null as empty, the last of
-// duplicate keys), the rest of the metadata decoded as the API server
-// would; a value that is no string is an error that names it.
+// duplicate keys), the other keys templates read decoded as the API server
+// would, those they do not read not at all; a value that is no string is
+// an error that names it.
 func TestTemplatesReadMetadata(t *testing.T) {
 	inj, err := engine.Load(config.Source{Name: "c.yaml", Data: []byte(`
 containers:
@@ -43,8 +44,9 @@ mutationConfigs:
 			wantErr: `reading the pod's metadata for templates: metadata.annotations.x.io/value is a mapping, not a string`},
 		{name: "list label", meta: `labels: {team: [a]}`,
 			wantErr: `reading the pod's metadata for templates: metadata.labels.team is a list, not a string`},
-		{name: "wrong type elsewhere", meta: `generation: many`,
-			wantErr: `reading the pod's metadata for templates: json: cannot unmarshal string into Go struct field ObjectMeta.generation of type int64`},
+		{name: "wrong type in a key templates read", meta: `ownerReferences: many`,
+			wantErr: `reading the pod's metadata for templates: json: cannot unmarshal string into Go struct field ObjectMeta.ownerReferences of type []v1.OwnerReference`},
+		{name: "a key no template reads is not decoded", meta: `generation: many`, want: "||web|"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			meta := strings.Replace("  "+tc.meta, "annotations: {", "annotations: {x.io/inject: \"true\", ", 1)

@@ -15,6 +15,7 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
 	"github.com/sidecar-injector/sidecar-injector/engine/internal/model"
+	"github.com/sidecar-injector/sidecar-injector/engine/internal/template"
 	"github.com/sidecar-injector/sidecar-injector/engine/internal/typed"
 	"github.com/sidecar-injector/sidecar-injector/engine/internal/yamlnode"
 )
@@ -39,41 +40,54 @@ type rendered struct {
 // podData builds the templates' view of the pod once, when the first
 // templated definition needs it.
 type podData struct {
-	p  *podTemplate
-	ns string
-	// specKeys are the keys of the pod's spec that templates read; nil for
-	// all of them (see specKeys).
-	specKeys map[string]bool
-	pod      *corev1.Pod
-	err      error
+	p    *podTemplate
+	ns   string
+	keys podKeys
+	pod  *corev1.Pod
+	err  error
 }
 
-// specKeys returns the JSON names of the fields of the pod's spec that
-// some template of the config can read, or nil when one may read any.
+// podKeys are the keys of a pod's metadata and spec that some template of
+// the config can read, as JSON names; a nil map for all of them.
 //
 // Only those are decoded for templates. Decoding a pod's whole spec (its
 // containers above all) for the old injector's templates, which read the
 // service account and an annotation, took a third of BenchmarkInject, and
 // the webhook's load run (make webhook-bench) measured 0.43x the no-op's
 // throughput and 2.49x its p99 (server CPU 145 µs a request); decoding
-// only the keys read, 0.56x and 1.57x (123 µs), in one session.
-func specKeys(cfg *model.Config) map[string]bool {
-	keys := map[string]bool{}
-	podSpec := reflect.TypeFor[corev1.PodSpec]()
+// only the keys read, 0.56x and 1.57x (123 µs), in one session. Of the
+// metadata, decoding the keys no template read (ownerReferences above all)
+// was 5% of the webhook's BenchmarkServe.
+type podKeys struct{ meta, spec map[string]bool }
+
+func podKeysOf(cfg *model.Config) podKeys {
+	reads := template.NoFields()
 	for _, m := range cfg.Mutations {
 		for _, list := range definitionLists(m) {
 			for _, def := range list {
-				fields := def.SpecFields()
-				if fields == nil {
-					return nil
-				}
-				for name := range fields {
-					if f, ok := podSpec.FieldByName(name); ok {
-						if json, _, ok := typed.FieldName(f); ok {
-							keys[json] = true
-						}
-					}
-				}
+				reads.Add(def.Fields())
+			}
+		}
+	}
+	keys := podKeys{spec: jsonNames[corev1.PodSpec](reads.Spec)}
+	if !reads.Top["ObjectMeta"] {
+		keys.meta = jsonNames[metav1.ObjectMeta](reads.Top)
+	}
+	return keys
+}
+
+// jsonNames returns the JSON names of the fields of T among names (Go
+// names), nil for nil.
+func jsonNames[T any](names map[string]bool) map[string]bool {
+	if names == nil {
+		return nil
+	}
+	keys := map[string]bool{}
+	t := reflect.TypeFor[T]()
+	for name := range names {
+		if f, ok := t.FieldByName(name); ok {
+			if json, _, ok := typed.FieldName(f); ok {
+				keys[json] = true
 			}
 		}
 	}
@@ -82,10 +96,10 @@ func specKeys(cfg *model.Config) map[string]bool {
 
 // spec returns the part of the pod's spec that templates read.
 func (d *podData) spec() *yaml.Node {
-	if d.specKeys == nil {
+	if d.keys.spec == nil {
 		return d.p.spec()
 	}
-	return part(d.p.spec(), func(key string) bool { return d.specKeys[key] })
+	return part(d.p.spec(), func(key string) bool { return d.keys.spec[key] })
 }
 
 // part returns a mapping with the pairs of m whose key keep takes; m itself
@@ -103,12 +117,16 @@ func part(m *yaml.Node, keep func(key string) bool) *yaml.Node {
 	return out
 }
 
-// decodeMeta decodes a pod's metadata, copying its annotations and labels
-// from the nodes (see stringMap) and decoding the rest.
-func decodeMeta(meta *yaml.Node, out *metav1.ObjectMeta) error {
-	rest := part(meta, func(key string) bool { return key != "annotations" && key != "labels" })
-	if err := typed.DecodeLenient(rest, out); err != nil {
-		return err
+// decodeMeta decodes the keys of a pod's metadata that templates read (nil:
+// all), copying its annotations and labels from the nodes (see stringMap).
+func decodeMeta(meta *yaml.Node, keys map[string]bool, out *metav1.ObjectMeta) error {
+	rest := part(meta, func(key string) bool {
+		return (keys == nil || keys[key]) && key != "annotations" && key != "labels"
+	})
+	if rest != nil && (rest.Kind != yaml.MappingNode || len(rest.Content) > 0) {
+		if err := typed.DecodeLenient(rest, out); err != nil {
+			return err
+		}
 	}
 	var err error
 	if out.Annotations, err = stringMap(meta, "annotations"); err != nil {
@@ -158,7 +176,7 @@ func (d *podData) get() (*corev1.Pod, error) {
 	}
 	pod := &corev1.Pod{TypeMeta: metaTypePod}
 	if m := d.p.meta(); m != nil {
-		if err := decodeMeta(m, &pod.ObjectMeta); err != nil {
+		if err := decodeMeta(m, d.keys.meta, &pod.ObjectMeta); err != nil {
 			d.err = fmt.Errorf("reading the pod's metadata for templates: %w", err)
 			return nil, d.err
 		}

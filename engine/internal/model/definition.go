@@ -59,19 +59,12 @@ type value struct {
 // Templated reports whether the definition is rendered against each pod.
 func (d *Definition) Templated() bool { return len(d.values) > 0 }
 
-// SpecFields returns the fields of the pod's spec (Go names) that the
-// definition's templates can read, or nil when they may read any (see
-// template.Template.SpecFields). A static definition reads none.
-func (d *Definition) SpecFields() map[string]bool {
-	fields := map[string]bool{}
+// Fields returns the fields of the pod that the definition's templates can
+// read. A static definition reads none.
+func (d *Definition) Fields() template.Fields {
+	fields := template.NoFields()
 	for _, v := range d.values {
-		read := v.tmpl.SpecFields()
-		if read == nil {
-			return nil
-		}
-		for f := range read {
-			fields[f] = true
-		}
+		fields.Add(v.tmpl.Fields())
 	}
 	return fields
 }

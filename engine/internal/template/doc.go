@@ -148,8 +148,8 @@
 // costs plus one reading of the clock. At parse, an action whose value is
 // statically a string or a number (a field of the pod, index of a pod map,
 // a function returning a string) is printed directly; other actions go
-// through the measuring step described above. [Template.SpecFields] says
-// which fields of the pod's spec a template can read, so that a caller
-// decodes only those of each pod (its containers, the bulk of a spec, are
-// rarely read).
+// through the measuring step described above. [Template.Fields] says
+// which fields of the pod a template can read, so that a caller decodes
+// only those of each pod (its containers, the bulk of a spec, are rarely
+// read).
 package template

@@ -34,9 +34,9 @@ var podType = reflect.TypeFor[corev1.Pod]()
 //     the nearest field's name.
 //
 // It returns the rewriter, which holds the names of the functions the
-// template uses and what it reads of the pod's spec.
+// template uses and the pod's fields it reads.
 func rewrite(t *ttemplate.Template, lim Limits) (*rewriter, *Error) {
-	r := &rewriter{lim: lim, funcs: map[string]reflect.Type{}, calls: map[string][]call{}, used: map[string]bool{}, spec: map[string]bool{}}
+	r := &rewriter{lim: lim, funcs: map[string]reflect.Type{}, calls: map[string][]call{}, used: map[string]bool{}, reads: NoFields()}
 	tmpls := t.Templates()
 	// In the order of the text, so that the first error reported is stable.
 	sort.Slice(tmpls, func(i, j int) bool { return rootPos(tmpls[i]) < rootPos(tmpls[j]) })
@@ -83,10 +83,7 @@ type rewriter struct {
 	calls map[string][]call // template name -> templates it calls
 	used  map[string]bool   // functions named
 	err   *Error
-	// spec holds the fields of the pod's spec the template reads (Go
-	// names), allSpec whether it may read any.
-	spec    map[string]bool
-	allSpec bool
+	reads Fields // the pod's fields the template reads
 }
 
 func (r *rewriter) fail(pos parse.Pos, tree *parse.Tree, format string, args ...any) {
@@ -165,17 +162,17 @@ func (r *rewriter) arg(n parse.Node, dotPod, main bool) {
 		names = n.Ident
 		if dotPod {
 			podFields = n.Ident
-			r.readSpec(n.Ident)
+			r.reads.read(n.Ident)
 		}
 	case *parse.VariableNode:
 		names = n.Ident[1:]
 		if main && n.Ident[0] == "$" {
 			podFields = n.Ident[1:]
-			r.readSpec(n.Ident[1:])
+			r.reads.read(n.Ident[1:])
 		}
 	case *parse.DotNode:
 		if dotPod {
-			r.readSpec(nil)
+			r.reads.read(nil)
 		}
 	case *parse.ChainNode:
 		r.arg(n.Node, dotPod, main)
@@ -192,17 +189,6 @@ func (r *rewriter) arg(n parse.Node, dotPod, main bool) {
 		}
 	}
 	r.checkFields(n.Position(), podFields)
-}
-
-// readSpec records what a chain of fields read from the pod reads of its
-// spec: .Spec.X the field X, .Spec or the whole pod all of it.
-func (r *rewriter) readSpec(names []string) {
-	switch {
-	case len(names) == 0 || names[0] == "Spec" && len(names) == 1:
-		r.allSpec = true
-	case names[0] == "Spec":
-		r.spec[names[1]] = true
-	}
 }
 
 // checkFields refuses a chain of field names read from the pod that

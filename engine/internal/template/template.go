@@ -3,6 +3,7 @@ package template
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"strconv"
 	"strings"
 	"sync"
@@ -88,16 +89,56 @@ type Template struct {
 	base   *ttemplate.Template
 	pod    bool      // whether it uses annotation or label
 	pool   sync.Pool // of *instance
-	// specFields are the fields of the pod's spec the template can read
-	// (Go names); nil when it may read any.
-	specFields map[string]bool
+	fields Fields    // the pod's fields the template can read
 }
 
-// SpecFields returns the fields of the pod's spec (Go names, such as
-// ServiceAccountName) that the template can read, or nil when it may read
-// any of them (.Spec passed on whole, the pod given to a function or to a
-// defined template). The pod's metadata is not counted: it is small.
-func (t *Template) SpecFields() map[string]bool { return t.specFields }
+// Fields returns the fields of the pod that the template can read.
+func (t *Template) Fields() Fields { return t.fields }
+
+// Fields are fields of the pod that templates can read, as Go names: Top
+// the pod's own (its metadata's are promoted: .Annotations, .Name), Spec
+// those of its spec (.Spec.ServiceAccountName). A nil map stands for every
+// field: the pod or .Spec passed on whole (to a function, to a defined
+// template).
+//
+// The engine decodes only these of a pod for its templates: decoding what
+// no template reads (a pod's containers above all) cost more than the rest
+// of an injection.
+type Fields struct{ Top, Spec map[string]bool }
+
+// NoFields is what a template that reads nothing of the pod reads.
+func NoFields() Fields { return Fields{Top: map[string]bool{}, Spec: map[string]bool{}} }
+
+// Add adds to f the fields o reads.
+func (f *Fields) Add(o Fields) {
+	union := func(a, b map[string]bool) map[string]bool {
+		if a == nil || b == nil {
+			return nil
+		}
+		maps.Copy(a, b)
+		return a
+	}
+	f.Top, f.Spec = union(f.Top, o.Top), union(f.Spec, o.Spec)
+}
+
+// read adds a chain of field names read from the pod: none is the whole
+// pod.
+func (f *Fields) read(names []string) {
+	switch {
+	case len(names) == 0:
+		f.Top, f.Spec = nil, nil
+		return
+	case f.Top != nil:
+		f.Top[names[0]] = true
+	}
+	switch {
+	case names[0] != "Spec" || f.Spec == nil:
+	case len(names) == 1:
+		f.Spec = nil
+	default:
+		f.Spec[names[1]] = true
+	}
+}
 
 // internalName is the name given to text/template, so that its messages
 // can be taken apart reliably whatever the user's name.
@@ -140,10 +181,7 @@ func parseWithLimits(name, text string, limits Limits) (*Template, error) {
 		}
 	}
 	base.Funcs(fm)
-	t := &Template{name: name, limits: lim, base: base, pod: rw.used["annotation"] || rw.used["label"]}
-	if !rw.allSpec {
-		t.specFields = rw.spec
-	}
+	t := &Template{name: name, limits: lim, base: base, pod: rw.used["annotation"] || rw.used["label"], fields: rw.reads}
 	t.pool.New = t.newInstance
 	return t, nil
 }

@@ -277,35 +277,50 @@ func TestParseErrorStable(t *testing.T) {
 	}
 }
 
-// TestSpecFields: what a template reads of the pod's spec, which is all
-// that is decoded of it for the template; anything that may pass the spec
-// or the pod on whole reads all of it (nil).
-func TestSpecFields(t *testing.T) {
+// TestFields: what a template reads of the pod, which is all that is
+// decoded of it for the template; anything that may pass the spec or the
+// pod on whole reads all of it (nil).
+func TestFields(t *testing.T) {
+	set := func(names ...string) map[string]bool {
+		m := map[string]bool{}
+		for _, n := range names {
+			m[n] = true
+		}
+		return m
+	}
 	all := map[string]bool(nil)
 	tests := []struct {
-		text string
-		want map[string]bool
+		text      string
+		top, spec map[string]bool
 	}{
-		{`aws-iam-{% .Spec.ServiceAccountName %}`, map[string]bool{"ServiceAccountName": true}},
-		{`{% index .Annotations "role" %}{% label "app" %}{% .Name %}`, map[string]bool{}},
-		{`{% len .Spec.Containers %}{% if .Spec.NodeName %}x{% end %}`, map[string]bool{"Containers": true, "NodeName": true}},
-		{`{% range .Spec.Volumes %}{% .Name %}{% end %}`, map[string]bool{"Volumes": true}},
-		{`{% range .Spec.Volumes %}{% $.Spec.Hostname %}{% end %}`, map[string]bool{"Volumes": true, "Hostname": true}},
-		{`{% (index .Spec.Containers 0).Name %}`, map[string]bool{"Containers": true}},
-		{`{% toJson . %}`, all},
-		{`{% toYaml .Spec %}`, all},
-		{`{% $s := .Spec %}{% $s.NodeName %}`, all},
-		{`{% with .Spec %}{% .NodeName %}{% end %}`, all},
-		{`{% $ | toJson %}`, all},
-		{`{% define "x" %}{% .Spec.NodeName %}{% end %}{% template "x" . %}`, all},
+		{`aws-iam-{% .Spec.ServiceAccountName %}`, set("Spec"), set("ServiceAccountName")},
+		{`{% index .Annotations "role" %}{% label "app" %}{% .Name %}`, set("Annotations", "Name"), set()},
+		{`{% with .OwnerReferences %}{% (index . 0).Name %}{% end %}`, set("OwnerReferences"), set()},
+		{`{% .ObjectMeta.Namespace %}{% $.Kind %}`, set("ObjectMeta", "Kind"), set()},
+		{`{% len .Spec.Containers %}{% if .Spec.NodeName %}x{% end %}`, set("Spec"), set("Containers", "NodeName")},
+		{`{% range .Spec.Volumes %}{% .Name %}{% end %}`, set("Spec"), set("Volumes")},
+		{`{% range .Spec.Volumes %}{% $.Spec.Hostname %}{% end %}`, set("Spec"), set("Volumes", "Hostname")},
+		{`{% (index .Spec.Containers 0).Name %}`, set("Spec"), set("Containers")},
+		{`{% toJson . %}`, all, all},
+		{`{% toYaml .Spec %}`, set("Spec"), all},
+		{`{% $s := .Spec %}{% $s.NodeName %}`, set("Spec"), all},
+		{`{% with .Spec %}{% .NodeName %}{% end %}`, set("Spec"), all},
+		{`{% $ | toJson %}`, all, all},
+		{`{% define "x" %}{% .Spec.NodeName %}{% end %}{% template "x" . %}`, all, all},
 	}
 	for _, tt := range tests {
 		tmpl, err := Parse("t", tt.text)
 		if err != nil {
 			t.Fatalf("%s: %v", tt.text, err)
 		}
-		if got := tmpl.SpecFields(); fmt.Sprint(got) != fmt.Sprint(tt.want) || (got == nil) != (tt.want == nil) {
-			t.Errorf("%s: SpecFields() = %v, want %v", tt.text, got, tt.want)
+		got := tmpl.Fields()
+		for _, c := range []struct {
+			what      string
+			got, want map[string]bool
+		}{{"Top", got.Top, tt.top}, {"Spec", got.Spec, tt.spec}} {
+			if fmt.Sprint(c.got) != fmt.Sprint(c.want) || (c.got == nil) != (c.want == nil) {
+				t.Errorf("%s: Fields().%s = %v, want %v", tt.text, c.what, c.got, c.want)
+			}
 		}
 	}
 }
