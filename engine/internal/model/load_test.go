@@ -319,6 +319,28 @@ spec:
 			not: []string{"is not set", "is required"},
 		},
 		{
+			name: "a template action under an alias or a merge key",
+			files: map[string]string{"m.yaml": `
+containers:
+- name: a
+  image: i
+  env: [&shared {name: X, value: "{% .Name %}"}]
+- name: b
+  image: i
+  env: [*shared]
+- name: c
+  image: i
+  securityContext:
+    <<: {runAsUser: "{% .Spec.Priority %}"}
+mutationConfigs:
+- {name: m, annotationNamespace: a.example.com, annotationTrigger: inject, containers: [a, b, c]}
+`},
+			want: []string{
+				`m.yaml:7:9: container "b": a template action cannot be inside an anchor that an alias repeats: write it out where it is used`,
+				`m.yaml:11:5: container "c": a template action cannot be inside a merged mapping (<<): write it out where it is used`,
+			},
+		},
+		{
 			name: "a mutation written through an alias and a merge key is checked at its own line",
 			files: map[string]string{"m.yaml": `
 defaults: &defaults
