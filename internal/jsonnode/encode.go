@@ -144,8 +144,9 @@ func FollowAlias(n *yaml.Node) *yaml.Node {
 	return n
 }
 
-// isMergeKey reports whether k, a mapping key, is YAML's merge key <<.
-func isMergeKey(k *yaml.Node) bool {
+// IsMergeKey reports whether k, a mapping key, is YAML's merge key << (a
+// quoted "<<" is a plain key).
+func IsMergeKey(k *yaml.Node) bool {
 	switch k.Tag {
 	case tagMerge:
 		return true
@@ -161,7 +162,7 @@ func (e *encoder) mapping(b []byte, n *yaml.Node, depth int) ([]byte, error) {
 	}
 	pairs := n.Content
 	for i := 0; i < len(n.Content); i += 2 {
-		if isMergeKey(FollowAlias(n.Content[i])) {
+		if IsMergeKey(FollowAlias(n.Content[i])) {
 			var err error
 			if pairs, err = e.pairs(n, depth); err != nil {
 				return b, err
@@ -217,7 +218,7 @@ func (e *encoder) pairs(m *yaml.Node, depth int) ([]*yaml.Node, error) {
 		if k == nil || k.Kind != yaml.ScalarNode {
 			return nil, encodeErrorf(m.Content[i], "mapping key is not a scalar")
 		}
-		if !isMergeKey(k) {
+		if !IsMergeKey(k) {
 			own[k.Value] = true
 		}
 	}
@@ -225,7 +226,7 @@ func (e *encoder) pairs(m *yaml.Node, depth int) ([]*yaml.Node, error) {
 	merged := map[string]bool{}
 	for i := 0; i < len(m.Content); i += 2 {
 		k, v := FollowAlias(m.Content[i]), m.Content[i+1]
-		if !isMergeKey(k) {
+		if !IsMergeKey(k) {
 			out = append(out, k, v)
 			continue
 		}

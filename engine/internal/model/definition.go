@@ -17,6 +17,7 @@ import (
 	"github.com/sidecar-injector/sidecar-injector/engine/internal/template"
 	"github.com/sidecar-injector/sidecar-injector/engine/internal/typed"
 	"github.com/sidecar-injector/sidecar-injector/engine/internal/yamlnode"
+	"github.com/sidecar-injector/sidecar-injector/internal/jsonnode"
 )
 
 // Definition is one named sidecar definition, compiled at load.
@@ -298,7 +299,7 @@ func findTemplated(probe *yaml.Node, ph *placeholders) ([]templated, []*config.P
 	walk = func(n *yaml.Node, path []pathStep) {
 		switch n.Kind {
 		case yaml.AliasNode:
-			if n.Alias != nil && ph.holdsActions(n.Alias) {
+			if target := jsonnode.FollowAlias(n); target != nil && ph.holdsActions(target) {
 				probs = append(probs, &config.Problem{Line: n.Line, Column: n.Column, Message: "a template action cannot be inside an anchor that an alias repeats: write it out where it is used"})
 			}
 		case yaml.ScalarNode:
@@ -317,7 +318,7 @@ func findTemplated(probe *yaml.Node, ph *placeholders) ([]templated, []*config.P
 					probs = append(probs, &config.Problem{Line: k.Line, Column: k.Column, Message: "a template action cannot be a key: an action renders a value, never YAML structure"})
 					continue
 				}
-				if k.Value == "<<" && ph.holdsActions(n.Content[i+1]) {
+				if jsonnode.IsMergeKey(k) && ph.holdsActions(n.Content[i+1]) {
 					probs = append(probs, &config.Problem{Line: k.Line, Column: k.Column, Message: "a template action cannot be inside a merged mapping (<<): write it out where it is used"})
 					continue
 				}
@@ -441,18 +442,18 @@ func describeType(t reflect.Type) string {
 // like its config in a reviewed manifest. The API server stores the same
 // pod either way.
 func followSource(canonical, source *yaml.Node) {
-	if source.Kind == yaml.AliasNode && source.Alias != nil {
-		source = source.Alias
-	}
-	switch canonical.Kind {
-	case yaml.SequenceNode:
+	source = jsonnode.FollowAlias(source)
+	switch {
+	case source == nil:
+	case canonical.Kind == yaml.SequenceNode:
 		if source.Kind == yaml.SequenceNode && len(source.Content) == len(canonical.Content) {
 			for i := range canonical.Content {
 				followSource(canonical.Content[i], source.Content[i])
 			}
 		}
-	case yaml.MappingNode:
-		if source.Kind != yaml.MappingNode {
+	case canonical.Kind == yaml.MappingNode:
+		written, err := jsonnode.Pairs(source) // as decoded: merge keys expanded
+		if err != nil {
 			return
 		}
 		type pair struct {
@@ -463,10 +464,10 @@ func followSource(canonical, source *yaml.Node) {
 		for i := 0; i+1 < len(canonical.Content); i += 2 {
 			k, v := canonical.Content[i], canonical.Content[i+1]
 			at := -1
-			for j := 0; j+1 < len(source.Content); j += 2 {
-				if source.Content[j].Value == k.Value {
+			for j := 0; j+1 < len(written); j += 2 {
+				if written[j].Value == k.Value {
 					at = j
-					followSource(v, source.Content[j+1])
+					followSource(v, written[j+1])
 					break
 				}
 			}
@@ -474,7 +475,7 @@ func followSource(canonical, source *yaml.Node) {
 				if v.Kind == yaml.MappingNode && len(v.Content) == 0 {
 					continue // added by serialization, not written by the author
 				}
-				at = len(source.Content) + i
+				at = len(written) + i
 			}
 			pairs = append(pairs, pair{k, v, at})
 		}

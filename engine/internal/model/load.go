@@ -112,7 +112,7 @@ func (l *loader) loadSource(src config.Source, lineOffset int, insideConfigMap b
 			l.problems.add(src.Name, 0, 0, "%s", offsetYAMLError(err, lineOffset))
 			return
 		}
-		if len(node.Content) == 0 || node.Content[0].Tag == "!!null" {
+		if len(node.Content) == 0 || yaml.IsYNodeTaggedNull(node.Content[0]) {
 			continue // an empty document
 		}
 		documents++

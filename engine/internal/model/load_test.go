@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 
+	"sigs.k8s.io/kustomize/kyaml/yaml"
+
 	"github.com/sidecar-injector/sidecar-injector/engine/config"
 	"github.com/sidecar-injector/sidecar-injector/engine/internal/model"
 	"github.com/sidecar-injector/sidecar-injector/internal/goldencase"
@@ -424,5 +426,36 @@ func TestLoadRefusesConfigsThatCannotInject(t *testing.T) {
 				t.Fatalf("error %v, want one saying\n  %s", err, c.Want)
 			}
 		})
+	}
+}
+
+// A sidecar reads in the order its author wrote it, merge keys included:
+// merged fields stand where the merge key does.
+func TestLoadDefinitionFollowsMergedFieldOrder(t *testing.T) {
+	src := `
+containers:
+- &base {name: base, image: i, imagePullPolicy: Always}
+- name: t
+  args: [x]
+  <<: *base
+  workingDir: /w
+mutationConfigs:
+- {name: m, annotationNamespace: a.example.com, annotationTrigger: inject, containers: [t]}
+`
+	cfg, err := model.Load(config.Source{Name: "x.yaml", Data: []byte(src)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, err := cfg.Mutations[0].Resolved.Containers[0].Render(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := yaml.String(n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "name: t\nargs:\n- x\nimage: i\nimagePullPolicy: Always\nworkingDir: /w\n"
+	if got != want {
+		t.Errorf("rendered\n%s\nwant\n%s", got, want)
 	}
 }

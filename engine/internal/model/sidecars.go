@@ -31,16 +31,15 @@ func (l *loader) loadDefinition(d *doc, kind Kind, item *yaml.Node, path string)
 		d.problem(l, item, "%s must be a mapping, found %s", path, yamlnode.Describe(item))
 		return
 	}
-	nameNode := yamlnode.Field(item, "name")
-	if nameNode == nil || nameNode.Kind != yaml.ScalarNode || nameNode.Value == "" || nameNode.Tag == "!!null" {
+	name, nameNode := yamlnode.String(item, "name"), yamlnode.Field(item, "name")
+	if name == "" {
 		d.problem(l, item, "%s has no name: every %s needs one, since mutations refer to it by name", path, kind)
 		return
 	}
-	if len(d.ph.tokensIn(nameNode.Value)) > 0 {
+	if len(d.ph.tokensIn(name)) > 0 {
 		d.problem(l, nameNode, "%s: the name of a %s cannot be a template, since mutations refer to it by name", path, kind)
 		return
 	}
-	name := nameNode.Value
 	pos := Position{File: d.file, Line: item.Line + d.lineOffset}
 	if kind == VolumeMount {
 		mountPath := yamlnode.String(item, "mountPath")
