@@ -512,14 +512,10 @@ func markPaths(n *yaml.Node, targets map[*yaml.Node]*value, onPath map[*yaml.Nod
 func (d *Definition) shallowCopy() *yaml.Node {
 	top := *d.canonical
 	top.Content = slices.Clone(d.canonical.Content)
-	if d.Kind == InitContainer || d.Kind == Container {
-		for i := 0; i+1 < len(top.Content); i += 2 {
-			if top.Content[i].Value == "volumeMounts" {
-				mounts := *top.Content[i+1]
-				mounts.Content = slices.Clone(mounts.Content)
-				top.Content[i+1] = &mounts
-			}
-		}
+	if mounts := yamlnode.Field(&top, "volumeMounts"); mounts != nil && (d.Kind == InitContainer || d.Kind == Container) {
+		c := *mounts
+		c.Content = slices.Clone(mounts.Content)
+		yamlnode.Set(&top, "volumeMounts", &c)
 	}
 	return &top
 }

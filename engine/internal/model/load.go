@@ -73,11 +73,16 @@ func (l *loader) addAt(file string, lineOffset int, probs ...*config.Problem) {
 }
 
 func (d *doc) problem(l *loader, n *yaml.Node, format string, args ...any) {
-	line, col := 0, 0
-	if n != nil {
-		line, col = n.Line+d.lineOffset, n.Column
-	}
+	line, col := d.at(n)
 	l.problems.add(d.file, line, col, format, args...)
+}
+
+// at is the line and column of n in the file (0, 0 for no node).
+func (d *doc) at(n *yaml.Node) (line, col int) {
+	if n == nil {
+		return 0, 0
+	}
+	return n.Line + d.lineOffset, n.Column
 }
 
 // loadSource reads every document of a source. insideConfigMap: the source

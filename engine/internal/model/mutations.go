@@ -179,10 +179,7 @@ func (l *loader) checkAnnotationConfig(pm pendingMutation, label string) {
 // report is an error, or for a mutation of the old injector's form a
 // warning: the old injector accepted it, and its configs must load.
 func (l *loader) report(pm pendingMutation, n *yaml.Node, msg string) {
-	line, col := 0, 0
-	if n != nil {
-		line, col = n.Line+pm.doc.lineOffset, n.Column
-	}
+	line, col := pm.doc.at(n)
 	if pm.oldForm {
 		l.warnings.add(pm.doc.file, line, col, "%s (the old injector ignored this; in a %s it is an error)", msg, v1alpha1.Kind)
 		return

@@ -131,31 +131,24 @@ func (p *placeholders) restoreValue(s string, style yaml.Style) string {
 	case style&yaml.SingleQuotedStyle != 0:
 		unescape = func(text string) string { return strings.ReplaceAll(text, "''", "'") }
 	}
-	if len(p.actions) == 0 || !strings.Contains(s, tokenPrefix) {
+	if !p.hasTokens(s) {
 		return s
 	}
 	var out strings.Builder
 	for {
-		i := strings.Index(s, tokenPrefix)
-		if i < 0 {
+		before, idx, after, ok := p.nextToken(s)
+		if !ok {
 			out.WriteString(s)
 			return out.String()
 		}
-		idx, n := p.tokenAt(s[i:])
-		if n == 0 {
-			out.WriteString(s[:i+len(tokenPrefix)])
-			s = s[i+len(tokenPrefix):]
-			continue
-		}
 		a := &p.actions[idx]
 		a.used = true
-		start := i
-		if a.structural && i > 0 && s[i-1] == '#' {
-			start = i - 1
+		if a.structural {
+			before = strings.TrimSuffix(before, "#")
 		}
-		out.WriteString(s[:start])
+		out.WriteString(before)
 		out.WriteString(unescape(a.text))
-		s = s[i+n:]
+		s = after
 	}
 }
 
@@ -188,7 +181,7 @@ func (p *placeholders) take(n *yaml.Node) {
 
 // holdsActions reports whether a node or anything under it holds a token.
 func (p *placeholders) holdsActions(n *yaml.Node) bool {
-	if n.Kind == yaml.ScalarNode && len(p.tokensIn(n.Value)) > 0 {
+	if n.Kind == yaml.ScalarNode && p.hasTokens(n.Value) {
 		return true
 	}
 	return slices.ContainsFunc(n.Content, p.holdsActions)
@@ -212,38 +205,29 @@ func (p *placeholders) unused() []*config.Problem {
 	return out
 }
 
-// tokenAt reads the token at the start of s: the action's index and the
-// token's length, or length 0 when s does not start with a known token.
-func (p *placeholders) tokenAt(s string) (int, int) {
-	end := strings.Index(s[len(tokenPrefix):], tokenSuffix)
-	if end < 0 {
-		return 0, 0
+// nextToken finds the first token of an action in s: the text before it,
+// the action's index and the text after it; ok is false when s holds none.
+func (p *placeholders) nextToken(s string) (before string, idx int, after string, ok bool) {
+	for from := 0; len(p.actions) > 0; {
+		i := strings.Index(s[from:], tokenPrefix)
+		if i < 0 {
+			break
+		}
+		i += from
+		from = i + len(tokenPrefix)
+		if end := strings.Index(s[from:], tokenSuffix); end >= 0 {
+			if idx, ok := p.byToken[s[i:from+end+len(tokenSuffix)]]; ok {
+				return s[:i], idx, s[from+end+len(tokenSuffix):], true
+			}
+		}
 	}
-	n := len(tokenPrefix) + end + len(tokenSuffix)
-	idx, ok := p.byToken[s[:n]]
-	if !ok {
-		return 0, 0
-	}
-	return idx, n
+	return s, 0, "", false
 }
 
-// tokensIn lists the indexes of the actions whose tokens appear in s.
-func (p *placeholders) tokensIn(s string) []int {
-	var idx []int
-	for len(p.actions) > 0 {
-		i := strings.Index(s, tokenPrefix)
-		if i < 0 {
-			return idx
-		}
-		k, n := p.tokenAt(s[i:])
-		if n == 0 {
-			s = s[i+len(tokenPrefix):]
-			continue
-		}
-		idx = append(idx, k)
-		s = s[i+n:]
-	}
-	return idx
+// hasTokens reports whether s holds the token of an action.
+func (p *placeholders) hasTokens(s string) bool {
+	_, _, _, ok := p.nextToken(s)
+	return ok
 }
 
 func clip(s string, n int) string {

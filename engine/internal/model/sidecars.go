@@ -36,7 +36,7 @@ func (l *loader) loadDefinition(d *doc, kind Kind, item *yaml.Node, path string)
 		d.problem(l, item, "%s has no name: every %s needs one, since mutations refer to it by name", path, kind)
 		return
 	}
-	if len(d.ph.tokensIn(name)) > 0 {
+	if d.ph.hasTokens(name) {
 		d.problem(l, nameNode, "%s: the name of a %s cannot be a template, since mutations refer to it by name", path, kind)
 		return
 	}
