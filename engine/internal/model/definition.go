@@ -357,7 +357,7 @@ func parseValues(name string, found []templated, t reflect.Type, lineOffset int)
 			f.node.Value, f.node.Tag = "1", yaml.NodeTagInt
 		default:
 			probs = append(probs, &config.Problem{Line: f.node.Line, Column: f.node.Column, Message: fmt.Sprintf(
-				"%s: a template action renders one value (a string, a number or a boolean), and %s is a %s", v.field, v.field, describeType(ft))})
+				"%s: a template action renders one value (a string, a number or a boolean), and %s is %s", v.field, v.field, typed.Describe(ft))})
 			continue
 		}
 		tmpl, err := template.Parse(name, f.text)
@@ -423,16 +423,6 @@ func fieldType(t reflect.Type, path []pathStep) (reflect.Type, bool, bool) {
 		t = t.Elem()
 	}
 	return t, omitEmpty, true
-}
-
-func describeType(t reflect.Type) string {
-	switch t.Kind() {
-	case reflect.Slice:
-		return "list"
-	case reflect.Map, reflect.Struct:
-		return "mapping"
-	}
-	return t.String()
 }
 
 // followSource puts the fields of canonical (the Kubernetes type's

@@ -321,6 +321,22 @@ spec:
 			not: []string{"is not set", "is required"},
 		},
 		{
+			name: "a template action where a list or a mapping goes",
+			files: map[string]string{"m.yaml": `
+containers:
+- name: a
+  image: i
+  args: "{% .Name %}"
+  resources: "{% .Name %}"
+mutationConfigs:
+- {name: m, annotationNamespace: a.example.com, annotationTrigger: inject, containers: [a]}
+`},
+			want: []string{
+				`m.yaml:4:9: container "a": args: a template action renders one value (a string, a number or a boolean), and args is a list`,
+				`m.yaml:5:14: container "a": resources: a template action renders one value (a string, a number or a boolean), and resources is a mapping`,
+			},
+		},
+		{
 			name: "a template action under an alias or a merge key",
 			files: map[string]string{"m.yaml": `
 containers:

@@ -459,7 +459,7 @@ func typeProblem(root, tree *yaml.Node, err error) (Problem, *yaml.Node) {
 		p.Line, p.Column = n.Line, n.Column
 		found = yamlnode.Describe(jsonnode.FollowAlias(n))
 	}
-	p.Message = fmt.Sprintf("expected %s, found %s", describe(ute.Type), found)
+	p.Message = fmt.Sprintf("expected %s, found %s", Describe(ute.Type), found)
 	if strings.HasPrefix(ute.Value, "number ") {
 		p.Message = fmt.Sprintf("value %s is out of range for %s", strings.TrimPrefix(ute.Value, "number "), ute.Type)
 	}
@@ -490,8 +490,9 @@ func lastBefore(n *yaml.Node, offset int, path string) (string, *yaml.Node) {
 	return path, n
 }
 
-// describe names what a Go type takes, for "expected ...".
-func describe(t reflect.Type) string {
+// Describe names what a Go type takes, for messages: "a list", "an
+// integer".
+func Describe(t reflect.Type) string {
 	for t.Kind() == reflect.Pointer {
 		t = t.Elem()
 	}
