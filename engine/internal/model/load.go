@@ -16,9 +16,7 @@ import (
 // Load parses and merges config documents of every form. The error, when
 // there is one, is an *Error listing every problem of every source.
 func Load(sources ...config.Source) (*Config, error) {
-	l := &loader{
-		names: [numKinds]map[string]Position{},
-	}
+	l := &loader{}
 	for _, src := range sources {
 		l.loadSource(src, 0, false)
 	}
