@@ -223,27 +223,21 @@ func newTyped(k Kind) any {
 // templated is a scalar of a definition's source that holds actions.
 type templated struct {
 	node *yaml.Node // in the probe copy of the source
-	path []pathStep
+	path []typed.Step
 	text string // the template: the scalar's value, actions restored
 }
 
-// pathStep is a mapping key or a sequence index.
-type pathStep struct {
-	key   string
-	index int
-}
-
-func pathString(path []pathStep) string {
+func pathString(path []typed.Step) string {
 	var b strings.Builder
 	for _, s := range path {
-		if s.key == "" {
-			fmt.Fprintf(&b, "[%d]", s.index)
+		if !s.IsKey {
+			fmt.Fprintf(&b, "[%d]", s.Index)
 			continue
 		}
 		if b.Len() > 0 {
 			b.WriteByte('.')
 		}
-		b.WriteString(s.key)
+		b.WriteString(s.Key)
 	}
 	return b.String()
 }
@@ -295,8 +289,8 @@ func compile(kind Kind, name string, pos Position, item *yaml.Node, lineOffset i
 func findTemplated(probe *yaml.Node, ph *placeholders) ([]templated, []*config.Problem) {
 	var found []templated
 	var probs []*config.Problem
-	var walk func(n *yaml.Node, path []pathStep)
-	walk = func(n *yaml.Node, path []pathStep) {
+	var walk func(n *yaml.Node, path []typed.Step)
+	walk = func(n *yaml.Node, path []typed.Step) {
 		switch n.Kind {
 		case yaml.AliasNode:
 			if target := jsonnode.FollowAlias(n); target != nil && ph.holdsActions(target) {
@@ -308,7 +302,7 @@ func findTemplated(probe *yaml.Node, ph *placeholders) ([]templated, []*config.P
 			}
 		case yaml.SequenceNode:
 			for i, c := range n.Content {
-				walk(c, append(path, pathStep{index: i}))
+				walk(c, append(path, typed.Step{Index: i}))
 			}
 		case yaml.MappingNode:
 			for i := 0; i+1 < len(n.Content); i += 2 {
@@ -322,7 +316,7 @@ func findTemplated(probe *yaml.Node, ph *placeholders) ([]templated, []*config.P
 					probs = append(probs, &config.Problem{Line: k.Line, Column: k.Column, Message: "a template action cannot be inside a merged mapping (<<): write it out where it is used"})
 					continue
 				}
-				walk(n.Content[i+1], append(path, pathStep{key: k.Value}))
+				walk(n.Content[i+1], append(path, typed.Step{Key: k.Value, IsKey: true}))
 			}
 		}
 	}
@@ -339,8 +333,8 @@ func parseValues(name string, found []templated, t reflect.Type, lineOffset int)
 	var probs []*config.Problem
 	for i, f := range found {
 		v := &value{field: pathString(f.path), line: f.node.Line + lineOffset}
-		ft, omitEmpty, ok := fieldType(t, f.path)
-		if !ok {
+		ft, omitEmpty := fieldType(t, f.path)
+		if ft == nil {
 			continue
 		}
 		switch {
@@ -396,33 +390,20 @@ func (d *Definition) bindValues(found []templated, values []*value) *config.Prob
 }
 
 // fieldType follows a path of JSON names and indexes from struct type t
-// and returns the Go type there, dereferenced, and whether its field is
-// omitted when empty; false when the path names no field.
-func fieldType(t reflect.Type, path []pathStep) (reflect.Type, bool, bool) {
-	omitEmpty := false
-	for _, step := range path {
-		for t.Kind() == reflect.Pointer {
-			t = t.Elem()
-		}
-		switch t.Kind() {
-		case reflect.Struct:
-			sf, ok := typed.Field(t, step.key)
-			if !ok {
-				return nil, false, false
-			}
-			_, opts, _ := strings.Cut(sf.Tag.Get("json"), ",")
-			omitEmpty = slices.Contains(strings.Split(opts, ","), "omitempty")
-			t = sf.Type
-		case reflect.Slice, reflect.Map:
-			t, omitEmpty = t.Elem(), false
-		default:
-			return nil, false, false
-		}
+// and returns the Go type there, dereferenced (nil when the path names no
+// field), and whether its field is omitted when empty.
+func fieldType(t reflect.Type, path []typed.Step) (reflect.Type, bool) {
+	ft := typed.TypeAt(t, path)
+	last := len(path) - 1
+	if ft == nil || last < 0 || !path[last].IsKey {
+		return ft, false
 	}
-	for t.Kind() == reflect.Pointer {
-		t = t.Elem()
+	if parent := typed.TypeAt(t, path[:last]); parent.Kind() == reflect.Struct {
+		sf, _ := typed.Field(parent, path[last].Key)
+		_, opts, _ := strings.Cut(sf.Tag.Get("json"), ",")
+		return ft, slices.Contains(strings.Split(opts, ","), "omitempty")
 	}
-	return t, omitEmpty, true
+	return ft, false
 }
 
 // followSource puts the fields of canonical (the Kubernetes type's

@@ -283,11 +283,11 @@ func eachField(t reflect.Type, yield func(reflect.StructField, string) bool) boo
 	return true
 }
 
-// step is one step of a path: a mapping key or a sequence index.
-type step struct {
-	key   string
-	index int
-	isKey bool
+// Step is one step of a path: a mapping key or a sequence index.
+type Step struct {
+	Key   string
+	Index int
+	IsKey bool
 }
 
 // strictProblem places an unknown or duplicate field that sigs.k8s.io/json
@@ -331,7 +331,7 @@ func strictProblem(root *yaml.Node, t reflect.Type, err error) Problem {
 		return p
 	}
 	var names []string
-	if st := typeAt(t, steps); st != nil && st.Kind() == reflect.Struct {
+	if st := TypeAt(t, steps); st != nil && st.Kind() == reflect.Struct {
 		eachField(st, func(_ reflect.StructField, json string) bool {
 			names = append(names, json)
 			return true
@@ -363,8 +363,8 @@ func Node(n *yaml.Node, path string) *yaml.Node {
 // aliases and merge keys; it returns the node there (nil when the path
 // leads nowhere) and the steps. A key may hold dots: the longest key that
 // matches is taken.
-func resolve(n *yaml.Node, path string) (*yaml.Node, []step) {
-	var steps []step
+func resolve(n *yaml.Node, path string) (*yaml.Node, []Step) {
+	var steps []Step
 	for path != "" {
 		n = jsonnode.FollowAlias(n)
 		if n == nil {
@@ -376,7 +376,7 @@ func resolve(n *yaml.Node, path string) (*yaml.Node, []step) {
 			if end < 0 || err != nil || n.Kind != yaml.SequenceNode || i >= len(n.Content) {
 				return nil, steps
 			}
-			steps = append(steps, step{index: i})
+			steps = append(steps, Step{Index: i})
 			n, path = n.Content[i], path[end+1:]
 			continue
 		}
@@ -397,7 +397,7 @@ func resolve(n *yaml.Node, path string) (*yaml.Node, []step) {
 		if next == nil {
 			return nil, steps
 		}
-		steps = append(steps, step{key: key, isKey: true})
+		steps = append(steps, Step{Key: key, IsKey: true})
 		n, path = next, path[len(key):]
 	}
 	return n, steps
@@ -416,16 +416,16 @@ func keysNamed(m *yaml.Node, name string) []*yaml.Node {
 	return out
 }
 
-// typeAt follows steps from type t and returns the type there,
+// TypeAt follows steps from type t and returns the type there,
 // dereferenced; nil when they lead nowhere.
-func typeAt(t reflect.Type, steps []step) reflect.Type {
+func TypeAt(t reflect.Type, steps []Step) reflect.Type {
 	for _, s := range steps {
 		for t.Kind() == reflect.Pointer {
 			t = t.Elem()
 		}
 		switch {
-		case t.Kind() == reflect.Struct && s.isKey:
-			sf, ok := Field(t, s.key)
+		case t.Kind() == reflect.Struct && s.IsKey:
+			sf, ok := Field(t, s.Key)
 			if !ok {
 				return nil
 			}
