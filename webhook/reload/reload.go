@@ -129,8 +129,9 @@ func (w *Watcher[T]) refused(err error) error {
 	return err
 }
 
-// Run watches for changes until ctx ends, then returns nil. When a folder
-// cannot be watched it is logged, and polling alone finds its changes.
+// Run watches for changes until ctx ends, then returns nil. Changes made
+// since New are found too. When a folder cannot be watched it is logged,
+// and polling alone finds its changes.
 func (w *Watcher[T]) Run(ctx context.Context) error {
 	events := make(<-chan fsnotify.Event)
 	errs := make(<-chan error)
@@ -146,6 +147,9 @@ func (w *Watcher[T]) Run(ctx context.Context) error {
 		}
 		events, errs = fw.Events, fw.Errors
 	}
+	// What changed between New's read and the watch has no event: read
+	// once now that every later change has one.
+	_, _ = w.reload()
 
 	poll := time.NewTicker(w.opts.Interval)
 	defer poll.Stop()

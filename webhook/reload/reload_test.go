@@ -62,7 +62,6 @@ func start(t *testing.T, paths ...string) (*Watcher[string], *outcomes) {
 	done := make(chan struct{})
 	go func() { _ = w.Run(ctx); close(done) }()
 	t.Cleanup(func() { cancel(); <-done })
-	time.Sleep(50 * time.Millisecond) // let the watch be set up
 	return w, o
 }
 
@@ -135,7 +134,8 @@ func TestMountedConfigMapSwaps(t *testing.T) {
 	}
 
 	cm.publish(t, b)
-	eventually(t, "the new valid config serves", func() bool { return w.Current() == string(b) })
+	// The outcome is counted after the value is swapped in: wait for both.
+	eventually(t, "the new valid config serves", func() bool { return w.Current() == string(b) && len(o.snapshot()) == 2 })
 	if errs := o.snapshot(); len(errs) != 2 || errs[1] != nil {
 		t.Fatalf("reload outcomes %v, want [refused, success]", errs)
 	}
@@ -155,10 +155,40 @@ func TestFileReplacedByRename(t *testing.T) {
 	if err := os.Rename(path+".new", path); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, "the replaced file serves", func() bool { return w.Current() == string(b) })
+	eventually(t, "the replaced file serves", func() bool { return w.Current() == string(b) && len(o.snapshot()) == 1 })
 	if errs := o.snapshot(); len(errs) != 1 || errs[0] != nil {
 		t.Fatalf("reload outcomes %v, want one success", errs)
 	}
+}
+
+// TestChangeBeforeRun: a change made after New read the files and before
+// Run set up its watch has no event; Run still finds it, long before the
+// next poll.
+func TestChangeBeforeRun(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.yaml")
+	if err := os.WriteFile(path, fixture(t, "valid-a.yaml"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	o := &outcomes{}
+	w, err := New(Options[string]{
+		Paths:    []string{path},
+		Read:     func() ([]config.Source, error) { return config.ReadFiles(path) },
+		Build:    func(s []config.Source) (string, error) { return string(s[0].Data), nil },
+		Interval: time.Hour,
+		OnReload: o.record,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := fixture(t, "valid-b.yaml")
+	if err := os.WriteFile(path, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { _ = w.Run(ctx); close(done) }()
+	defer func() { cancel(); <-done }()
+	eventually(t, "the change made before Run serves", func() bool { return w.Current() == string(b) && len(o.snapshot()) == 1 })
 }
 
 func TestUnchangedFilesAreNotRebuilt(t *testing.T) {
