@@ -290,7 +290,7 @@ func counter(t *testing.T, c prometheus.Counter) float64 {
 // them, and a client that took one just then wrote its request into a
 // closed connection.
 func TestConnectionTimeouts(t *testing.T) {
-	const header, idle = 300 * time.Millisecond, 2 * time.Second
+	const header, idle = 300 * time.Millisecond, 4 * time.Second // idle: wide of the rows that wait 3*header, on a loaded machine
 	f := start(t, allow, func(o *Options) { o.ReadHeaderTimeout, o.IdleTimeout = header, idle })
 	request := func(conn *tls.Conn) error { return f.postOn(conn) }
 	for _, tc := range []struct {
