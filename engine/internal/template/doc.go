@@ -37,25 +37,12 @@
 // on a server: nothing may read the clock, a random source, the environment,
 // the network, the file system or the host's conventions.
 //
-// Removed from sprig (a template naming one fails at [Parse], with the
-// reason):
-//
-//   - clock and time zones: now, ago, date, date_in_zone, dateInZone,
-//     htmlDate, htmlDateInZone, dateModify, date_modify, mustDateModify,
-//     must_date_modify, toDate, mustToDate (local zone), durationRound (reads
-//     the clock when given a date). duration and unixEpoch stay: they only
-//     compute.
-//   - random: randAlphaNum, randAlpha, randAscii, randNumeric, randBytes,
-//     randInt, shuffle, uuidv4, bcrypt and htpasswd (random salt),
-//     encryptAES (random IV; decryptAES stays), genPrivateKey, genCA,
-//     genCAWithKey, genSelfSignedCert, genSelfSignedCertWithKey,
-//     genSignedCert, genSignedCertWithKey (random keys or serial numbers, and
-//     the clock).
-//   - resource hazards: derivePassword (scrypt: 32 MiB and tens of
-//     milliseconds per call).
-//   - the host: env, expandenv, getHostByName, and osBase, osClean, osDir,
-//     osExt, osIsAbs (their result depends on the operating system the
-//     function runs on; base, clean, dir, ext and isAbs stay).
+// Removed from sprig: whatever reads the clock or the time zones (now,
+// date, toDate...; duration and unixEpoch stay), a random source (rand*,
+// shuffle, uuidv4, bcrypt, encryptAES, the gen* keys and certificates), the
+// host (env, expandenv, getHostByName, os*; base, clean, dir, ext and isAbs
+// stay), and derivePassword (scrypt: 32 MiB per call). The list, with the
+// reason a template naming one is given at [Parse], is removed in funcs.go.
 //
 // Changed from sprig: keys returns sorted keys and values follows sorted
 // keys (sprig follows Go's random map order); repeat, until, untilStep, seq,

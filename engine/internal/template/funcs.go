@@ -107,18 +107,17 @@ func funcMap(lim Limits) ttemplate.FuncMap {
 // function, while a config's templates name a handful of functions.
 type lazyGuard struct {
 	once    sync.Once
-	name    string
 	fn      any
 	max     int
 	guarded any
 }
 
-func lazy(name string, fn any, max int) *lazyGuard {
-	return &lazyGuard{name: name, fn: fn, max: max}
+func lazy(fn any, max int) *lazyGuard {
+	return &lazyGuard{fn: fn, max: max}
 }
 
 func (l *lazyGuard) get() any {
-	l.once.Do(func() { l.guarded = guard(l.name, l.fn, l.max) })
+	l.once.Do(func() { l.guarded = guard(l.fn, l.max) })
 	return l.guarded
 }
 
@@ -138,7 +137,7 @@ func buildFuncMap(lim Limits) ttemplate.FuncMap {
 		if _, ok := removed[name]; ok {
 			continue
 		}
-		fm[name] = lazy(name, fn, max)
+		fm[name] = lazy(fn, max)
 	}
 
 	// text/template's printing built-ins format their arguments deeply:
@@ -150,11 +149,11 @@ func buildFuncMap(lim Limits) ttemplate.FuncMap {
 		"js":       ttemplate.JSEscaper,
 		"urlquery": ttemplate.URLQueryEscaper,
 	} {
-		fm[name] = lazy(name, fn, max)
+		fm[name] = lazy(fn, max)
 	}
 
 	// Functions whose output can be a product of their inputs' sizes.
-	fm["printf"] = lazy("printf", func(format string, args ...any) (string, error) {
+	fm["printf"] = lazy(func(format string, args ...any) (string, error) {
 		argSize := 0
 		for _, a := range args {
 			if size := measure(a, max); size > argSize {
@@ -167,7 +166,7 @@ func buildFuncMap(lim Limits) ttemplate.FuncMap {
 		return fmt.Sprintf(format, args...), nil
 	}, max)
 	join := sprigFuncs["join"].(func(string, any) string)
-	fm["join"] = lazy("join", func(sep string, list any) (string, error) {
+	fm["join"] = lazy(func(sep string, list any) (string, error) {
 		n := 1
 		if v := reflect.ValueOf(list); v.Kind() == reflect.Slice || v.Kind() == reflect.Array {
 			n = v.Len()
@@ -271,7 +270,7 @@ func buildFuncMap(lim Limits) ttemplate.FuncMap {
 	}
 
 	// Additions.
-	fm["toJson"] = lazy("toJson", func(v any) (string, error) {
+	fm["toJson"] = lazy(func(v any) (string, error) {
 		b, err := json.Marshal(v)
 		return string(b), err
 	}, max)
@@ -282,7 +281,7 @@ func buildFuncMap(lim Limits) ttemplate.FuncMap {
 		}
 		return v, nil
 	}
-	fm["toYaml"] = lazy("toYaml", func(v any) (string, error) {
+	fm["toYaml"] = lazy(func(v any) (string, error) {
 		b, err := yaml.Marshal(v)
 		return strings.TrimSuffix(string(b), "\n"), err
 	}, max)
@@ -303,7 +302,7 @@ func buildFuncMap(lim Limits) ttemplate.FuncMap {
 		return v, nil
 	}
 	for _, name := range []string{"keys", "values", "required"} {
-		fm[name] = lazy(name, fm[name], max)
+		fm[name] = lazy(fm[name], max)
 	}
 	// Placeholders: the real ones are bound to the pod per execution.
 	fm["annotation"] = func(key string, def ...string) (string, error) { return "", nil }
@@ -346,9 +345,6 @@ func printable(v any, max int) (string, error) {
 		return "", err
 	}
 	if rv.Kind() == reflect.Pointer && rv.IsNil() {
-		return "", nil
-	}
-	if !rv.CanInterface() {
 		return "", nil
 	}
 	return checkString(fmt.Sprint(rv.Interface()), max)

@@ -107,7 +107,7 @@ func checkString(s string, max int) (string, error) {
 // before the call (checkSize) and its result's size is checked after it.
 // Functions with only scalar parameters and a scalar result, whose cost and
 // output are small, are returned as they are.
-func guard(name string, fn any, max int) any {
+func guard(fn any, max int) any {
 	fv := reflect.ValueOf(fn)
 	ft := fv.Type()
 	deep := false

@@ -36,7 +36,7 @@ var podType = reflect.TypeFor[corev1.Pod]()
 // It returns the rewriter, which holds the names of the functions the
 // template uses and the pod's fields it reads.
 func rewrite(t *ttemplate.Template, lim Limits) (*rewriter, *Error) {
-	r := &rewriter{lim: lim, funcs: map[string]reflect.Type{}, calls: map[string][]call{}, used: map[string]bool{}, reads: NoFields()}
+	r := &rewriter{lim: lim, calls: map[string][]call{}, used: map[string]bool{}, reads: NoFields()}
 	tmpls := t.Templates()
 	// In the order of the text, so that the first error reported is stable.
 	sort.Slice(tmpls, func(i, j int) bool { return rootPos(tmpls[i]) < rootPos(tmpls[j]) })
@@ -79,7 +79,6 @@ type rewriter struct {
 	lim   Limits
 	tree  *parse.Tree
 	name  string
-	funcs map[string]reflect.Type
 	calls map[string][]call // template name -> templates it calls
 	used  map[string]bool   // functions named
 	err   *Error
@@ -274,12 +273,9 @@ func (r *rewriter) scalar(p *parse.PipeNode, dotPod, main bool) bool {
 		case "index":
 			// index of a statically typed pod field, e.g. index .Annotations "k"
 			return len(c.Args) >= 3 && isScalar(resolve(podField(c.Args[1], dotPod, main), nil, len(c.Args)-2))
-		case outFunc:
-			return true
 		}
-		if ft := r.funcType(a.Ident); ft != nil {
-			out := ft.Out(0)
-			return isScalar(out)
+		if fn, ok := funcMap(r.lim)[a.Ident]; ok {
+			return isScalar(reflect.TypeOf(resolveFunc(fn)).Out(0))
 		}
 	}
 	return false
@@ -300,20 +296,6 @@ func podField(n parse.Node, dotPod, main bool) reflect.Type {
 		}
 	}
 	return nil
-}
-
-func (r *rewriter) funcType(name string) reflect.Type {
-	if t, ok := r.funcs[name]; ok {
-		return t
-	}
-	fn, ok := funcMap(r.lim)[name]
-	if !ok {
-		r.funcs[name] = nil
-		return nil
-	}
-	t := reflect.TypeOf(resolveFunc(fn))
-	r.funcs[name] = t
-	return t
 }
 
 // resolve follows field names from type t as text/template would, then
