@@ -252,22 +252,22 @@ func buildFuncMap(lim Limits) ttemplate.FuncMap {
 	}
 
 	// sprig's keys and values follow Go's random map order.
-	fm["keys"] = func(dicts ...map[string]any) []string {
+	fm["keys"] = lazy(func(dicts ...map[string]any) []string {
 		var ks []string
 		for _, d := range dicts {
 			ks = slices.AppendSeq(ks, maps.Keys(d))
 		}
 		slices.Sort(ks)
 		return ks
-	}
-	fm["values"] = func(d map[string]any) []any {
+	}, max)
+	fm["values"] = lazy(func(d map[string]any) []any {
 		ks := slices.Sorted(maps.Keys(d))
 		vs := make([]any, len(ks))
 		for i, k := range ks {
 			vs[i] = d[k]
 		}
 		return vs
-	}
+	}, max)
 
 	// Additions.
 	fm["toJson"] = lazy(func(v any) (string, error) {
@@ -292,18 +292,12 @@ func buildFuncMap(lim Limits) ttemplate.FuncMap {
 		}
 		return v, nil
 	}
-	fm["required"] = func(msg string, v any) (any, error) {
-		if v == nil {
-			return nil, errors.New(msg)
-		}
-		if s, ok := v.(string); ok && s == "" {
+	fm["required"] = lazy(func(msg string, v any) (any, error) {
+		if s, ok := v.(string); v == nil || ok && s == "" {
 			return nil, errors.New(msg)
 		}
 		return v, nil
-	}
-	for _, name := range []string{"keys", "values", "required"} {
-		fm[name] = lazy(fm[name], max)
-	}
+	}, max)
 	// Placeholders: the real ones are bound to the pod per execution.
 	fm["annotation"] = func(key string, def ...string) (string, error) { return "", nil }
 	fm["label"] = func(key string, def ...string) (string, error) { return "", nil }
@@ -341,7 +335,7 @@ func printable(v any, max int) (string, error) {
 	for rv.Kind() == reflect.Pointer && !rv.IsNil() && !rv.Type().Implements(stringerType) && !rv.Type().Implements(errorType) {
 		rv = rv.Elem()
 	}
-	if err := checkSize(rv, max); err != nil {
+	if err := checkSize(max, rv); err != nil {
 		return "", err
 	}
 	if rv.Kind() == reflect.Pointer && rv.IsNil() {
@@ -468,8 +462,7 @@ func regexReplace(re *regexp.Regexp, s, repl string, literal bool, max int) (str
 // measure returns the size checkSize gives v, at most max+1.
 func measure(v any, max int) int {
 	z := sizer{budget: max, max: max}
-	z.walk(reflect.ValueOf(v), 0)
-	if z.err != nil || z.budget < 0 {
+	if !z.walk(reflect.ValueOf(v), 0) {
 		return max + 1
 	}
 	return max - z.budget

@@ -19,16 +19,18 @@ func limitf(format string, args ...any) error {
 	return &limitError{msg: fmt.Sprintf(format, args...)}
 }
 
-// checkSize measures v as if it were fully written out: every node counts
-// one unit plus its depth, strings their length, and a value reachable
-// twice counts twice. It fails when the total exceeds max or the value
-// nests deeper than maxDepth, which stops shared (exponential) and cyclic
-// structures before something formats or copies them. Its cost is at most
-// proportional to max.
-func checkSize(v reflect.Value, max int) error {
+// checkSize measures vs as if they were fully written out: every node
+// counts one unit plus its depth, strings their length, and a value
+// reachable twice counts twice. It fails when the total exceeds max or a
+// value nests deeper than maxDepth, which stops shared (exponential) and
+// cyclic structures before something formats or copies them. Its cost is at
+// most proportional to max.
+func checkSize(max int, vs ...reflect.Value) error {
 	z := sizer{budget: max, max: max}
-	if !z.walk(v, 0) {
-		return z.err
+	for _, v := range vs {
+		if !z.walk(v, 0) {
+			return z.err
+		}
 	}
 	return nil
 }
@@ -141,11 +143,8 @@ func guard(fn any, max int) any {
 	noErr := reflect.Zero(errorType)
 	return reflect.MakeFunc(wt, func(args []reflect.Value) []reflect.Value {
 		if deep {
-			z := sizer{budget: max, max: max}
-			for _, a := range args {
-				if !z.walk(a, 0) {
-					return fail(fmt.Errorf("argument: %w", z.err))
-				}
+			if err := checkSize(max, args...); err != nil {
+				return fail(fmt.Errorf("argument: %w", err))
 			}
 		}
 		var out []reflect.Value
