@@ -14,7 +14,7 @@ import (
 // Every function a template names that is not available fails at parse,
 // saying why.
 func TestRemovedFunctionsFailAtParse(t *testing.T) {
-	fm := funcMap(defaultLimits())
+	fm := funcMap(Limits{}.withDefaults())
 	for name := range removed {
 		t.Run(name, func(t *testing.T) {
 			if _, ok := fm[name]; ok {
@@ -40,7 +40,7 @@ func TestRemovedFunctionsFailAtParse(t *testing.T) {
 // Every sprig function is either kept or removed on purpose; the removed
 // list names only sprig functions and includes sprig's own non-hermetic set.
 func TestEverySprigFunctionDecided(t *testing.T) {
-	fm := funcMap(defaultLimits())
+	fm := funcMap(Limits{}.withDefaults())
 	all := sprig.GenericFuncMap()
 	for name := range all {
 		_, kept := fm[name]
@@ -111,7 +111,7 @@ pod: {% toJson .Spec.Containers %}`
 // The bounded replacements behave as sprig's originals within the limits.
 func TestBoundedFunctionsMatchSprig(t *testing.T) {
 	s := sprig.TxtFuncMap()
-	fm := funcMap(defaultLimits())
+	fm := funcMap(Limits{}.withDefaults())
 	call := func(fn any, args ...any) any {
 		in := make([]reflect.Value, len(args))
 		for i, a := range args {

@@ -19,7 +19,7 @@ const hazardAlloc = 512 << 20 * raceSlowdown
 // other limits: on a loaded machine (or under the race detector) the time
 // limit could trip first and hide the one under test.
 func untimed() Limits {
-	l := defaultLimits()
+	l := Limits{}.withDefaults()
 	l.Timeout = time.Hour
 	return l
 }
@@ -101,7 +101,7 @@ func TestHazards(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			limits := untimed()
 			if strings.Contains(tt.want, "time limit") {
-				limits = defaultLimits()
+				limits = Limits{}.withDefaults()
 			}
 			tm, err := parseWithLimits("h", tt.text, limits)
 			if err != nil {
@@ -175,8 +175,7 @@ func TestCustomLimits(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := defaultLimits()
-	want.MaxSteps = 7
+	want := Limits{MaxOutput: 1 << 20, Timeout: time.Second, MaxSteps: 7}
 	if tm.limits != want {
 		t.Errorf("Limits() = %+v, want %+v", tm.limits, want)
 	}

@@ -39,21 +39,17 @@ type Limits struct {
 	MaxSteps int
 }
 
-// defaultLimits are the limits Parse uses.
-func defaultLimits() Limits {
-	return Limits{MaxOutput: 1 << 20, Timeout: time.Second, MaxSteps: 100_000}
-}
-
+// withDefaults gives each zero field its default; Limits{}.withDefaults()
+// are the limits Parse uses.
 func (l Limits) withDefaults() Limits {
-	d := defaultLimits()
 	if l.MaxOutput <= 0 {
-		l.MaxOutput = d.MaxOutput
+		l.MaxOutput = 1 << 20
 	}
 	if l.Timeout <= 0 {
-		l.Timeout = d.Timeout
+		l.Timeout = time.Second
 	}
 	if l.MaxSteps <= 0 {
-		l.MaxSteps = d.MaxSteps
+		l.MaxSteps = 100_000
 	}
 	return l
 }
