@@ -3,6 +3,7 @@ package function
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 
 	"sigs.k8s.io/kustomize/kyaml/kio/kioutil"
@@ -33,15 +34,7 @@ var legacyOrchestratorAnnotations = []string{
 }
 
 func isOrchestratorAnnotation(key string) bool {
-	if strings.HasPrefix(key, internalAnnotationPrefix) {
-		return true
-	}
-	for _, a := range legacyOrchestratorAnnotations {
-		if key == a {
-			return true
-		}
-	}
-	return false
+	return strings.HasPrefix(key, internalAnnotationPrefix) || slices.Contains(legacyOrchestratorAnnotations, key)
 }
 
 // configSource turns a ResourceList's functionConfig into an engine config

@@ -7,7 +7,6 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
 	"github.com/sidecar-injector/sidecar-injector/engine"
-	"github.com/sidecar-injector/sidecar-injector/engine/config"
 )
 
 // Processor is the KRM function: a *Processor is a
@@ -33,15 +32,17 @@ func (p *Processor) Process(rl *framework.ResourceList) error {
 	inj := p.Injector
 	if inj == nil {
 		src, verbatim, err := configSource(rl.FunctionConfig)
-		var results framework.Results
-		inj, results = load(src, err, rl.FunctionConfig)
 		if verbatim {
 			p.config, p.configText = rl.FunctionConfig.YNode(), src.Data
 		}
-		rl.Results = append(rl.Results, results...)
-		if inj == nil {
+		if err == nil {
+			inj, err = engine.Load(src)
+		}
+		if err != nil {
+			rl.Results = append(rl.Results, ConfigErrorResults(err, rl.FunctionConfig)...)
 			return rl.Results
 		}
+		rl.Results = append(rl.Results, ConfigWarningResults(inj, rl.FunctionConfig)...)
 	}
 	rl.Results = append(rl.Results, injectItems(inj, rl.Items)...)
 	if rl.Results.ExitCode() != 0 {
@@ -60,19 +61,6 @@ func (p *Processor) EncodedConfig(fc *yaml.RNode) []byte {
 		return nil
 	}
 	return p.configText
-}
-
-// load loads the engine from src, the source made of fc (or the error
-// making it gave).
-func load(src config.Source, err error, fc *yaml.RNode) (*engine.Injector, framework.Results) {
-	if err != nil {
-		return nil, ConfigErrorResults(err, fc)
-	}
-	inj, err := engine.Load(src)
-	if err != nil {
-		return nil, ConfigErrorResults(err, fc)
-	}
-	return inj, ConfigWarningResults(inj, fc)
 }
 
 // injectItems runs the engine over every item, changing the items in

@@ -30,15 +30,15 @@ func ReportResults(report *engine.Report, ref *yaml.ResourceIdentifier, file *fr
 		})
 	}
 	for _, err := range report.Errors {
-		tags := map[string]string{}
+		var tags map[string]string
 		var me *engine.MutationError
 		if errors.As(err, &me) {
-			tags[tagMutation] = me.Mutation
+			tags = map[string]string{tagMutation: me.Mutation}
 			if me.Sidecar != "" {
 				tags[tagSidecar] = me.Sidecar
 			}
 		}
-		add(framework.Error, err.Error(), nilIfEmpty(tags))
+		add(framework.Error, err.Error(), tags)
 	}
 	for _, w := range report.Warnings {
 		var tags map[string]string
@@ -111,9 +111,6 @@ func ConfigErrorResults(err error, fc *yaml.RNode) framework.Results {
 // ConfigWarningResults turns the warnings of a config that loaded (what the
 // old injector accepted but cannot work) into warning results.
 func ConfigWarningResults(inj *engine.Injector, fc *yaml.RNode) framework.Results {
-	if inj == nil {
-		return nil
-	}
 	return problemResults(framework.Warning, inj.Warnings(), fc)
 }
 
@@ -156,11 +153,4 @@ func fileFromAnnotations(rn *yaml.RNode) *framework.File {
 	}
 	i, _ := strconv.Atoi(index) // an absent or odd index reads as the first resource
 	return &framework.File{Path: path, Index: i}
-}
-
-func nilIfEmpty(m map[string]string) map[string]string {
-	if len(m) == 0 {
-		return nil
-	}
-	return m
 }
