@@ -175,17 +175,13 @@ func write(w io.Writer, l wrappedList, enc encoded) error {
 // comment of its first key after the "- "; the item is encoded without the
 // former to tell them apart.
 func writeItem(out *bufio.Writer, buf *bytes.Buffer, node *yaml.Node) error {
-	if node.HeadComment == "" {
+	var with []byte
+	if node.HeadComment != "" {
 		if err := encode(buf, node); err != nil {
 			return err
 		}
-		indent(out, buf.Bytes(), "- ", "  ")
-		return nil
+		with = append([]byte(nil), buf.Bytes()...)
 	}
-	if err := encode(buf, node); err != nil {
-		return err
-	}
-	with := append([]byte(nil), buf.Bytes()...)
 	head := node.HeadComment
 	node.HeadComment = ""
 	err := encode(buf, node)
@@ -194,10 +190,12 @@ func writeItem(out *bufio.Writer, buf *bytes.Buffer, node *yaml.Node) error {
 		return err
 	}
 	without := buf.Bytes()
-	if !bytes.HasSuffix(with, without) {
-		return fmt.Errorf("encoding the ResourceList: the head comment of %q is not where it was expected", head)
+	if head != "" {
+		if !bytes.HasSuffix(with, without) {
+			return fmt.Errorf("encoding the ResourceList: the head comment of %q is not where it was expected", head)
+		}
+		out.Write(with[:len(with)-len(without)])
 	}
-	out.Write(with[:len(with)-len(without)])
 	indent(out, without, "- ", "  ")
 	return nil
 }
