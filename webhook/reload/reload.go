@@ -12,7 +12,6 @@
 package reload
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"fmt"
@@ -102,7 +101,7 @@ func (w *Watcher[T]) reload() (bool, error) {
 		return false, w.refused(err)
 	}
 	d := digest(sources)
-	if bytes.Equal(d[:], w.digest[:]) {
+	if d == w.digest {
 		return false, nil
 	}
 	v, err := w.opts.Build(sources)
