@@ -1,9 +1,11 @@
 package template
 
 import (
+	"cmp"
 	"fmt"
+	"maps"
 	"reflect"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	ttemplate "text/template"
@@ -39,11 +41,9 @@ func rewrite(t *ttemplate.Template, lim Limits) (*rewriter, *Error) {
 	r := &rewriter{lim: lim, calls: map[string][]call{}, used: map[string]bool{}, reads: NoFields()}
 	tmpls := t.Templates()
 	// In the order of the text, so that the first error reported is stable.
-	sort.Slice(tmpls, func(i, j int) bool { return rootPos(tmpls[i]) < rootPos(tmpls[j]) })
+	// Every template has a tree: AddParseTree gave each its own.
+	slices.SortFunc(tmpls, func(a, b *ttemplate.Template) int { return cmp.Compare(a.Tree.Root.Pos, b.Tree.Root.Pos) })
 	for _, tt := range tmpls {
-		if tt.Tree == nil || tt.Tree.Root == nil {
-			continue
-		}
 		main := tt.Name() == internalName
 		r.tree = tt.Tree
 		r.name = tt.Name()
@@ -60,13 +60,6 @@ func rewrite(t *ttemplate.Template, lim Limits) (*rewriter, *Error) {
 		return nil, err
 	}
 	return r, nil
-}
-
-func rootPos(t *ttemplate.Template) parse.Pos {
-	if t.Tree == nil || t.Tree.Root == nil {
-		return -1
-	}
-	return t.Tree.Root.Pos
 }
 
 type call struct {
@@ -376,12 +369,7 @@ func (r *rewriter) checkCalls(t *ttemplate.Template) *Error {
 		mark[name] = done
 		return nil
 	}
-	names := make([]string, 0, len(r.calls))
-	for name := range r.calls {
-		names = append(names, name)
-	}
-	sort.Strings(names)
-	for _, name := range names {
+	for _, name := range slices.Sorted(maps.Keys(r.calls)) {
 		if mark[name] == unseen {
 			if c := visit(name); c != nil {
 				return &Error{
