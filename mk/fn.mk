@@ -105,7 +105,7 @@ fn-image: fn-podman ## build the function image from Dockerfile.fn with podman a
 	  podman build -q -t $(FN_BASE_IMAGE) -f "$$d/Containerfile" "$$d" >/dev/null; \
 	fi; \
 	ctx=$$(mktemp -d "$(FN_CACHE)/context.XXXXXX"); trap 'rm -rf "$$ctx"' EXIT; \
-	cp go.mod go.sum "$$ctx/"; cp -r engine fn "$$ctx/"; mkdir -p "$$ctx/internal"; cp -r internal/buildinfo "$$ctx/internal/"; \
+	cp go.mod go.sum "$$ctx/"; cp -r api engine internal fn "$$ctx/"; \
 	echo "fn: building $(FN_IMAGE) from Dockerfile.fn"; start=$$(date +%s); \
 	podman build -q -t $(FN_IMAGE) -f Dockerfile.fn \
 	  --build-arg BUILDER=$(FN_BUILDER_IMAGE) --build-arg BASE=$(FN_BASE_IMAGE) --build-arg GOPROXY=off \

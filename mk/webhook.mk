@@ -59,7 +59,7 @@ webhook-image: fn-image ## build the webhook image from Dockerfile.webhook with 
 	mkdir -p "$(IMAGE_BUILD_CACHE)/gocache"; exec 9>"$(IMAGE_BUILD_CACHE)/.lock"; flock 9; \
 	ctx="$(WEBHOOK_CACHE)/context"; rm -rf "$$ctx"; mkdir -p "$$ctx"; \
 	echo "webhook: building $(WEBHOOK_IMAGE) from Dockerfile.webhook"; start=$$(date +%s); \
-	cp go.mod go.sum "$$ctx/"; cp -r engine webhook "$$ctx/"; mkdir -p "$$ctx/internal"; cp -r internal/buildinfo "$$ctx/internal/"; \
+	cp go.mod go.sum "$$ctx/"; cp -r api engine internal webhook "$$ctx/"; \
 	podman build -q -t $(WEBHOOK_IMAGE) -f Dockerfile.webhook \
 	  --build-arg BUILDER=$(FN_BUILDER_IMAGE) --build-arg BASE=$(FN_BASE_IMAGE) --build-arg GOPROXY=off \
 	  --build-arg VERSION="$(VERSION)" --build-arg COMMIT="$(COMMIT)" \
