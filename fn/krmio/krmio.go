@@ -50,12 +50,8 @@ func Execute(p framework.ResourceListProcessor, r io.Reader, w io.Writer) error 
 
 	if rw.WrappingKind == "" {
 		// Not a list (a bare stream of resources): kyaml's writer, which
-		// handles that case and is not the one that costs.
-		if len(rl.Results) > 0 {
-			if rw.Results, err = resultsNode(rl.Results); err != nil {
-				return err
-			}
-		}
+		// handles that case and is not the one that costs. A bare stream
+		// has no place for results: kyaml's writer drops them too.
 		if err := rw.Write(rl.Items); err != nil {
 			return err
 		}
@@ -94,20 +90,6 @@ type ConfigEncoder interface {
 	// by kyaml's encoder (yaml.String), or nil when the processor has not
 	// encoded fc as it is now.
 	EncodedConfig(fc *yaml.RNode) []byte
-}
-
-// resultsNode converts results to a node the way framework.Execute does
-// (marshal, then parse), so that they are written identically.
-func resultsNode(results framework.Results) (*yaml.RNode, error) {
-	b, err := yaml.Marshal(results)
-	if err != nil {
-		return nil, fmt.Errorf("encoding the results: %w", err)
-	}
-	node, err := yaml.Parse(string(b))
-	if err != nil {
-		return nil, fmt.Errorf("encoding the results: %w", err)
-	}
-	return node, nil
 }
 
 // wrappedList is a wrapped list of resources: a ResourceList (or a v1
