@@ -74,8 +74,7 @@ func usageError(stderr io.Writer, msg string) int {
 // kustomize does not show a function's results.
 func runFunction(stdin io.Reader, stdout, stderr io.Writer) int {
 	out := bufio.NewWriterSize(stdout, 64<<10)
-	var results framework.Results
-	err := krmio.Execute(recordResults{&function.Processor{}, &results}, stdin, out)
+	results, err := krmio.Execute(&function.Processor{}, stdin, out)
 	if ferr := out.Flush(); ferr != nil && err == nil {
 		err = fmt.Errorf("writing the ResourceList: %w", ferr)
 	}
@@ -87,20 +86,6 @@ func runFunction(stdin io.Reader, stdout, stderr io.Writer) int {
 		return exitError
 	}
 	return exitOK
-}
-
-// recordResults keeps the processor's results for the caller, since
-// Execute only writes them into the output ResourceList. The processor's
-// EncodedConfig (krmio.ConfigEncoder) shows through.
-type recordResults struct {
-	*function.Processor
-	results *framework.Results
-}
-
-func (r recordResults) Process(rl *framework.ResourceList) error {
-	err := r.Processor.Process(rl)
-	*r.results = rl.Results
-	return err
 }
 
 // printResults writes each result at or above the given severity on one

@@ -26,13 +26,14 @@ import (
 // Execute is framework.Execute with the streaming writer: it reads a
 // ResourceList from r, runs p over it, and writes the ResourceList (items,
 // functionConfig, results) to w. Like framework.Execute it writes the output
-// even when p fails, and returns p's error.
-func Execute(p framework.ResourceListProcessor, r io.Reader, w io.Writer) error {
+// even when p fails, and returns p's error; it also returns the results p
+// added, for a caller that shows them elsewhere too.
+func Execute(p framework.ResourceListProcessor, r io.Reader, w io.Writer) (framework.Results, error) {
 	rw := &kio.ByteReadWriter{Reader: r, Writer: w, KeepReaderAnnotations: true}
 	rl := framework.ResourceList{}
 	var err error
 	if rl.Items, err = rw.Read(); err != nil {
-		return fmt.Errorf("failed to read ResourceList input: %w", err)
+		return nil, fmt.Errorf("failed to read ResourceList input: %w", err)
 	}
 	rl.FunctionConfig = rw.FunctionConfig
 
@@ -41,11 +42,11 @@ func Execute(p framework.ResourceListProcessor, r io.Reader, w io.Writer) error 
 	// that a change to either reaches both.
 	nodeAnnos, err := kio.PreprocessResourcesForInternalAnnotationMigration(rl.Items)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	retErr := p.Process(&rl)
 	if err := kio.ReconcileInternalAnnotations(rl.Items, nodeAnnos); err != nil {
-		return err
+		return rl.Results, err
 	}
 
 	if rw.WrappingKind == "" {
@@ -53,9 +54,9 @@ func Execute(p framework.ResourceListProcessor, r io.Reader, w io.Writer) error 
 		// handles that case and is not the one that costs. A bare stream
 		// has no place for results: kyaml's writer drops them too.
 		if err := rw.Write(rl.Items); err != nil {
-			return err
+			return rl.Results, err
 		}
-		return retErr
+		return rl.Results, retErr
 	}
 	list := wrappedList{
 		APIVersion: rw.WrappingAPIVersion, Kind: rw.WrappingKind,
@@ -71,13 +72,13 @@ func Execute(p framework.ResourceListProcessor, r io.Reader, w io.Writer) error 
 		// the node; written out again, the node gives back the marshalled
 		// bytes (TestSameAsFrameworkExecute), so they are written as they are.
 		if enc.results, err = yaml.Marshal(rl.Results); err != nil {
-			return fmt.Errorf("encoding the results: %w", err)
+			return rl.Results, fmt.Errorf("encoding the results: %w", err)
 		}
 	}
 	if err := write(w, list, enc); err != nil {
-		return err
+		return rl.Results, err
 	}
-	return retErr
+	return rl.Results, retErr
 }
 
 // ConfigEncoder is a processor that encodes the functionConfig itself and

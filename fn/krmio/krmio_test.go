@@ -126,7 +126,7 @@ func TestSameAsFrameworkExecute(t *testing.T) {
 			t.Run(f+"/"+name, func(t *testing.T) {
 				var want, got bytes.Buffer
 				wantErr := framework.Execute(p(), &kio.ByteReadWriter{Reader: bytes.NewReader(data), Writer: &want, KeepReaderAnnotations: true})
-				gotErr := Execute(p(), bytes.NewReader(data), &got)
+				_, gotErr := Execute(p(), bytes.NewReader(data), &got)
 				if got.String() != want.String() {
 					t.Errorf("output differs from framework.Execute:\n--- framework\n%s\n+++ krmio\n%s", want.String(), got.String())
 				}
@@ -161,7 +161,7 @@ func TestExecuteWritesEncodedConfig(t *testing.T) {
 			}
 			return []byte(text)
 		})
-		if err := Execute(p, strings.NewReader(input), &out); err != nil {
+		if _, err := Execute(p, strings.NewReader(input), &out); err != nil {
 			t.Fatal(err)
 		}
 		if !strings.Contains(out.String(), want) {
@@ -209,7 +209,7 @@ func trickyResults() framework.Results {
 
 func TestExecuteUnreadableInput(t *testing.T) {
 	var out bytes.Buffer
-	err := Execute(framework.ResourceListProcessorFunc(func(*framework.ResourceList) error { return nil }),
+	_, err := Execute(framework.ResourceListProcessorFunc(func(*framework.ResourceList) error { return nil }),
 		strings.NewReader("items:\n- {name: [unclosed\n"), &out)
 	if err == nil || !strings.Contains(err.Error(), "failed to read ResourceList input") {
 		t.Errorf("error %v, want a read failure", err)

@@ -18,7 +18,7 @@ import (
 func main() {
 	out := bufio.NewWriterSize(os.Stdout, 64<<10)
 	identity := framework.ResourceListProcessorFunc(func(*framework.ResourceList) error { return nil })
-	err := krmio.Execute(identity, os.Stdin, out)
+	_, err := krmio.Execute(identity, os.Stdin, out)
 	if ferr := out.Flush(); err == nil {
 		err = ferr
 	}
