@@ -87,9 +87,6 @@ func configSource(fc *yaml.RNode) (src config.Source, verbatim bool, err error) 
 // configName names a functionConfig for messages: its file when known,
 // else "functionConfig KIND/NAME".
 func configName(fc *yaml.RNode) string {
-	if fc == nil {
-		return "functionConfig"
-	}
 	if path, _, err := kioutil.GetFileAnnotations(fc); err == nil && path != "" {
 		return path
 	}
