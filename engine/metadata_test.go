@@ -11,8 +11,8 @@ import (
 )
 
 // TestTemplatesReadMetadata: templates read annotations and labels as the
-// trigger reads them (a scalar as written, null as empty, the last of
-// duplicate keys), the other keys templates read decoded as the API server
+// trigger reads them (a scalar as written, the last of duplicate keys;
+// null as empty, as encoding/json read it), the other keys templates read decoded as the API server
 // would, those they do not read not at all; a value that is no string is
 // an error that names it.
 func TestTemplatesReadMetadata(t *testing.T) {
