@@ -141,16 +141,16 @@ func (e *editor) set(m *yaml.Node, key string, value *yaml.Node, path ...string)
 	e.record(m, op, value, path, key)
 }
 
-// setAnnotation sets a pod annotation, creating metadata and annotations
-// as needed. A new metadata goes first in the template, where people look
-// for it.
+// setAnnotation sets a pod annotation, creating metadata (absent, or null
+// as an empty `metadata:` reads) and annotations as needed. A new metadata
+// goes first in the template, where people look for it.
 func (e *editor) setAnnotation(p *podTemplate, key, value string) {
-	meta := yamlnode.Field(p.template, "metadata")
-	if meta == nil {
-		meta = yamlnode.NewCollection(yaml.MappingNode)
+	if yamlnode.Field(p.template, "metadata") == nil {
+		meta := yamlnode.NewCollection(yaml.MappingNode)
 		p.template.Content = append([]*yaml.Node{yamlnode.NewString("metadata"), meta}, p.template.Content...)
 		e.record(p.template, EditAdd, meta, nil, "metadata")
 	}
+	meta := e.ensure(p.template, "metadata", yaml.MappingNode)
 	annotations := e.ensure(meta, "annotations", yaml.MappingNode, "metadata")
 	e.set(annotations, key, yamlnode.NewString(value), "metadata", "annotations")
 }
