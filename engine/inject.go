@@ -46,13 +46,14 @@ func (in *Injector) inject(r *yaml.RNode, opts Options) *Report {
 			return rep
 		}
 	}
-	plan := in.renderAll(sel, rep)
+	d := &digester{buf: make([]byte, 0, 1024)} // about a container's data
+	plan := in.renderAll(sel, rep, d)
 	if len(rep.Errors) > 0 {
 		return rep
 	}
 
 	ed := newEditor(sel.work)
-	newRec := applyAll(ed, sel, plan, opts, rep)
+	newRec := applyAll(ed, sel, plan, opts, rep, d)
 	for _, gone := range sel.removed {
 		// Taken out and not injected again (the trigger or the mutation
 		// is gone): say so, since it was in the pod.
@@ -73,11 +74,11 @@ func (in *Injector) inject(r *yaml.RNode, opts Options) *Report {
 // renderAll renders the selected mutations for the pod. A failure of a
 // mutation whose failurePolicy is Ignore is a warning; any other goes into
 // rep.Errors, and then nothing is to be applied.
-func (in *Injector) renderAll(sel *selection, rep *Report) []*rendered {
+func (in *Injector) renderAll(sel *selection, rep *Report, d *digester) []*rendered {
 	data := &podData{p: sel.work, ns: sel.namespace, keys: in.keys}
 	var plan []*rendered
 	for _, m := range sel.mutations {
-		rm, err := in.render(m, data)
+		rm, err := in.render(m, data, d)
 		switch {
 		case err == nil:
 			plan = append(plan, rm)
@@ -100,15 +101,15 @@ func (in *Injector) renderAll(sel *selection, rep *Report) []*rendered {
 }
 
 // applyAll applies the rendered mutations to the pod, through ed, sets
-// their status annotations and the record, and returns the record.
-func applyAll(ed *editor, sel *selection, plan []*rendered, opts Options, rep *Report) *record {
+// their status annotations and the record (its digests taken with d), and
+// returns the record.
+func applyAll(ed *editor, sel *selection, plan []*rendered, opts Options, rep *Report, d *digester) *record {
 	rec, work := sel.rec, sel.work
 	newRec := &record{}
 	if rec != nil && !opts.Upgrade {
 		newRec.Mutations = append(newRec.Mutations, rec.Mutations...)
 	}
 	recorded := len(newRec.Mutations)
-	d := digester{buf: make([]byte, 0, 1024)} // about a container's data
 	for _, rm := range plan {
 		warnings := len(rep.Warnings)
 		inj, mounts := apply(ed, work, rm, rep)
@@ -221,21 +222,21 @@ func (in *Injector) selectMutations(resource *yaml.Node, opts Options, rep *Repo
 // triggered decides whether mutation m applies to the pod, warning about
 // triggers that cannot be what the user meant.
 func (in *Injector) triggered(m *model.Mutation, work, orig *podTemplate, namespace string, rep *Report) bool {
-	t := in.Trigger(&m.Mutation, podMeta(work.meta(), namespace))
-	if t.Warning != "" {
-		rep.Warnings = append(rep.Warnings, Warning{Mutation: m.Name, Message: t.Warning})
+	t := in.trigger(&m.Mutation, work.meta(), namespace)
+	if t.warning != "" {
+		rep.Warnings = append(rep.Warnings, Warning{Mutation: m.Name, Message: t.warning})
 	}
 	defer func() {
 		switch {
 		case !rep.explaining():
-		case t.Applies:
-			rep.decide(m.Name, OutcomeInjected, t.Reason)
+		case t.applies:
+			rep.decide(m.Name, OutcomeInjected, t.reason)
 		default:
-			rep.notTriggered(m, work.meta(), t.Reason)
+			rep.notTriggered(m, work.meta(), t.reason)
 		}
 	}()
 	if orig.owner == nil {
-		return t.Applies
+		return t.applies
 	}
 	// Pods do not inherit their workload's metadata: a trigger there, with
 	// none on the pod template, is a mistake worth saying.
@@ -243,17 +244,17 @@ func (in *Injector) triggered(m *model.Mutation, work, orig *podTemplate, namesp
 	key := m.TriggerKey()
 	for _, field := range fields {
 		if _, onTemplate := metaValue(work.meta(), field, key); onTemplate {
-			return t.Applies
+			return t.applies
 		}
 	}
 	for _, field := range fields {
 		if _, onOwner := metaValue(orig.owner, field, key); onOwner {
 			rep.Warnings = append(rep.Warnings, Warning{Mutation: m.Name, Message: fmt.Sprintf(
 				"%s %q is on the %s's own metadata, which pods do not inherit: move it to the pod template's metadata.%s for it to take effect", field[:len(field)-1], key, orig.kind, field)})
-			t.Reason += fmt.Sprintf(" in the pod template: it is on the %s's own metadata, which pods do not inherit", orig.kind)
+			t.reason += fmt.Sprintf(" in the pod template: it is on the %s's own metadata, which pods do not inherit", orig.kind)
 		}
 	}
-	return t.Applies
+	return t.applies
 }
 
 // apply adds one rendered mutation to the pod, through ed, and returns what

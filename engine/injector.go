@@ -2,7 +2,6 @@ package engine
 
 import (
 	"crypto/sha256"
-	"sync"
 
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
@@ -20,11 +19,6 @@ type Injector struct {
 	staticDigests map[*model.Definition][sha256.Size]byte
 	keys          podKeys
 	outline       jsonnode.Outline
-
-	// hashScratch holds the buffers that a mutation's hash is taken over
-	// (a few KiB for each injection, dropped right after): reused, they
-	// are not garbage for every request the webhook serves.
-	hashScratch sync.Pool
 }
 
 // Load reads config documents in any of the three forms (native

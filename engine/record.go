@@ -136,9 +136,10 @@ func findItem(seq *yaml.Node, field, value string) *yaml.Node {
 	return nil
 }
 
-// digester digests items one after the other in one buffer: a pod's
-// record digests a dozen, and a buffer each was a tenth of the webhook's
-// allocations per request. One digester serves one injection.
+// digester digests items one after the other in one buffer, which also
+// holds the text of each mutation's hash while it is rendered: a pod's
+// record digests a dozen items, and a buffer each was a tenth of the
+// webhook's allocations per request. One digester serves one injection.
 type digester struct{ buf []byte }
 
 // digest identifies an item's data: its values and structure, not its

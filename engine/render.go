@@ -201,20 +201,15 @@ func (d *podData) get() (*corev1.Pod, error) {
 }
 
 // render renders every definition a mutation injects, and the mounts its
-// annotationConfig reads from the pod.
-func (in *Injector) render(m *model.Mutation, data *podData) (*rendered, *MutationError) {
+// annotationConfig reads from the pod. The text its hash is of is built in
+// d's buffer.
+func (in *Injector) render(m *model.Mutation, data *podData, d *digester) (*rendered, *MutationError) {
 	r := &rendered{mutation: m}
 	// hashed is the text the hash is of, in order: the settings, then each
 	// definition's digest (static ones) or data (templated ones), then the
 	// annotations' mounts.
-	scratch := in.hashBuffer(m)
-	hashed := appendSettings((*scratch)[:0], m)
-	defer func() {
-		if cap(hashed) <= maxPooledHashBuffer {
-			*scratch = hashed
-			in.hashScratch.Put(scratch)
-		}
-	}()
+	hashed := appendSettings(d.buf[:0], m)
+	defer func() { d.buf = hashed[:0] }() // grown, for the next use
 	lists := []struct {
 		defs []*model.Definition
 		out  *[]*yaml.Node
@@ -230,7 +225,7 @@ func (in *Injector) render(m *model.Mutation, data *podData) (*rendered, *Mutati
 		// Each list's length goes first: the same sidecars in another
 		// list (before or after the pod's own init containers) are
 		// another injection.
-		hashed = appendLen(append(hashed, '|'), len(l.defs))
+		hashed = strconv.AppendInt(append(hashed, '|'), int64(len(l.defs)), 10)
 		if len(l.defs) > 0 {
 			*l.out = make([]*yaml.Node, 0, len(l.defs))
 		}
@@ -270,7 +265,7 @@ func (in *Injector) render(m *model.Mutation, data *podData) (*rendered, *Mutati
 		for _, name := range append(append([]string(nil), ac.ContainerRefs...), ac.InitContainerRefs...) {
 			for _, mount := range mounts {
 				r.annotationMounts[name] = append(r.annotationMounts[name], mount)
-				hashed = appendNode(append(appendLen(hashed, len(name)), name...), mount)
+				hashed = appendNode(append(strconv.AppendInt(hashed, int64(len(name)), 10), name...), mount)
 			}
 		}
 	}
@@ -283,39 +278,6 @@ func (in *Injector) render(m *model.Mutation, data *podData) (*rendered, *Mutati
 func definitionLists(m *model.Mutation) [][]*model.Definition {
 	r := &m.Resolved
 	return [][]*model.Definition{r.BeforePodInitContainers, r.InitContainers, r.Containers, r.Volumes, r.VolumeMounts, r.ImagePullSecrets}
-}
-
-// maxPooledHashBuffer is the largest hash buffer kept for reuse: the
-// text of a sidecar templated into something huge is not kept alive.
-const maxPooledHashBuffer = 64 << 10
-
-// hashBuffer returns a buffer from the pool with room for the text of m's
-// hash.
-func (in *Injector) hashBuffer(m *model.Mutation) *[]byte {
-	b, _ := in.hashScratch.Get().(*[]byte)
-	if b == nil {
-		b = new([]byte)
-	}
-	if size := in.hashedSize(m); cap(*b) < size {
-		*b = make([]byte, 0, size)
-	}
-	return b
-}
-
-// hashedSize is room for the text a mutation's hash is of: a digest for
-// each static definition, about a container's data for a templated one.
-func (in *Injector) hashedSize(m *model.Mutation) int {
-	size := 16 // the settings
-	for _, list := range definitionLists(m) {
-		for _, def := range list {
-			if _, static := in.staticDigests[def]; static {
-				size += sha256.Size
-			} else {
-				size += 1024
-			}
-		}
-	}
-	return size
 }
 
 // parseAnnotationMounts reads the old injector's annotationConfig value: a
@@ -350,12 +312,12 @@ func appendSettings(b []byte, m *model.Mutation) []byte {
 // written, and both must record the same hash).
 func appendNode(b []byte, n *yaml.Node) []byte {
 	b = append(b, byte(n.Kind))
-	b = appendLen(b, len(n.Tag))
+	b = strconv.AppendInt(b, int64(len(n.Tag)), 10)
 	b = append(b, n.Tag...)
-	b = appendLen(b, len(n.Value))
+	b = strconv.AppendInt(b, int64(len(n.Value)), 10)
 	b = append(b, ':')
 	b = append(b, n.Value...)
-	b = appendLen(b, len(n.Content))
+	b = strconv.AppendInt(b, int64(len(n.Content)), 10)
 	if n.Kind == yaml.MappingNode && !keysSorted(n) {
 		var room [32]int // a container's fields: no allocation
 		pairs := room[:0]
@@ -372,15 +334,6 @@ func appendNode(b []byte, n *yaml.Node) []byte {
 		b = appendNode(b, c)
 	}
 	return b
-}
-
-// appendLen appends n in decimal, as strconv.AppendInt does, one-digit
-// numbers (most of the lengths hashed) without the call.
-func appendLen(b []byte, n int) []byte {
-	if 0 <= n && n < 10 {
-		return append(b, byte('0'+n))
-	}
-	return strconv.AppendInt(b, int64(n), 10)
 }
 
 func keysSorted(m *yaml.Node) bool {

@@ -90,15 +90,6 @@ func annotation(meta *yaml.Node, key string) (string, bool) {
 	return metaValue(meta, "annotations", key)
 }
 
-// podMeta reads a trigger's keys from metadata (nil reads as empty).
-func podMeta(meta *yaml.Node, namespace string) PodMeta {
-	return PodMeta{
-		Annotation: func(key string) (string, bool) { return metaValue(meta, "annotations", key) },
-		Label:      func(key string) (string, bool) { return metaValue(meta, "labels", key) },
-		Namespace:  namespace,
-	}
-}
-
 // metaValue returns the value of key in metadata's annotations or labels
 // (field) and whether it is set.
 func metaValue(meta *yaml.Node, field, key string) (string, bool) {

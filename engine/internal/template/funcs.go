@@ -20,57 +20,39 @@ import (
 
 // removed lists the sprig functions that are not available in templates,
 // with the reason given to the user when a template names one.
-var removed = map[string]string{
+var removed = byReason(map[string][]string{
 	// The clock, the local time zone or the time zone database.
-	"now":              "it reads the clock",
-	"ago":              "it reads the clock",
-	"date":             "it reads the clock and the local time zone",
-	"date_in_zone":     "it reads the clock and the time zone database",
-	"dateInZone":       "it reads the clock and the time zone database",
-	"htmlDate":         "it reads the clock and the local time zone",
-	"htmlDateInZone":   "it reads the clock and the time zone database",
-	"date_modify":      "it only makes sense with the clock",
-	"dateModify":       "it only makes sense with the clock",
-	"must_date_modify": "it only makes sense with the clock",
-	"mustDateModify":   "it only makes sense with the clock",
-	"toDate":           "it depends on the local time zone",
-	"mustToDate":       "it depends on the local time zone",
-	"durationRound":    "it reads the clock when given a date",
-
-	// Random sources.
-	"randAlphaNum": "it is random",
-	"randAlpha":    "it is random",
-	"randAscii":    "it is random",
-	"randNumeric":  "it is random",
-	"randBytes":    "it is random",
-	"randInt":      "it is random",
-	"shuffle":      "it is random",
-	"uuidv4":       "it is random",
-	"bcrypt":       "it uses a random salt and is slow by design",
-	"htpasswd":     "it uses a random salt (bcrypt) and is slow by design",
-	"encryptAES":   "it uses a random IV",
-
-	// Key and certificate generation: random, and slow.
-	"genPrivateKey":            "it generates a random key (and is slow)",
-	"genCA":                    "it generates a random key and reads the clock",
-	"genCAWithKey":             "it uses a random serial number and reads the clock",
-	"genSelfSignedCert":        "it generates a random key and reads the clock",
-	"genSelfSignedCertWithKey": "it uses a random serial number and reads the clock",
-	"genSignedCert":            "it generates a random key and reads the clock",
-	"genSignedCertWithKey":     "it uses a random serial number and reads the clock",
-
+	"it reads the clock":                            {"now", "ago"},
+	"it reads the clock and the local time zone":    {"date", "htmlDate"},
+	"it reads the clock and the time zone database": {"date_in_zone", "dateInZone", "htmlDateInZone"},
+	"it only makes sense with the clock":            {"date_modify", "dateModify", "must_date_modify", "mustDateModify"},
+	"it depends on the local time zone":             {"toDate", "mustToDate"},
+	"it reads the clock when given a date":          {"durationRound"},
+	// Random sources, and key and certificate generation (random, and slow).
+	"it is random": {"randAlphaNum", "randAlpha", "randAscii", "randNumeric", "randBytes", "randInt", "shuffle", "uuidv4"},
+	"it uses a random salt and is slow by design":          {"bcrypt"},
+	"it uses a random salt (bcrypt) and is slow by design": {"htpasswd"},
+	"it uses a random IV":                                  {"encryptAES"},
+	"it generates a random key (and is slow)":              {"genPrivateKey"},
+	"it generates a random key and reads the clock":        {"genCA", "genSelfSignedCert", "genSignedCert"},
+	"it uses a random serial number and reads the clock":   {"genCAWithKey", "genSelfSignedCertWithKey", "genSignedCertWithKey"},
 	// Resource hazards.
-	"derivePassword": "it runs scrypt (32 MiB of memory and tens of milliseconds per call)",
-
+	"it runs scrypt (32 MiB of memory and tens of milliseconds per call)": {"derivePassword"},
 	// The host.
-	"env":           "it reads the environment",
-	"expandenv":     "it reads the environment",
-	"getHostByName": "it queries the network",
-	"osBase":        "its result depends on the host operating system",
-	"osClean":       "its result depends on the host operating system",
-	"osDir":         "its result depends on the host operating system",
-	"osExt":         "its result depends on the host operating system",
-	"osIsAbs":       "its result depends on the host operating system",
+	"it reads the environment":                        {"env", "expandenv"},
+	"it queries the network":                          {"getHostByName"},
+	"its result depends on the host operating system": {"osBase", "osClean", "osDir", "osExt", "osIsAbs"},
+})
+
+// byReason turns lists of function names by reason into each name's reason.
+func byReason(names map[string][]string) map[string]string {
+	reasons := map[string]string{}
+	for reason, list := range names {
+		for _, name := range list {
+			reasons[name] = reason
+		}
+	}
+	return reasons
 }
 
 // Names of the functions the package adds to the parse tree. They are not
