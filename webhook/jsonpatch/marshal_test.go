@@ -9,7 +9,7 @@ import (
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
 	"github.com/sidecar-injector/sidecar-injector/engine"
-	"github.com/sidecar-injector/sidecar-injector/webhook/internal/patchtest"
+	"github.com/sidecar-injector/sidecar-injector/internal/patchtest"
 )
 
 // TestMarshal applies the patch with the library the API server uses:

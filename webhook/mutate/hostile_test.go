@@ -18,8 +18,8 @@ import (
 	"github.com/sidecar-injector/sidecar-injector/engine"
 	"github.com/sidecar-injector/sidecar-injector/engine/config"
 	"github.com/sidecar-injector/sidecar-injector/fn/function"
+	"github.com/sidecar-injector/sidecar-injector/internal/patchtest"
 	"github.com/sidecar-injector/sidecar-injector/webhook/admission"
-	"github.com/sidecar-injector/sidecar-injector/webhook/internal/patchtest"
 )
 
 // hostileConfig templates a sidecar from an annotation and a label in every

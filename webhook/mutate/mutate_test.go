@@ -19,9 +19,9 @@ import (
 
 	"github.com/sidecar-injector/sidecar-injector/engine"
 	"github.com/sidecar-injector/sidecar-injector/internal/jsonnode"
+	"github.com/sidecar-injector/sidecar-injector/internal/patchtest"
 	"github.com/sidecar-injector/sidecar-injector/webhook/admission"
 	"github.com/sidecar-injector/sidecar-injector/webhook/budget"
-	"github.com/sidecar-injector/sidecar-injector/webhook/internal/patchtest"
 	"github.com/sidecar-injector/sidecar-injector/webhook/metrics"
 )
 

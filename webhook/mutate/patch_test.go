@@ -16,8 +16,8 @@ import (
 	"github.com/sidecar-injector/sidecar-injector/engine"
 	"github.com/sidecar-injector/sidecar-injector/internal/goldencase"
 	"github.com/sidecar-injector/sidecar-injector/internal/jsonnode"
+	"github.com/sidecar-injector/sidecar-injector/internal/patchtest"
 	"github.com/sidecar-injector/sidecar-injector/webhook/admission"
-	"github.com/sidecar-injector/sidecar-injector/webhook/internal/patchtest"
 )
 
 // patchCase is a config and objects to inject into, as the API server
