@@ -535,16 +535,6 @@ func volumeNames(vs []corev1.Volume) []string {
 	return out
 }
 
-// requireTool finds a program on PATH, or stops t (failure under CI=true).
-func requireTool(t *testing.T, name string) string {
-	t.Helper()
-	p, err := exec.LookPath(name)
-	if err != nil {
-		fnMissing(t, "no %s on PATH", name)
-	}
-	return p
-}
-
 // statusError returns the API status message of err, or err's text.
 func statusError(err error) string {
 	var se apierrors.APIStatus

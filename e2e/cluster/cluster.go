@@ -72,41 +72,14 @@ type Cluster struct {
 	stopErr  error
 }
 
-type options struct {
-	apiServerArgs map[string][]string
-	startTimeout  time.Duration
-}
-
-// Option changes how the cluster starts.
-type Option func(*options)
-
-// WithAPIServerArg sets a kube-apiserver flag (without its leading "--"),
-// replacing envtest's default for it, e.g.
-// WithAPIServerArg("feature-gates", "SomeGate=true").
-func WithAPIServerArg(name string, values ...string) Option {
-	return func(o *options) {
-		if o.apiServerArgs == nil {
-			o.apiServerArgs = map[string][]string{}
-		}
-		o.apiServerArgs[name] = values
-	}
-}
-
-// WithStartTimeout bounds the start of each of etcd and kube-apiserver
-// (default 2 minutes, or KUBEBUILDER_CONTROLPLANE_START_TIMEOUT). envtest's
-// own default of 20s is short on a loaded 2-core machine.
-func WithStartTimeout(d time.Duration) Option {
-	return func(o *options) { o.startTimeout = d }
-}
-
 // Start starts a cluster for t and stops it when t and its subtests end.
 // Without assets it skips t, or fails it when CI is true. On failure of t the
 // tail of the API server's log is written to t's log.
-func Start(t testing.TB, opts ...Option) *Cluster {
+func Start(t testing.TB) *Cluster {
 	t.Helper()
 	RequireAssets(t)
 	began := time.Now()
-	c, err := Launch(opts...)
+	c, err := Launch()
 	if err != nil {
 		t.Fatalf("cluster: %v", err)
 	}
@@ -166,15 +139,14 @@ func AssetsDir() (string, error) {
 // Launch starts a cluster outside of a test (for example from TestMain).
 // The caller must call Stop. It returns an error wrapping ErrNoAssets when
 // the assets are missing.
-func Launch(opts ...Option) (_ *Cluster, err error) {
-	o := options{startTimeout: 2 * time.Minute}
+func Launch() (_ *Cluster, err error) {
+	// envtest's own default start timeout of 20s is short on a loaded
+	// 2-core machine.
+	startTimeout := 2 * time.Minute
 	if s := os.Getenv("KUBEBUILDER_CONTROLPLANE_START_TIMEOUT"); s != "" {
-		if o.startTimeout, err = time.ParseDuration(s); err != nil {
+		if startTimeout, err = time.ParseDuration(s); err != nil {
 			return nil, fmt.Errorf("KUBEBUILDER_CONTROLPLANE_START_TIMEOUT: %w", err)
 		}
-	}
-	for _, opt := range opts {
-		opt(&o)
 	}
 	dir, err := AssetsDir()
 	if err != nil {
@@ -184,15 +156,12 @@ func Launch(opts ...Option) (_ *Cluster, err error) {
 	c := &Cluster{logs: newTailBuffer(64 << 10)}
 	env := &envtest.Environment{
 		BinaryAssetsDirectory:    dir,
-		ControlPlaneStartTimeout: o.startTimeout,
+		ControlPlaneStartTimeout: startTimeout,
 		ControlPlaneStopTimeout:  time.Minute,
 	}
 	apiServer := env.ControlPlane.GetAPIServer()
 	if attach, _ := strconv.ParseBool(os.Getenv("KUBEBUILDER_ATTACH_CONTROL_PLANE_OUTPUT")); !attach {
 		apiServer.Out, apiServer.Err = c.logs, c.logs
-	}
-	for name, values := range o.apiServerArgs {
-		apiServer.Configure().Set(name, values...)
 	}
 	c.Env = env
 
