@@ -6,6 +6,14 @@
 // HTTP side (content type, size cap, decoding, versions) lives in [Webhook];
 // a [Handler] sees only the decoded request and knows nothing of HTTP, so it
 // can be tested with plain structs.
+//
+// It does not use controller-runtime's admission.Webhook itself, which
+// reads a body of unknown size by doublings (a 4 MB pod would leave 8 MB of
+// garbage that the memory budget does not see) and decodes through
+// apimachinery's codec: serving the load benchmark's review with an
+// allowing handler took it 97 to 112 µs and 97 allocations, against 55 to
+// 66 µs and 58 here, when a whole injecting request takes about 170 µs
+// (the webhook's throughput goal is half the no-op's).
 package admission
 
 import (
