@@ -68,21 +68,18 @@ func main() {
 // with GOMEMLIMIT=200MiB: the steady heap is a few tens of MiB.
 const defaultMaxRequestMemory = 128 << 20
 
-// flags are the command line.
+// flags are the command line. The server's own settings go straight into
+// its options.
 type flags struct {
 	configs           []string
-	certFile, keyFile string
+	server            server.Options
 	bindAddress       string
 	port, metricsPort int
 	logFormat         string
 	logLevel          slog.Level
-	maxRequestBytes   int64
 	maxRequestMemory  int64
 	requestMemoryWait time.Duration
 	configPoll        time.Duration
-	certPoll          time.Duration
-	shutdownDelay     time.Duration
-	shutdownTimeout   time.Duration
 	version           bool
 }
 
@@ -105,20 +102,20 @@ func parseFlags(args []string) (*flags, *flag.FlagSet, error) {
 		f.configs = append(f.configs, s)
 		return nil
 	})
-	fs.StringVar(&f.certFile, "tls-cert-file", "", "serving certificate (PEM), reloaded when it changes")
-	fs.StringVar(&f.keyFile, "tls-key-file", "", "serving certificate's private key (PEM)")
+	fs.StringVar(&f.server.CertFile, "tls-cert-file", "", "serving certificate (PEM), reloaded when it changes")
+	fs.StringVar(&f.server.KeyFile, "tls-key-file", "", "serving certificate's private key (PEM)")
 	fs.StringVar(&f.bindAddress, "bind-address", "", "address to listen on (all when empty)")
 	fs.IntVar(&f.port, "port", 8443, "HTTPS port for /mutate, /healthz, /readyz")
 	fs.IntVar(&f.metricsPort, "metrics-port", 9090, "HTTP port for /metrics, /healthz, /readyz")
 	fs.StringVar(&f.logFormat, "log-format", "text", "log format: text or json")
 	fs.TextVar(&f.logLevel, "log-level", slog.LevelInfo, "log level: debug (one line per request), info, warn, error")
-	fs.Int64Var(&f.maxRequestBytes, "max-request-bytes", admission.DefaultMaxRequestBytes, "largest AdmissionReview body accepted")
+	fs.Int64Var(&f.server.MaxRequestBytes, "max-request-bytes", admission.DefaultMaxRequestBytes, "largest AdmissionReview body accepted")
 	fs.Int64Var(&f.maxRequestMemory, "max-request-memory", defaultMaxRequestMemory, "memory that large request bodies and the pods decoded whole may hold at once, in bytes; keep it under GOMEMLIMIT with room for the steady heap")
 	fs.DurationVar(&f.requestMemoryWait, "request-memory-wait", 2*time.Second, "how long a request waits for room in --max-request-memory before it is refused")
 	fs.DurationVar(&f.configPoll, "config-poll-interval", 10*time.Second, "how often config files are checked besides file events")
-	fs.DurationVar(&f.certPoll, "cert-poll-interval", 10*time.Second, "how often certificate files are checked besides file events")
-	fs.DurationVar(&f.shutdownDelay, "shutdown-delay", 5*time.Second, "on SIGTERM, how long /readyz fails before the listener closes")
-	fs.DurationVar(&f.shutdownTimeout, "shutdown-timeout", 30*time.Second, "on SIGTERM, the longest wait for requests in flight")
+	fs.DurationVar(&f.server.CertPollInterval, "cert-poll-interval", 10*time.Second, "how often certificate files are checked besides file events")
+	fs.DurationVar(&f.server.ShutdownDelay, "shutdown-delay", 5*time.Second, "on SIGTERM, how long /readyz fails before the listener closes")
+	fs.DurationVar(&f.server.ShutdownTimeout, "shutdown-timeout", 30*time.Second, "on SIGTERM, the longest wait for requests in flight")
 	if err := fs.Parse(args); err != nil {
 		return f, fs, err
 	}
@@ -129,14 +126,14 @@ func parseFlags(args []string) (*flags, *flag.FlagSet, error) {
 	if len(f.configs) == 0 {
 		missing = append(missing, errors.New("--config is required"))
 	}
-	if f.certFile == "" || f.keyFile == "" {
+	if f.server.CertFile == "" || f.server.KeyFile == "" {
 		missing = append(missing, errors.New("--tls-cert-file and --tls-key-file are required"))
 	}
 	if f.logFormat != "text" && f.logFormat != "json" {
 		missing = append(missing, fmt.Errorf("--log-format %q: want text or json", f.logFormat))
 	}
-	if f.maxRequestMemory < 2*f.maxRequestBytes {
-		missing = append(missing, fmt.Errorf("--max-request-memory %d must hold a body of --max-request-bytes %d twice (the body and the objects copied out of it)", f.maxRequestMemory, f.maxRequestBytes))
+	if f.maxRequestMemory < 2*f.server.MaxRequestBytes {
+		missing = append(missing, fmt.Errorf("--max-request-memory %d must hold a body of --max-request-bytes %d twice (the body and the objects copied out of it)", f.maxRequestMemory, f.server.MaxRequestBytes))
 	}
 	if fs.NArg() > 0 {
 		missing = append(missing, fmt.Errorf("unexpected arguments %q", fs.Args()))
@@ -228,20 +225,11 @@ func serve(ctx context.Context, f *flags, log *slog.Logger) error {
 		Log:      log,
 		Budget:   memory,
 	}
-	srv, err := server.New(server.Options{
-		Addr:             net.JoinHostPort(f.bindAddress, strconv.Itoa(f.port)),
-		MetricsAddr:      net.JoinHostPort(f.bindAddress, strconv.Itoa(f.metricsPort)),
-		CertFile:         f.certFile,
-		KeyFile:          f.keyFile,
-		CertPollInterval: f.certPoll,
-		MaxRequestBytes:  f.maxRequestBytes,
-		Budget:           memory,
-		ShutdownDelay:    f.shutdownDelay,
-		ShutdownTimeout:  f.shutdownTimeout,
-		Log:              log,
-		Registry:         reg,
-		Metrics:          m,
-	}, handler)
+	opts := f.server
+	opts.Addr = net.JoinHostPort(f.bindAddress, strconv.Itoa(f.port))
+	opts.MetricsAddr = net.JoinHostPort(f.bindAddress, strconv.Itoa(f.metricsPort))
+	opts.Budget, opts.Log, opts.Registry, opts.Metrics = memory, log, reg, m
+	srv, err := server.New(opts, handler)
 	if err != nil {
 		return err
 	}
