@@ -40,15 +40,13 @@ func isOrchestratorAnnotation(key string) bool {
 // configSource turns a ResourceList's functionConfig into an engine config
 // source. Its name is the file the config came from when the orchestrator
 // says so (kpt's configPath), else "functionConfig KIND/NAME"; the engine
-// prefixes its errors with it. verbatim says whether the source's text is
-// fc's mapping itself encoded by kyaml's encoder, which it is when there
-// was no annotation to drop.
-func configSource(fc *yaml.RNode) (src config.Source, verbatim bool, err error) {
+// prefixes its errors with it.
+func configSource(fc *yaml.RNode) (config.Source, error) {
 	if fc == nil || fc.IsNilOrEmpty() {
-		return config.Source{}, false, errNoFunctionConfig
+		return config.Source{}, errNoFunctionConfig
 	}
 	if fc.YNode().Kind != yaml.MappingNode {
-		return config.Source{}, false, fmt.Errorf("functionConfig is a YAML %s, want a mapping (a SidecarInjector or a ConfigMap)",
+		return config.Source{}, fmt.Errorf("functionConfig is a YAML %s, want a mapping (a SidecarInjector or a ConfigMap)",
 			kindName(fc.YNode().Kind))
 	}
 	name := configName(fc)
@@ -68,20 +66,17 @@ func configSource(fc *yaml.RNode) (src config.Source, verbatim bool, err error) 
 	if dropped {
 		clean = fc.Copy()
 		if err := clean.SetAnnotations(annotations); err != nil {
-			return config.Source{}, false, fmt.Errorf("%s: cleaning orchestrator annotations: %w", name, err)
+			return config.Source{}, fmt.Errorf("%s: cleaning orchestrator annotations: %w", name, err)
 		}
 		if err := yaml.ClearEmptyAnnotations(clean); err != nil {
-			return config.Source{}, false, fmt.Errorf("%s: cleaning orchestrator annotations: %w", name, err)
+			return config.Source{}, fmt.Errorf("%s: cleaning orchestrator annotations: %w", name, err)
 		}
 	}
 	text, err := clean.String()
 	if err != nil {
-		return config.Source{}, false, fmt.Errorf("%s: %w", name, err)
+		return config.Source{}, fmt.Errorf("%s: %w", name, err)
 	}
-	// fc.String() encodes fc's document when it is one; the writer encodes
-	// the mapping inside.
-	verbatim = !dropped && fc.Document() == fc.YNode()
-	return config.Source{Name: name, Data: []byte(text)}, verbatim, nil
+	return config.Source{Name: name, Data: []byte(text)}, nil
 }
 
 // configName names a functionConfig for messages: its file when known,

@@ -11,24 +11,15 @@ import (
 
 // Processor is the KRM function: a *Processor is a
 // framework.ResourceListProcessor that injects sidecars into the
-// ResourceList's workloads, for one run (it keeps the functionConfig's text
-// for the writer, see EncodedConfig).
-type Processor struct {
-	// The functionConfig Process loaded and its text, when that text is
-	// the node itself encoded (see EncodedConfig).
-	config     *yaml.Node
-	configText []byte
-}
+// ResourceList's workloads, with the config its functionConfig holds.
+type Processor struct{}
 
 // Process loads the functionConfig, injects every item in place and appends
 // the results to rl.Results. It returns the results as an error when any of
 // them is an error, so that the process exits non-zero and kpt and
 // kustomize stop.
 func (p *Processor) Process(rl *framework.ResourceList) error {
-	src, verbatim, err := configSource(rl.FunctionConfig)
-	if verbatim {
-		p.config, p.configText = rl.FunctionConfig.YNode(), src.Data
-	}
+	src, err := configSource(rl.FunctionConfig)
 	var inj *engine.Injector
 	if err == nil {
 		inj, err = engine.Load(src)
@@ -43,18 +34,6 @@ func (p *Processor) Process(rl *framework.ResourceList) error {
 		return rl.Results
 	}
 	return nil
-}
-
-// EncodedConfig gives fn/krmio's writer the text of the functionConfig
-// that Process handed the engine, when it is fc encoded as it is: the
-// functionConfig is then encoded once per run instead of twice (the
-// function never changes it). nil otherwise: orchestrator annotations were
-// dropped from the engine's text, or fc is not the node Process loaded.
-func (p *Processor) EncodedConfig(fc *yaml.RNode) []byte {
-	if fc == nil || p.config == nil || fc.YNode() != p.config {
-		return nil
-	}
-	return p.configText
 }
 
 // injectItems runs the engine over every item, changing the items in

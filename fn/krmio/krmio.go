@@ -63,34 +63,19 @@ func Execute(p framework.ResourceListProcessor, r io.Reader, w io.Writer) (frame
 		Items: rl.Items, FunctionConfig: rl.FunctionConfig,
 		Results: rw.Results, // the input's results pass through when p adds none
 	}
-	var enc encoded
-	if e, ok := p.(ConfigEncoder); ok && rl.FunctionConfig != nil {
-		enc.functionConfig = e.EncodedConfig(rl.FunctionConfig)
-	}
+	var results []byte
 	if len(rl.Results) > 0 {
 		// framework.Execute marshals the results, parses that and writes
 		// the node; written out again, the node gives back the marshalled
 		// bytes (TestSameAsFrameworkExecute), so they are written as they are.
-		if enc.results, err = yaml.Marshal(rl.Results); err != nil {
+		if results, err = yaml.Marshal(rl.Results); err != nil {
 			return rl.Results, fmt.Errorf("encoding the results: %w", err)
 		}
 	}
-	if err := write(w, list, enc); err != nil {
+	if err := write(w, list, results); err != nil {
 		return rl.Results, err
 	}
 	return rl.Results, retErr
-}
-
-// ConfigEncoder is a processor that encodes the functionConfig itself and
-// leaves it unchanged, as fn/function does to hand the engine its text.
-// Execute writes that text back instead of encoding the same node a second
-// time, which would cost about what encoding a workload costs, at every
-// start of the function.
-type ConfigEncoder interface {
-	// EncodedConfig returns fc.YNode() as its own YAML document, encoded
-	// by kyaml's encoder (yaml.String), or nil when the processor has not
-	// encoded fc as it is now.
-	EncodedConfig(fc *yaml.RNode) []byte
 }
 
 // wrappedList is a wrapped list of resources: a ResourceList (or a v1
@@ -102,19 +87,13 @@ type wrappedList struct {
 	Results          *yaml.RNode // written when not nil
 }
 
-// encoded holds parts of a list that are already encoded, written as they
-// are instead of the list's nodes; nil when not.
-type encoded struct {
-	functionConfig []byte // the functionConfig as its own document (see ConfigEncoder)
-	results        []byte // the results as a block sequence: yaml.Marshal of framework.Results
-}
-
 // write writes the list as kio.ByteWriter would (wrapped, keeping the
-// reader's annotations), one item at a time, with the parts enc holds
-// written as they are. Empty annotation maps are removed from the items
-// themselves, not from copies: the items are output. A w that is a
-// *bufio.Writer is written to as it is, and flushed.
-func write(w io.Writer, l wrappedList, enc encoded) error {
+// reader's annotations), one item at a time, with results, when not nil,
+// written as they are instead of l.Results: yaml.Marshal of
+// framework.Results, a block sequence. Empty annotation maps are removed
+// from the items themselves, not from copies: the items are output. A w
+// that is a *bufio.Writer is written to as it is, and flushed.
+func write(w io.Writer, l wrappedList, results []byte) error {
 	out, buffered := w.(*bufio.Writer)
 	if !buffered {
 		out = bufio.NewWriterSize(w, 64<<10)
@@ -135,16 +114,14 @@ func write(w io.Writer, l wrappedList, enc encoded) error {
 		}
 	}
 	if l.FunctionConfig != nil {
-		if node := l.FunctionConfig.YNode(); enc.functionConfig != nil {
-			fieldText(out, "functionConfig", node, enc.functionConfig)
-		} else if err := field(out, &buf, "functionConfig", node); err != nil {
+		if err := field(out, &buf, "functionConfig", l.FunctionConfig.YNode()); err != nil {
 			return err
 		}
 	}
 	switch {
-	case enc.results != nil:
+	case results != nil:
 		out.WriteString("results:\n")
-		out.Write(enc.results) // compact: the sequence sits at the key's indentation
+		out.Write(results) // compact: the sequence sits at the key's indentation
 	case l.Results != nil:
 		if err := field(out, &buf, "results", l.Results.YNode()); err != nil {
 			return err
@@ -191,24 +168,20 @@ func field(out *bufio.Writer, buf *bytes.Buffer, key string, node *yaml.Node) er
 	if err := encode(buf, node); err != nil {
 		return err
 	}
-	fieldText(out, key, node, buf.Bytes())
-	return nil
-}
-
-// fieldText is field with the node already encoded as text.
-func fieldText(out *bufio.Writer, key string, node *yaml.Node, text []byte) {
+	text := buf.Bytes()
 	if isFlowOrScalar(node) {
 		// A scalar or flow node goes on the key's line.
 		fmt.Fprintf(out, "%s: %s", key, text)
-		return
+		return nil
 	}
 	out.WriteString(key + ":\n")
 	if node.Kind == yaml.SequenceNode {
 		// Compact sequences sit at the key's own indentation.
 		out.Write(text)
-		return
+		return nil
 	}
 	indent(out, text, "  ", "  ")
+	return nil
 }
 
 func isFlowOrScalar(n *yaml.Node) bool {

@@ -66,7 +66,7 @@ func TestSameBytesAsKyaml(t *testing.T) {
 			}
 			var got bytes.Buffer
 			err = write(&got, wrappedList{APIVersion: ours.WrappingAPIVersion, Kind: ours.WrappingKind,
-				Items: items, FunctionConfig: ours.FunctionConfig, Results: ours.Results}, encoded{})
+				Items: items, FunctionConfig: ours.FunctionConfig, Results: ours.Results}, nil)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -101,15 +101,6 @@ func TestSameAsFrameworkExecute(t *testing.T) {
 				return nil
 			})
 		},
-		"encoded functionConfig": func() framework.ResourceListProcessor {
-			return configEncoder(func(fc *yaml.RNode) []byte {
-				text, err := yaml.String(fc.YNode())
-				if err != nil {
-					t.Fatal(err)
-				}
-				return []byte(text)
-			})
-		},
 		"failing": func() framework.ResourceListProcessor {
 			return framework.ResourceListProcessorFunc(func(rl *framework.ResourceList) error {
 				rl.Results = append(rl.Results, &framework.Result{Message: "bad", Severity: framework.Error})
@@ -134,38 +125,6 @@ func TestSameAsFrameworkExecute(t *testing.T) {
 					t.Errorf("error %v, framework.Execute gives %v", gotErr, wantErr)
 				}
 			})
-		}
-	}
-}
-
-// configEncoder is an identity processor that gives Execute the
-// functionConfig's text, as fn/function does.
-type configEncoder func(fc *yaml.RNode) []byte
-
-func (configEncoder) Process(*framework.ResourceList) error { return nil }
-
-func (c configEncoder) EncodedConfig(fc *yaml.RNode) []byte { return c(fc) }
-
-// Execute writes the text a ConfigEncoder gives, and encodes the
-// functionConfig itself when it gives none.
-func TestExecuteWritesEncodedConfig(t *testing.T) {
-	input := "apiVersion: config.kubernetes.io/v1\nkind: ResourceList\nitems: []\nfunctionConfig:\n  kind: X\n"
-	for text, want := range map[string]string{
-		"kind: Given\n": "functionConfig:\n  kind: Given\n",
-		"":              "functionConfig:\n  kind: X\n",
-	} {
-		var out bytes.Buffer
-		p := configEncoder(func(*yaml.RNode) []byte {
-			if text == "" {
-				return nil
-			}
-			return []byte(text)
-		})
-		if _, err := Execute(p, strings.NewReader(input), &out); err != nil {
-			t.Fatal(err)
-		}
-		if !strings.Contains(out.String(), want) {
-			t.Errorf("encoder gives %q: output\n%s\nwant it to hold\n%s", text, out.String(), want)
 		}
 	}
 }
