@@ -222,9 +222,10 @@ func newTyped(k Kind) any {
 
 // templated is a scalar of a definition's source that holds actions.
 type templated struct {
-	node *yaml.Node // in the probe copy of the source
-	path []typed.Step
-	text string // the template: the scalar's value, actions restored
+	node      *yaml.Node // in the probe copy of the source
+	line, col int        // of the scalar in the file
+	path      []typed.Step
+	text      string // the template: the scalar's value, actions restored
 }
 
 func pathString(path []typed.Step) string {
@@ -242,24 +243,23 @@ func pathString(path []typed.Step) string {
 	return b.String()
 }
 
-// compile builds a definition from its list item. Problems carry lines of
-// the item's source (not offset); lineOffset places the templates' own
-// errors in the file.
-func compile(kind Kind, name string, pos Position, item *yaml.Node, lineOffset int, ph *placeholders) (*Definition, []*config.Problem) {
+// compile builds a definition from its list item in document src.
+// Problems are at their lines and columns in the file.
+func compile(kind Kind, name string, pos Position, item *yaml.Node, src *doc) (*Definition, []*config.Problem) {
 	probe := yaml.CopyYNode(item)
-	found, probs := findTemplated(probe, ph)
+	found, probs := findTemplated(probe, src)
 	if len(probs) > 0 {
 		return nil, probs
 	}
 	target := newTyped(kind)
-	values, probs := parseValues(name, found, reflect.TypeOf(target).Elem(), lineOffset)
+	values, probs := parseValues(name, found, reflect.TypeOf(target).Elem())
 	if len(probs) > 0 {
 		return nil, probs
 	}
 	// Decoded strictly with a stand-in in each templated scalar: an unknown
 	// field is reported at its line whatever the templates render.
 	if err := typed.Decode(probe, target); err != nil {
-		return nil, typedProblems(err)
+		return nil, src.typedProblems(err)
 	}
 	n, err := typed.Encode(target)
 	if err != nil {
@@ -286,19 +286,25 @@ func compile(kind Kind, name string, pos Position, item *yaml.Node, lineOffset i
 // findTemplated lists the scalars of a definition's source that hold
 // actions, and the actions that stand where no value can come from them
 // (a key, an anchor an alias repeats, a merged mapping).
-func findTemplated(probe *yaml.Node, ph *placeholders) ([]templated, []*config.Problem) {
+func findTemplated(probe *yaml.Node, d *doc) ([]templated, []*config.Problem) {
 	var found []templated
 	var probs []*config.Problem
+	ph := d.ph
+	problem := func(n *yaml.Node, msg string) {
+		line, col := d.at(n)
+		probs = append(probs, &config.Problem{Line: line, Column: col, Message: msg})
+	}
 	var walk func(n *yaml.Node, path []typed.Step)
 	walk = func(n *yaml.Node, path []typed.Step) {
 		switch n.Kind {
 		case yaml.AliasNode:
 			if target := jsonnode.FollowAlias(n); target != nil && ph.holdsActions(target) {
-				probs = append(probs, &config.Problem{Line: n.Line, Column: n.Column, Message: "a template action cannot be inside an anchor that an alias repeats: write it out where it is used"})
+				problem(n, "a template action cannot be inside an anchor that an alias repeats: write it out where it is used")
 			}
 		case yaml.ScalarNode:
 			if ph.holdsActions(n) {
-				found = append(found, templated{node: n, path: slices.Clone(path), text: ph.restoreValue(n.Value, n.Style)})
+				line, col := d.at(n)
+				found = append(found, templated{node: n, line: line, col: col, path: slices.Clone(path), text: ph.restoreValue(n.Value, n.Style)})
 			}
 		case yaml.SequenceNode:
 			for i, c := range n.Content {
@@ -309,11 +315,11 @@ func findTemplated(probe *yaml.Node, ph *placeholders) ([]templated, []*config.P
 				k := n.Content[i]
 				if ph.holdsActions(k) {
 					ph.restoreValue(k.Value, k.Style) // reported here, not as unused
-					probs = append(probs, &config.Problem{Line: k.Line, Column: k.Column, Message: "a template action cannot be a key: an action renders a value, never YAML structure"})
+					problem(k, "a template action cannot be a key: an action renders a value, never YAML structure")
 					continue
 				}
 				if jsonnode.IsMergeKey(k) && ph.holdsActions(n.Content[i+1]) {
-					probs = append(probs, &config.Problem{Line: k.Line, Column: k.Column, Message: "a template action cannot be inside a merged mapping (<<): write it out where it is used"})
+					problem(k, "a template action cannot be inside a merged mapping (<<): write it out where it is used")
 					continue
 				}
 				walk(n.Content[i+1], append(path, typed.Step{Key: k.Value, IsKey: true}))
@@ -328,11 +334,11 @@ func findTemplated(probe *yaml.Node, ph *placeholders) ([]templated, []*config.P
 // stand-in value of the field's type (t is the definition's Go type) in
 // its place in the probe. A scalar under an unknown field gets no value:
 // decoding reports the field.
-func parseValues(name string, found []templated, t reflect.Type, lineOffset int) ([]*value, []*config.Problem) {
+func parseValues(name string, found []templated, t reflect.Type) ([]*value, []*config.Problem) {
 	values := make([]*value, len(found))
 	var probs []*config.Problem
 	for i, f := range found {
-		v := &value{field: pathString(f.path), line: f.node.Line + lineOffset}
+		v := &value{field: pathString(f.path), line: f.line}
 		ft, omitEmpty := fieldType(t, f.path)
 		if ft == nil {
 			continue
@@ -350,13 +356,13 @@ func parseValues(name string, found []templated, t reflect.Type, lineOffset int)
 			v.typ = ft
 			f.node.Value, f.node.Tag = "1", yaml.NodeTagInt
 		default:
-			probs = append(probs, &config.Problem{Line: f.node.Line, Column: f.node.Column, Message: fmt.Sprintf(
+			probs = append(probs, &config.Problem{Line: f.line, Column: f.col, Message: fmt.Sprintf(
 				"%s: a template action renders one value (a string, a number or a boolean), and %s is %s", v.field, v.field, typed.Describe(ft))})
 			continue
 		}
 		tmpl, err := template.Parse(name, f.text)
 		if err != nil {
-			p := templateProblem(err, f.node.Line)
+			p := templateProblem(err, f.line)
 			p.Message = v.field + ": " + p.Message
 			probs = append(probs, p)
 			continue
@@ -375,13 +381,13 @@ func (d *Definition) bindValues(found []templated, values []*value) *config.Prob
 	for i, f := range found {
 		target := typed.Node(d.canonical, pathString(f.path))
 		if target == nil || values[i] == nil {
-			return &config.Problem{Line: f.node.Line, Message: fmt.Sprintf("%s: a templated field that the definition's type drops", pathString(f.path))}
+			return &config.Problem{Line: f.line, Message: fmt.Sprintf("%s: a templated field that the definition's type drops", pathString(f.path))}
 		}
 		d.values[target] = values[i]
 		if typ := values[i].typ; typ != nil {
 			if s, err := values[i].tmpl.Execute(&corev1.Pod{}); err == nil {
 				if _, err := typedScalar(typ, s); err != nil {
-					return &config.Problem{Line: f.node.Line, Message: fmt.Sprintf("%s: the template renders %s for a pod with nothing set: %v", values[i].field, clipQuote(s), err)}
+					return &config.Problem{Line: f.line, Message: fmt.Sprintf("%s: the template renders %s for a pod with nothing set: %v", values[i].field, clipQuote(s), err)}
 				}
 			}
 		}
@@ -491,11 +497,12 @@ func (d *Definition) shallowCopy() *yaml.Node {
 	return &top
 }
 
-// typedProblems turns a typed decode error into problems at their lines.
-func typedProblems(err error) []*config.Problem {
+// typedProblems turns a typed decode error of the document into problems
+// at their lines and columns in the file.
+func (d *doc) typedProblems(err error) []*config.Problem {
 	te, ok := err.(*typed.Error)
 	if !ok {
-		return []*config.Problem{{Message: err.Error()}}
+		return []*config.Problem{{File: d.file, Message: err.Error()}}
 	}
 	out := make([]*config.Problem, 0, len(te.Problems))
 	for _, p := range te.Problems {
@@ -503,7 +510,8 @@ func typedProblems(err error) []*config.Problem {
 		if p.Path != "" {
 			msg = p.Path + ": " + msg
 		}
-		out = append(out, &config.Problem{Line: p.Line, Column: p.Column, Message: msg})
+		line, col := d.pos(p.Line, p.Column)
+		out = append(out, &config.Problem{File: d.file, Line: line, Column: col, Message: msg})
 	}
 	return out
 }

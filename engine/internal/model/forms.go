@@ -112,16 +112,10 @@ func (l *loader) loadConfigMap(d *doc) {
 		// file's too.
 		offset, indent := 0, 0
 		if v.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
-			offset = v.Line + d.lineOffset
+			offset, _ = d.at(v)
 			indent = blockIndent(d.ph.text, v.Line)
 		}
-		before := len(l.problems.list)
-		l.loadSource(config.Source{Name: fmt.Sprintf("%s (ConfigMap %s, data %s)", d.file, cm.Name, key), Data: []byte(d.ph.restoreValue(v.Value, v.Style))}, offset, true)
-		for _, p := range l.problems.list[before:] {
-			if p.Column > 0 {
-				p.Column += indent
-			}
-		}
+		l.loadSource(config.Source{Name: fmt.Sprintf("%s (ConfigMap %s, data %s)", d.file, cm.Name, key), Data: []byte(d.ph.restoreValue(v.Value, v.Style))}, offset, indent, true)
 	}
 }
 
@@ -144,7 +138,7 @@ func (l *loader) decode(d *doc, out any) []typed.Problem {
 	if err == nil {
 		return nil
 	}
-	l.addAt(d.file, d.lineOffset, typedProblems(err)...)
+	l.problems.list = append(l.problems.list, d.typedProblems(err)...)
 	if te, ok := err.(*typed.Error); ok {
 		return te.Problems
 	}

@@ -18,7 +18,7 @@ import (
 func Load(sources ...config.Source) (*Config, error) {
 	l := &loader{}
 	for _, src := range sources {
-		l.loadSource(src, 0, false)
+		l.loadSource(src, 0, 0, false)
 	}
 	cfg := l.resolve()
 	if len(cfg.Mutations) == 0 && len(l.problems.list) == 0 {
@@ -50,16 +50,18 @@ type loader struct {
 }
 
 // doc is one YAML document of a source, with its template actions and
-// what is needed to report problems at the right line.
+// where the source is in its file, to report problems at the file's lines
+// and columns.
 type doc struct {
 	file       string
 	lineOffset int // lines before the source's first line in its file
+	indent     int // columns before each line of the source in its file
 	root       *yaml.Node
 	ph         *placeholders
 }
 
 // addAt adds problems found in a source that starts after lineOffset lines
-// of file: their lines become the file's.
+// of file, at lines of the source: their lines become the file's.
 func (l *loader) addAt(file string, lineOffset int, probs ...*config.Problem) {
 	for _, p := range probs {
 		p.File = file
@@ -80,12 +82,33 @@ func (d *doc) at(n *yaml.Node) (line, col int) {
 	if n == nil {
 		return 0, 0
 	}
-	return n.Line + d.lineOffset, n.Column
+	return d.pos(n.Line, n.Column)
 }
 
-// loadSource reads every document of a source. insideConfigMap: the source
-// is a ConfigMap's data value, which holds the old injector's files only.
-func (l *loader) loadSource(src config.Source, lineOffset int, insideConfigMap bool) {
+// pos is the line and column in the file of a line and column of the
+// parsed text: every problem's position passes through it. 0 stays 0
+// (unknown).
+func (d *doc) pos(line, col int) (int, int) {
+	if line == 0 {
+		return 0, 0
+	}
+	line, col = d.ph.source(line, col)
+	if col > 0 {
+		col += d.indent
+	}
+	return line + d.lineOffset, col
+}
+
+// position is where n is in the file, for messages naming it.
+func (d *doc) position(n *yaml.Node) Position {
+	line, _ := d.at(n)
+	return Position{File: d.file, Line: line}
+}
+
+// loadSource reads every document of a source that starts after lineOffset
+// lines and indent columns of its file. insideConfigMap: the source is a
+// ConfigMap's data value, which holds the old injector's files only.
+func (l *loader) loadSource(src config.Source, lineOffset, indent int, insideConfigMap bool) {
 	l.sourceCount++
 	text := string(src.Data)
 	if strings.Contains(text, tokenPrefix) {
@@ -100,6 +123,7 @@ func (l *loader) loadSource(src config.Source, lineOffset int, insideConfigMap b
 		}
 		return
 	}
+	base := doc{file: src.Name, lineOffset: lineOffset, indent: indent, ph: ph}
 	dec := yaml.NewDecoder(bytes.NewReader([]byte(ph.text)))
 	for documents := 0; ; {
 		var node yaml.Node
@@ -112,19 +136,20 @@ func (l *loader) loadSource(src config.Source, lineOffset int, insideConfigMap b
 			return
 		}
 		if err != nil {
-			l.problems.add(src.Name, 0, 0, "%s", offsetYAMLError(err, lineOffset))
+			l.problems.add(src.Name, 0, 0, "%s", base.yamlError(err))
 			return
 		}
 		if len(node.Content) == 0 || yaml.IsYNodeTaggedNull(node.Content[0]) {
 			continue // an empty document
 		}
 		documents++
-		d := &doc{file: src.Name, lineOffset: lineOffset, root: node.Content[0], ph: ph}
+		d := base
+		d.root = node.Content[0]
 		if insideConfigMap && d.root.Kind == yaml.MappingNode && (yamlnode.String(d.root, "kind") != "" || yamlnode.String(d.root, "apiVersion") != "") {
 			d.problem(l, d.root, "a ConfigMap's %s and %s hold the old injector's sidecar and mutation files, not a %s document", configMapSidecarKey, configMapMutationKey, yamlnode.String(d.root, "kind"))
 			continue
 		}
-		l.loadDoc(d)
+		l.loadDoc(&d)
 	}
 }
 
@@ -140,18 +165,14 @@ func sourceNames(sources []config.Source) string {
 	return strings.Join(names, ", ")
 }
 
-// offsetYAMLError shifts the line numbers of a YAML syntax error by the
-// lines that precede the source in its file.
-func offsetYAMLError(err error, offset int) string {
+// yamlError is a YAML syntax error with its line, of the parsed text, made
+// the file's.
+func (d *doc) yamlError(err error) string {
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
-	if offset == 0 {
-		return "invalid YAML: " + msg
-	}
 	var line int
-	var rest string
 	if n, _ := fmt.Sscanf(msg, "line %d:", &line); n == 1 {
-		rest = msg[strings.IndexByte(msg, ':')+1:]
-		return fmt.Sprintf("invalid YAML: line %d:%s", line+offset, rest)
+		line, _ = d.pos(line, 0)
+		return fmt.Sprintf("invalid YAML: line %d:%s", line, msg[strings.IndexByte(msg, ':')+1:])
 	}
 	return "invalid YAML: " + msg
 }

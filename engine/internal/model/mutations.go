@@ -51,7 +51,7 @@ func (l *loader) resolve() *Config {
 // when it has problems (reported).
 func (l *loader) resolveMutation(pm pendingMutation, seen map[string]Position) *Mutation {
 	before := len(l.problems.list)
-	m := &Mutation{Mutation: pm.spec, Source: Position{File: pm.doc.file, Line: pm.node.Line + pm.doc.lineOffset}}
+	m := &Mutation{Mutation: pm.spec, Source: pm.doc.position(pm.node)}
 	label := l.checkName(pm, m.Source, seen)
 	l.checkTrigger(pm, label)
 	switch m.FailurePolicy {

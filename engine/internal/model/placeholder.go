@@ -3,7 +3,9 @@ package model
 import (
 	"fmt"
 	"slices"
+	"sort"
 	"strings"
+	"unicode/utf8"
 
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
@@ -35,6 +37,10 @@ type action struct {
 	structural  bool   // alone on its line: it would shape YAML structure
 	line        int    // 1-based line of the action in the source
 	used        bool   // restored into a value
+	// Where the replacement ends in the parsed text and the action in the
+	// source: line, and column of the character after it.
+	parsedLine, parsedEnd int
+	endLine, endCol       int
 }
 
 // placeholders is a source with its actions replaced by tokens.
@@ -55,7 +61,7 @@ func replaceActions(src string) (*placeholders, error) {
 	var out strings.Builder
 	out.Grow(len(src))
 	rest := src
-	line := 1
+	line, lineBreaks := 1, 0 // lineBreaks: those of the actions so far
 	for {
 		i := strings.Index(rest, actionOpen)
 		if i < 0 {
@@ -75,15 +81,42 @@ func replaceActions(src string) (*placeholders, error) {
 			a.structural = true
 			a.replacement = "#" + token
 		}
-		p.byToken[token] = len(p.actions)
-		p.actions = append(p.actions, a)
 		out.WriteString(before)
 		out.WriteString(a.replacement)
-		line += strings.Count(act, "\n")
 		rest = rest[end:]
+		a.parsedLine, a.parsedEnd = line-lineBreaks, column(out.String())
+		line += strings.Count(act, "\n")
+		lineBreaks += strings.Count(act, "\n")
+		a.endLine, a.endCol = line, column(src[:len(src)-len(rest)])
+		p.byToken[token] = len(p.actions)
+		p.actions = append(p.actions, a)
 	}
 	p.text = out.String()
 	return p, nil
+}
+
+// column is the 1-based column, in characters as YAML counts them, of the
+// end of text.
+func column(text string) int {
+	return utf8.RuneCountInString(text[strings.LastIndexByte(text, '\n')+1:]) + 1
+}
+
+// source is the line and column in the source of a line and column of the
+// parsed text (column 0: unknown), where a token may be longer or shorter
+// than its action and holds none of its line breaks.
+func (p *placeholders) source(line, col int) (int, int) {
+	i := sort.Search(len(p.actions), func(i int) bool {
+		a := p.actions[i]
+		return a.parsedLine > line || a.parsedLine == line && a.parsedEnd > col
+	})
+	if i == 0 {
+		return line, col
+	}
+	a := p.actions[i-1] // the last action before: the text since is as written
+	if a.parsedLine == line {
+		return a.endLine, a.endCol + col - a.parsedEnd
+	}
+	return a.endLine + line - a.parsedLine, col
 }
 
 // aloneOnLine reports whether only blanks (or other actions, already

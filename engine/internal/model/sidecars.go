@@ -1,6 +1,7 @@
 package model
 
 import (
+	"cmp"
 	"fmt"
 
 	"sigs.k8s.io/kustomize/kyaml/yaml"
@@ -40,7 +41,7 @@ func (l *loader) loadDefinition(d *doc, kind Kind, item *yaml.Node, path string)
 		d.problem(l, nameNode, "%s: the name of a %s cannot be a template, since mutations refer to it by name", path, kind)
 		return
 	}
-	pos := Position{File: d.file, Line: item.Line + d.lineOffset}
+	pos := d.position(item)
 	if kind == VolumeMount {
 		mountPath := yamlnode.String(item, "mountPath")
 		key := [2]string{name, mountPath}
@@ -62,14 +63,12 @@ func (l *loader) loadDefinition(d *doc, kind Kind, item *yaml.Node, path string)
 		}
 		l.names[kind][name] = pos
 	}
-	def, probs := compile(kind, name, pos, item, d.lineOffset, d.ph)
+	def, probs := compile(kind, name, pos, item, d)
 	for _, p := range probs {
-		if p.Line == 0 {
-			p.Line = item.Line
-		}
+		p.File, p.Line = d.file, cmp.Or(p.Line, pos.Line)
 		p.Message = fmt.Sprintf("%s %q: %s", kind, name, p.Message)
 	}
-	l.addAt(d.file, d.lineOffset, probs...)
+	l.problems.list = append(l.problems.list, probs...)
 	if def != nil {
 		l.sidecars.add(def)
 	} else {

@@ -12,7 +12,7 @@ import (
 
 // loadWorkloadKind checks one entry of spec.workloadKinds, written at n.
 func (l *loader) loadWorkloadKind(d *doc, spec v1alpha1.WorkloadKind, n *yaml.Node, path string) {
-	wk := WorkloadKind{AnyGroup: true, Kind: spec.Kind, Source: Position{File: d.file, Line: n.Line + d.lineOffset}}
+	wk := WorkloadKind{AnyGroup: true, Kind: spec.Kind, Source: d.position(n)}
 	if spec.APIVersion != "" {
 		wk.AnyGroup = false
 		if group, _, ok := strings.Cut(spec.APIVersion, "/"); ok {
