@@ -362,7 +362,11 @@ func parseValues(name string, found []templated, t reflect.Type) ([]*value, []*c
 		}
 		tmpl, err := template.Parse(name, f.text)
 		if err != nil {
-			p := templateProblem(err, f.line)
+			first := f.line
+			if f.node.Style&(yaml.LiteralStyle|yaml.FoldedStyle) != 0 {
+				first++ // a block scalar's text starts below its indicator
+			}
+			p := templateProblem(err, first)
 			p.Message = v.field + ": " + p.Message
 			probs = append(probs, p)
 			continue
@@ -517,7 +521,7 @@ func (d *doc) typedProblems(err error) []*config.Problem {
 }
 
 // templateProblem places a template parse error at its line in the source:
-// the template's line 1 is the scalar's first line.
+// the template's line 1 is the scalar text's first line.
 func templateProblem(err error, line int) *config.Problem {
 	if te, ok := err.(*template.Error); ok && te.Line > 0 {
 		return &config.Problem{Line: line + te.Line - 1, Message: fmt.Sprintf("template: %v", te.Err)}

@@ -139,6 +139,20 @@ data:
 			},
 		},
 		{
+			name: "a template error in a block scalar: its first line is below the indicator",
+			file: `
+containers:
+- name: a
+  image: "{% if
+    .Spec.NodeName %}x{% end %}"
+  command:
+  - |
+    echo
+    {% nosuchfunc %}
+`,
+			want: []string{`s.yaml:8: container "a": command[0]: template: function "nosuchfunc" not defined`},
+		},
+		{
 			name: "YAML syntax error below a multi-line action",
 			file: `
 containers:
