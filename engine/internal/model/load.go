@@ -86,7 +86,8 @@ func (d *doc) at(n *yaml.Node) (line, col int) {
 }
 
 // pos is the line and column in the file of a line and column of the
-// parsed text: every problem's position passes through it. 0 stays 0
+// parsed text: every position a problem takes from the parsed text passes
+// through it (those of addAt are the source's already). 0 stays 0
 // (unknown).
 func (d *doc) pos(line, col int) (int, int) {
 	if line == 0 {
