@@ -109,12 +109,16 @@ func formatResult(r *framework.Result) string {
 	if r.ResourceRef == nil {
 		return string(sev) + ": " + r.Message
 	}
-	return string(sev) + ": " + resourceName(r.ResourceRef, r.File) + ": " + r.Message
+	name := resourceName(r.ResourceRef, r.Tags[function.TagGenerateName], r.File)
+	return string(sev) + ": " + name + ": " + r.Message
 }
 
 // resourceName names a resource for people: `apps/v1 Deployment shop/web
-// (deploy.yaml, document 2)`.
-func resourceName(ref *yaml.ResourceIdentifier, file *framework.File) string {
+// (deploy.yaml, document 2)`. A resource that has no name yet, only a
+// metadata.generateName, shows as that prefix and a star, `v1 Pod
+// shop/web-*`, for the name the API server will give it; one with neither
+// as `shop/(no name)`.
+func resourceName(ref *yaml.ResourceIdentifier, generateName string, file *framework.File) string {
 	var id []string
 	for _, s := range []string{ref.APIVersion, ref.Kind} {
 		if s != "" {
@@ -122,6 +126,12 @@ func resourceName(ref *yaml.ResourceIdentifier, file *framework.File) string {
 		}
 	}
 	name := ref.Name
+	switch {
+	case name == "" && generateName != "":
+		name = generateName + "*"
+	case name == "" && ref.Namespace != "":
+		name = "(no name)"
+	}
 	if ref.Namespace != "" {
 		name = ref.Namespace + "/" + name
 	}

@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"sigs.k8s.io/kustomize/kyaml/fn/framework"
 	"sigs.k8s.io/kustomize/kyaml/kio"
 	"sigs.k8s.io/kustomize/kyaml/openapi"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
@@ -159,5 +160,28 @@ func TestVersion(t *testing.T) {
 	}
 	if want := "sidecar-injector-fn (devel) (commit unknown, " + runtime.Version() + ")\n"; stdout.String() != want || stderr.Len() > 0 {
 		t.Errorf("stdout %q, stderr %q; want %q on stdout", stdout.String(), stderr.String(), want)
+	}
+}
+
+func TestResourceName(t *testing.T) {
+	pod := yaml.TypeMeta{APIVersion: "v1", Kind: "Pod"}
+	tests := []struct {
+		ref          yaml.ResourceIdentifier
+		generateName string
+		file         *framework.File
+		want         string
+	}{
+		{yaml.ResourceIdentifier{TypeMeta: yaml.TypeMeta{APIVersion: "apps/v1", Kind: "Deployment"}, NameMeta: yaml.NameMeta{Name: "web", Namespace: "shop"}},
+			"", &framework.File{Path: "deploy.yaml", Index: 1}, "apps/v1 Deployment shop/web (deploy.yaml, document 2)"},
+		{yaml.ResourceIdentifier{TypeMeta: pod, NameMeta: yaml.NameMeta{Name: "web"}}, "", &framework.File{Path: "pod.yaml"}, "v1 Pod web (pod.yaml)"},
+		{yaml.ResourceIdentifier{TypeMeta: pod, NameMeta: yaml.NameMeta{Namespace: "shop"}}, "web-", nil, "v1 Pod shop/web-*"},
+		{yaml.ResourceIdentifier{TypeMeta: pod}, "web-", nil, "v1 Pod web-*"},
+		{yaml.ResourceIdentifier{TypeMeta: pod, NameMeta: yaml.NameMeta{Namespace: "shop"}}, "", nil, "v1 Pod shop/(no name)"},
+		{yaml.ResourceIdentifier{TypeMeta: yaml.TypeMeta{Kind: "SidecarInjector"}}, "", nil, "SidecarInjector"},
+	}
+	for _, tt := range tests {
+		if got := resourceName(&tt.ref, tt.generateName, tt.file); got != tt.want {
+			t.Errorf("got %q, want %q", got, tt.want)
+		}
 	}
 }

@@ -98,16 +98,16 @@ func injectAll(out io.Writer, m mode, inj *engine.Injector, items []*yaml.RNode,
 		if m == check {
 			before = written(item)
 		}
-		ref := function.ResourceRef(item)
+		name := resourceName(function.ResourceRef(item), function.GenerateName(item), origin[item])
 		report := function.InjectOne(inj, item, engine.Options{Upgrade: true, Explain: m != inject})
-		results = append(results, function.ReportResults(report, ref, origin[item])...)
+		results = append(results, function.ReportResults(report, item, origin[item])...)
 		switch {
 		case m == explain:
-			printExplanation(out, resourceName(ref, origin[item]), report)
+			printExplanation(out, name, report)
 		case m == check:
 			if after := written(item); after != before {
 				changed++
-				printChange(out, resourceName(ref, origin[item]), report, before, after)
+				printChange(out, name, report, before, after)
 			}
 		}
 	}

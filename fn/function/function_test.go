@@ -104,6 +104,7 @@ func TestInjectionMessage(t *testing.T) {
 }
 
 func TestReportResults(t *testing.T) {
+	item := yaml.MustParse("apiVersion: v1\nkind: Pod\nmetadata:\n  name: p\n")
 	ref := &yaml.ResourceIdentifier{TypeMeta: yaml.TypeMeta{APIVersion: "v1", Kind: "Pod"}, NameMeta: yaml.NameMeta{Name: "p"}}
 	file := &framework.File{Path: "pods.yaml", Index: 2}
 	report := &engine.Report{
@@ -111,7 +112,7 @@ func TestReportResults(t *testing.T) {
 		Injected: []engine.Injection{{Mutation: "logging", Containers: []string{"shipper"}}},
 		Warnings: []engine.Warning{{Mutation: "logging", Message: "container \"shipper\" is the pod's own"}, {Message: "general"}},
 	}
-	got := ReportResults(report, ref, file)
+	got := ReportResults(report, item, file)
 	want := []string{
 		`warning|mutation "logging": container "shipper" is the pod's own|logging`,
 		`warning|general|`,
@@ -121,13 +122,39 @@ func TestReportResults(t *testing.T) {
 
 	// With an error the resource was left unchanged: no info result.
 	report.Errors = []error{&engine.MutationError{Mutation: "logging", Sidecar: "shipper", Err: errors.New("template: line 3: boom")}}
-	got = ReportResults(report, ref, file)
+	got = ReportResults(report, item, file)
 	want = []string{
 		`error|mutation "logging": sidecar "shipper": template: line 3: boom|logging`,
 		`warning|mutation "logging": container "shipper" is the pod's own|logging`,
 		`warning|general|`,
 	}
 	checkResults(t, got, want, ref, file)
+
+	// A pod named by generateName alone: no name in its resourceRef (the
+	// API server has not picked one yet), the prefix in a tag.
+	pending := yaml.MustParse("apiVersion: v1\nkind: Pod\nmetadata:\n  generateName: web-\n  namespace: shop\n")
+	report = &engine.Report{Workload: true, Injected: []engine.Injection{{Mutation: "logging", Containers: []string{"shipper"}}}}
+	for _, r := range ReportResults(report, pending, nil) {
+		if r.ResourceRef.Name != "" || r.ResourceRef.Namespace != "shop" || r.Tags[TagGenerateName] != "web-" || r.Tags[tagMutation] != "logging" {
+			t.Errorf("result about a pod named by generateName: %+v, resourceRef %+v", r, r.ResourceRef)
+		}
+	}
+}
+
+func TestGenerateName(t *testing.T) {
+	tests := []struct{ metadata, want string }{
+		{"generateName: web-", "web-"},
+		{"name: web\n  generateName: web-", ""}, // a name wins, as in the API server
+		{"name: web", ""},
+		{"namespace: shop", ""},
+		{"generateName: [web-]", ""}, // not a string
+	}
+	for _, tt := range tests {
+		rn := yaml.MustParse("kind: Pod\nmetadata:\n  " + tt.metadata + "\n")
+		if got := GenerateName(rn); got != tt.want {
+			t.Errorf("%s: got %q, want %q", tt.metadata, got, tt.want)
+		}
+	}
 }
 
 func checkResults(t *testing.T, got framework.Results, want []string, ref *yaml.ResourceIdentifier, file *framework.File) {
@@ -135,8 +162,11 @@ func checkResults(t *testing.T, got framework.Results, want []string, ref *yaml.
 	var flat []string
 	for _, r := range got {
 		flat = append(flat, fmt.Sprintf("%s|%s|%s", r.Severity, r.Message, r.Tags[tagMutation]))
-		if r.ResourceRef != ref || r.File != file {
-			t.Errorf("result %q: resourceRef or file not set", r.Message)
+		if *r.ResourceRef != *ref || r.File != file {
+			t.Errorf("result %q: resourceRef %+v, file %+v; want %+v, %+v", r.Message, r.ResourceRef, r.File, ref, file)
+		}
+		if prefix, ok := r.Tags[TagGenerateName]; ok {
+			t.Errorf("result %q about a named resource carries generateName %q", r.Message, prefix)
 		}
 	}
 	if strings.Join(flat, "\n") != strings.Join(want, "\n") {

@@ -29,6 +29,7 @@ metadata:
     internal.config.kubernetes.io/index: "1"
 `)
 	pod := yaml.MustParse("apiVersion: v1\nkind: Pod\nmetadata:\n  name: debug\n")
+	unnamed := yaml.MustParse("apiVersion: v1\nkind: Pod\nmetadata:\n  generateName: batch-\n  namespace: jobs\n")
 	fc := yaml.MustParse(`apiVersion: sidecar-injector.dev/v1alpha1
 kind: SidecarInjector
 metadata:
@@ -44,11 +45,15 @@ metadata:
 			{Mutation: "egress", Upgraded: true, InitContainers: []string{"egress-proxy"}},
 		},
 		Warnings: []engine.Warning{{Mutation: "logging", Message: `the pod already has a container "log-shipper"; the pod's own definition wins`}},
-	}, ResourceRef(deployment), fileFromAnnotations(deployment))...)
+	}, deployment, fileFromAnnotations(deployment))...)
 	results = append(results, ReportResults(&engine.Report{
 		Workload: true,
 		Errors:   []error{&engine.MutationError{Mutation: "vault", Sidecar: "vault-agent", Err: errors.New("template line 1: the pod needs a vault.example.com/role annotation")}},
-	}, ResourceRef(pod), fileFromAnnotations(pod))...)
+	}, pod, fileFromAnnotations(pod))...)
+	results = append(results, ReportResults(&engine.Report{
+		Workload: true,
+		Injected: []engine.Injection{{Mutation: "logging", Containers: []string{"log-shipper"}}},
+	}, unnamed, fileFromAnnotations(unnamed))...)
 	results = append(results, ConfigErrorResults(errors.Join(
 		errors.New(`sidecars.yaml:12:5: unknown field "containerz" (did you mean "containers"?)`),
 		errors.New(`sidecars.yaml:20:7: mutation "egress" names sidecar "no-such-sidecar", which is not defined`),

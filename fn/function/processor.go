@@ -45,7 +45,7 @@ func injectItems(inj *engine.Injector, items []*yaml.RNode) framework.Results {
 	var results framework.Results
 	for _, item := range items {
 		report := InjectOne(inj, item, engine.Options{Upgrade: true})
-		results = append(results, ReportResults(report, ResourceRef(item), fileFromAnnotations(item))...)
+		results = append(results, ReportResults(report, item, fileFromAnnotations(item))...)
 	}
 	return results
 }

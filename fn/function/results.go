@@ -19,12 +19,26 @@ import (
 const (
 	tagMutation = "sidecar-injector.dev/mutation"
 	tagSidecar  = "sidecar-injector.dev/sidecar"
+
+	// TagGenerateName is the metadata.generateName of a resource that has
+	// no name yet (the API server picks one from this prefix): its
+	// resourceRef has no name, and people know it by the prefix.
+	TagGenerateName = "sidecar-injector.dev/generateName"
 )
 
-// ReportResults turns one engine report into results about one resource.
-func ReportResults(report *engine.Report, ref *yaml.ResourceIdentifier, file *framework.File) framework.Results {
+// ReportResults turns one engine report into results about one resource,
+// item, which came from file.
+func ReportResults(report *engine.Report, item *yaml.RNode, file *framework.File) framework.Results {
+	ref := ResourceRef(item)
+	generateName := GenerateName(item)
 	var results framework.Results
 	add := func(sev framework.Severity, msg string, tags map[string]string) {
+		if generateName != "" {
+			if tags == nil {
+				tags = map[string]string{}
+			}
+			tags[TagGenerateName] = generateName
+		}
 		results = append(results, &framework.Result{
 			Severity: sev, Message: msg, ResourceRef: ref, File: file, Tags: tags,
 		})
@@ -141,6 +155,16 @@ func ResourceRef(rn *yaml.RNode) *yaml.ResourceIdentifier {
 		TypeMeta: yaml.TypeMeta{APIVersion: rn.GetApiVersion(), Kind: rn.GetKind()},
 		NameMeta: yaml.NameMeta{Name: rn.GetName(), Namespace: rn.GetNamespace()},
 	}
+}
+
+// GenerateName returns the metadata.generateName of a resource that has no
+// name, "" when it has one.
+func GenerateName(rn *yaml.RNode) string {
+	if rn.GetName() != "" {
+		return ""
+	}
+	prefix, _ := rn.GetString("metadata.generateName") // absent or not a string: none
+	return prefix
 }
 
 // fileFromAnnotations reads where a resource came from out of the
