@@ -3,7 +3,6 @@ package function
 import (
 	"errors"
 	"fmt"
-	"slices"
 	"strings"
 
 	"sigs.k8s.io/kustomize/kyaml/kio/kioutil"
@@ -17,25 +16,6 @@ import (
 var errNoFunctionConfig = errors.New("no functionConfig: give the function a SidecarInjector, " +
 	"or a ConfigMap whose data holds sidecarconfig.yaml and mutationconfig.yaml " +
 	"(kustomize: the transformer's config; kpt: configPath or --fn-config)")
-
-// Annotations that kustomize and kpt add to a functionConfig, never written
-// by the user (the function annotation and local-config are the user's, and
-// stay): everything under the internal prefix (path, index, id, seqindent,
-// package-path, ...) and the legacy path, index and id. They are dropped
-// before the config reaches the engine so that the engine sees the text the
-// user wrote: with kpt's configPath its error line numbers then match the
-// user's file.
-const internalAnnotationPrefix = "internal.config.kubernetes.io/"
-
-var legacyOrchestratorAnnotations = []string{
-	kioutil.LegacyPathAnnotation,
-	kioutil.LegacyIndexAnnotation,
-	kioutil.LegacyIdAnnotation,
-}
-
-func isOrchestratorAnnotation(key string) bool {
-	return strings.HasPrefix(key, internalAnnotationPrefix) || slices.Contains(legacyOrchestratorAnnotations, key)
-}
 
 // configSource turns a ResourceList's functionConfig into an engine config
 // source. Its name is the file the config came from when the orchestrator
@@ -51,22 +31,21 @@ func configSource(fc *yaml.RNode) (config.Source, error) {
 	}
 	name := configName(fc)
 
-	// The annotations are dropped from a copy: the functionConfig goes back
-	// to the output as it came. Without any to drop (kustomize sends none)
-	// there is no copy to make.
+	// The annotations kustomize and kpt add, never written by the user
+	// (kioutil's internal ones: everything under internal.config.kubernetes.io/
+	// and the legacy path, index and id; the function annotation and
+	// local-config are the user's, and stay), are dropped so that the engine
+	// sees the text the user wrote: with kpt's configPath its error line
+	// numbers then match the user's file. They are dropped from a copy: the
+	// functionConfig goes back to the output as it came. Without any
+	// (kustomize sends none) there is no copy to make.
 	clean := fc
-	annotations := fc.GetAnnotations() // a map of its own
-	dropped := false
-	for key := range annotations {
-		if isOrchestratorAnnotation(key) {
-			delete(annotations, key)
-			dropped = true
-		}
-	}
-	if dropped {
+	if internal := kioutil.GetInternalAnnotations(fc); len(internal) > 0 {
 		clean = fc.Copy()
-		if err := clean.SetAnnotations(annotations); err != nil {
-			return config.Source{}, fmt.Errorf("%s: cleaning orchestrator annotations: %w", name, err)
+		for key := range internal {
+			if err := clean.PipeE(yaml.ClearAnnotation(key)); err != nil {
+				return config.Source{}, fmt.Errorf("%s: cleaning orchestrator annotations: %w", name, err)
+			}
 		}
 		if err := yaml.ClearEmptyAnnotations(clean); err != nil {
 			return config.Source{}, fmt.Errorf("%s: cleaning orchestrator annotations: %w", name, err)

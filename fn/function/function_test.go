@@ -34,6 +34,12 @@ func TestConfigSource(t *testing.T) {
 			wantData: "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cm # old form\n  annotations:\n    team: platform\ndata: {}\n",
 		},
 		{
+			name:     "kpt configPath: the user's annotations keep their order, style and comments",
+			fc:       "kind: SidecarInjector\nmetadata:\n  name: x\n  annotations:\n    zeta: 'z' # why\n    internal.config.kubernetes.io/path: s.yaml\n    alpha: |\n      a\n",
+			wantName: "s.yaml",
+			wantData: "kind: SidecarInjector\nmetadata:\n  name: x\n  annotations:\n    zeta: 'z' # why\n    alpha: |\n      a\n",
+		},
+		{
 			name:     "no annotations: the text as it is",
 			fc:       "kind: SidecarInjector\nmetadata:\n  name: x\n",
 			wantName: "functionConfig SidecarInjector/x",
