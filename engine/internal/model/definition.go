@@ -514,6 +514,10 @@ func (d *doc) typedProblems(err error) []*config.Problem {
 		if p.Path != "" {
 			msg = p.Path + ": " + msg
 		}
+		if p.First > 0 {
+			first, _ := d.pos(p.First, 0)
+			msg += fmt.Sprintf(" (first at line %d)", first)
+		}
 		line, col := d.pos(p.Line, p.Column)
 		out = append(out, &config.Problem{File: d.file, Line: line, Column: col, Message: msg})
 	}

@@ -139,6 +139,27 @@ data:
 			},
 		},
 		{
+			name: "ConfigMap: a duplicate key below a multi-line action names its first line in the file",
+			file: `
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: x}
+data:
+  sidecarconfig.yaml: |
+    containers:
+    - name: a
+      image: "{% if
+        .Spec.NodeName %}y{% end %}"
+      image: j
+  mutationconfig.yaml: |
+    mutationConfigs:
+    - {name: m, annotationNamespace: a.example.com, annotationTrigger: inject, containers: [a]}
+`,
+			want: []string{
+				`s.yaml (ConfigMap x, data sidecarconfig.yaml):10:7: container "a": duplicate key "image" (first at line 8)`,
+			},
+		},
+		{
 			name: "a template error in a block scalar: its first line is below the indicator",
 			file: `
 containers:

@@ -37,6 +37,8 @@ type Problem struct {
 	// volumeMounts[1].mountPath; empty for the decoded node itself.
 	Path    string
 	Message string
+	// First is, for a duplicate key, the line of its first occurrence.
+	First int
 	// Mismatch: the value has the wrong type, and its field was left as
 	// it was.
 	Mismatch bool
@@ -51,6 +53,9 @@ func (p Problem) String() string {
 		b.WriteString(p.Path + ": ")
 	}
 	b.WriteString(p.Message)
+	if p.First > 0 {
+		fmt.Fprintf(&b, " (first at line %d)", p.First)
+	}
 	return b.String()
 }
 
@@ -323,11 +328,10 @@ func strictProblem(root *yaml.Node, t reflect.Type, err error) Problem {
 		p.Line, p.Column = last.Line, last.Column
 	}
 	if strings.HasPrefix(err.Error(), "duplicate") {
-		first := ""
 		if len(keys) > 1 {
-			first = fmt.Sprintf(" (first at line %d)", keys[0].Line)
+			p.First = keys[0].Line
 		}
-		p.Message = fmt.Sprintf("duplicate key %q%s", name, first)
+		p.Message = fmt.Sprintf("duplicate key %q", name)
 		return p
 	}
 	var names []string
