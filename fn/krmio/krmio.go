@@ -63,16 +63,17 @@ func Execute(p framework.ResourceListProcessor, r io.Reader, w io.Writer) (frame
 		Items: rl.Items, FunctionConfig: rl.FunctionConfig,
 		Results: rw.Results, // the input's results pass through when p adds none
 	}
-	var results []byte
 	if len(rl.Results) > 0 {
-		// framework.Execute marshals the results, parses that and writes
-		// the node; written out again, the node gives back the marshalled
-		// bytes (TestSameAsFrameworkExecute), so they are written as they are.
-		if results, err = yaml.Marshal(rl.Results); err != nil {
+		// The results node, made as framework.Execute makes it.
+		text, err := yaml.Marshal(rl.Results)
+		if err != nil {
+			return rl.Results, fmt.Errorf("encoding the results: %w", err)
+		}
+		if list.Results, err = yaml.Parse(string(text)); err != nil {
 			return rl.Results, fmt.Errorf("encoding the results: %w", err)
 		}
 	}
-	if err := write(w, list, results); err != nil {
+	if err := write(w, list); err != nil {
 		return rl.Results, err
 	}
 	return rl.Results, retErr
@@ -88,12 +89,10 @@ type wrappedList struct {
 }
 
 // write writes the list as kio.ByteWriter would (wrapped, keeping the
-// reader's annotations), one item at a time, with results, when not nil,
-// written as they are instead of l.Results: yaml.Marshal of
-// framework.Results, a block sequence. Empty annotation maps are removed
-// from the items themselves, not from copies: the items are output. A w
-// that is a *bufio.Writer is written to as it is, and flushed.
-func write(w io.Writer, l wrappedList, results []byte) error {
+// reader's annotations), one item at a time. Empty annotation maps are
+// removed from the items themselves, not from copies: the items are
+// output. A w that is a *bufio.Writer is written to as it is, and flushed.
+func write(w io.Writer, l wrappedList) error {
 	out, buffered := w.(*bufio.Writer)
 	if !buffered {
 		out = bufio.NewWriterSize(w, 64<<10)
@@ -118,11 +117,7 @@ func write(w io.Writer, l wrappedList, results []byte) error {
 			return err
 		}
 	}
-	switch {
-	case results != nil:
-		out.WriteString("results:\n")
-		out.Write(results) // compact: the sequence sits at the key's indentation
-	case l.Results != nil:
+	if l.Results != nil {
 		if err := field(out, &buf, "results", l.Results.YNode()); err != nil {
 			return err
 		}

@@ -66,7 +66,7 @@ func TestSameBytesAsKyaml(t *testing.T) {
 			}
 			var got bytes.Buffer
 			err = write(&got, wrappedList{APIVersion: ours.WrappingAPIVersion, Kind: ours.WrappingKind,
-				Items: items, FunctionConfig: ours.FunctionConfig, Results: ours.Results}, nil)
+				Items: items, FunctionConfig: ours.FunctionConfig, Results: ours.Results})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -130,10 +130,10 @@ func TestSameAsFrameworkExecute(t *testing.T) {
 }
 
 // trickyResults are results whose strings the YAML encoder quotes, folds
-// into block scalars or escapes: Execute writes the marshalled results
-// without parsing them back as framework.Execute does, which is right only
-// if they read back to themselves. Fixed strings, then random ones built
-// from the characters that change how a string is written.
+// into block scalars or escapes: the results node goes through krmio's
+// encoder, one field of the list, where framework.Execute encodes the whole
+// list as one document. Fixed strings, then random ones built from the
+// characters that change how a string is written.
 func trickyResults() framework.Results {
 	strs := []string{
 		"", " ", "true", "no", "~", "null", "0x1F", "1e3", "012", "-", "- a", "? x", ": y", "a: b", "a #b", "#c",
