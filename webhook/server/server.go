@@ -87,6 +87,11 @@ type Server struct {
 	ln, mln  net.Listener
 	ready    atomic.Bool
 	draining atomic.Bool
+	// closing is set once the listener has closed: every answer from then
+	// on closes its connection (see closeWhenClosing).
+	closing atomic.Bool
+	// conns counts the admission server's open connections.
+	conns atomic.Int64
 }
 
 // New loads the certificate and binds both listeners. Serving starts with
@@ -180,7 +185,7 @@ func (s *Server) admissionServer(h admission.Handler) *http.Server {
 	mux.HandleFunc("/healthz", s.healthz)
 	mux.HandleFunc("/readyz", s.readyz)
 	return &http.Server{
-		Handler: s.markBegun(mux),
+		Handler: s.markBegun(s.closeWhenClosing(mux)),
 		// TLS is terminated by the listener (see firstRequestListener).
 		TLSNextProto:      map[string]func(*http.Server, *tls.Conn, http.Handler){},
 		ReadHeaderTimeout: s.opts.ReadHeaderTimeout,
@@ -196,7 +201,11 @@ func (s *Server) admissionServer(h admission.Handler) *http.Server {
 			return context.WithValue(ctx, connKey{}, c)
 		},
 		ConnState: func(c net.Conn, st http.ConnState) {
-			if st == http.StateClosed || st == http.StateHijacked {
+			switch st {
+			case http.StateNew:
+				s.conns.Add(1)
+			case http.StateClosed, http.StateHijacked:
+				s.conns.Add(-1)
 				s.listener.begun(c)
 			}
 		},
@@ -230,6 +239,24 @@ func (s *Server) markBegun(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if c, ok := r.Context().Value(connKey{}).(net.Conn); ok {
 			s.listener.begun(c)
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// closeWhenClosing asks the client to close its connection after each
+// answer once the listener has closed. The shutdown closes the connections
+// left idle between two requests, and a client (the API server among them)
+// may be writing its next request into one just then: it cannot tell
+// whether the request arrived, so it does not send it again, and the call
+// fails. Answered with "Connection: close" first, a busy connection is
+// closed by its client, whose next request dials anew: in a cluster the
+// Service sends it to another replica (this one left the endpoints during
+// the shutdown delay), here it is refused at connect.
+func (s *Server) closeWhenClosing(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.closing.Load() {
+			w.Header().Set("Connection", "close")
 		}
 		next.ServeHTTP(w, r)
 	})
@@ -283,6 +310,12 @@ func (s *Server) Serve(ctx context.Context) error {
 	// a moment to begin their request, which is then served as any other
 	// in flight.
 	s.listener.stop(sctx, s.opts.firstRequestGrace)
+	// Busy kept-alive connections get a moment to be closed by their
+	// clients (see closeWhenClosing) before the shutdown closes those idle.
+	s.closing.Store(true)
+	for wait := time.Now().Add(s.opts.firstRequestGrace); s.conns.Load() > 0 && time.Now().Before(wait) && sctx.Err() == nil; {
+		time.Sleep(10 * time.Millisecond)
+	}
 	err := s.main.Shutdown(sctx)
 	if err != nil {
 		err = fmt.Errorf("draining admission requests: %w", err)

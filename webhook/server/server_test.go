@@ -245,6 +245,7 @@ func TestDrainFinishesInFlightAndRefusesNew(t *testing.T) {
 	if err != nil {
 		t.Fatalf("readyz during the shutdown delay: %v", err)
 	}
+	_, _ = io.Copy(io.Discard, resp.Body) // read whole, the connection stays in the client's pool
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusServiceUnavailable {
 		t.Errorf("readyz while draining = %d, want 503", resp.StatusCode)
@@ -255,6 +256,17 @@ func TestDrainFinishesInFlightAndRefusesNew(t *testing.T) {
 	fresh := &http.Client{Timeout: time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: f.certs.Pool, ServerName: "localhost"}}}
 	if _, err := fresh.Get(f.base + "/healthz"); !errors.Is(err, syscall.ECONNREFUSED) {
 		t.Errorf("new connection after the delay: %v, want connection refused", err)
+	}
+	// A kept-alive connection is still served, and asked to close: the
+	// shutdown will close it once idle, which its client could be sending
+	// a request into.
+	resp, err = f.client.Get(f.base + "/healthz")
+	if err != nil {
+		t.Fatalf("a kept-alive connection after the delay: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK || !resp.Close {
+		t.Errorf(`a kept-alive connection after the delay: %d, closed after the answer %v; want 200 and "Connection: close"`, resp.StatusCode, resp.Close)
 	}
 
 	close(release)
