@@ -74,7 +74,7 @@ func usageError(stderr io.Writer, msg string) int {
 // kustomize does not show a function's results.
 func runFunction(stdin io.Reader, stdout, stderr io.Writer) int {
 	out := bufio.NewWriterSize(stdout, 64<<10)
-	results, err := krmio.Execute(&function.Processor{}, stdin, out)
+	results, err := krmio.Execute(framework.ResourceListProcessorFunc(function.Process), stdin, out)
 	if ferr := out.Flush(); ferr != nil && err == nil {
 		err = fmt.Errorf("writing the ResourceList: %w", ferr)
 	}

@@ -7,7 +7,8 @@
 // and never added, removed or reordered, so every resource the orchestrator
 // sent comes back, the Kptfile and the orchestrators' annotations included.
 //
-// [Processor] plugs into kyaml's fn/framework; [InjectOne] and
+// [Process] plugs into kyaml's fn/framework as a
+// framework.ResourceListProcessorFunc; [InjectOne] and
 // [ReportResults] are the same step, one resource at a time, for callers
 // that loaded the configuration themselves (the standalone mode).
 //

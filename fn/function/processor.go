@@ -9,16 +9,12 @@ import (
 	"github.com/sidecar-injector/sidecar-injector/engine"
 )
 
-// Processor is the KRM function: a *Processor is a
-// framework.ResourceListProcessor that injects sidecars into the
-// ResourceList's workloads, with the config its functionConfig holds.
-type Processor struct{}
-
-// Process loads the functionConfig, injects every item in place and appends
-// the results to rl.Results. It returns the results as an error when any of
+// Process is the KRM function (a framework.ResourceListProcessorFunc): it
+// loads the functionConfig, injects every item in place and appends the
+// results to rl.Results. It returns the results as an error when any of
 // them is an error, so that the process exits non-zero and kpt and
 // kustomize stop.
-func (p *Processor) Process(rl *framework.ResourceList) error {
+func Process(rl *framework.ResourceList) error {
 	src, err := configSource(rl.FunctionConfig)
 	var inj *engine.Injector
 	if err == nil {

@@ -11,6 +11,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
+	"sigs.k8s.io/kustomize/kyaml/fn/framework"
 	"sigs.k8s.io/kustomize/kyaml/yaml"
 
 	"github.com/sidecar-injector/sidecar-injector/engine"
@@ -208,7 +209,7 @@ var frontEnds = []struct {
 			t.Fatal(err)
 		}
 		var out bytes.Buffer
-		if _, err := krmio.Execute(&function.Processor{}, strings.NewReader(rl.MustString()), &out); err != nil {
+		if _, err := krmio.Execute(framework.ResourceListProcessorFunc(function.Process), strings.NewReader(rl.MustString()), &out); err != nil {
 			t.Fatalf("the function failed: %v\n%s", err, out.String())
 		}
 		result, err := yaml.Parse(out.String())
