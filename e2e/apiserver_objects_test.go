@@ -144,6 +144,11 @@ func typedPod(t *testing.T, obj *unstructured.Unstructured) *corev1.Pod {
 // routeObject labels a Pod for the webhook of route.
 func routeObject(pod *unstructured.Unstructured, route string) *unstructured.Unstructured {
 	p := pod.DeepCopy()
+	if p.Object["metadata"] == nil {
+		// An empty `metadata:` in a manifest, which the API server stores
+		// as an empty mapping: SetLabels would silently set nothing on it.
+		p.Object["metadata"] = map[string]any{}
+	}
 	labels := p.GetLabels()
 	if labels == nil {
 		labels = map[string]string{}

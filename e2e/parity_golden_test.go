@@ -228,11 +228,6 @@ func parityDocs(t *testing.T, pc *parityCase, input, caseNamespace string) []*pa
 			}
 		case obj.GetAPIVersion() == "apps/v1" && obj.GetKind() == "Deployment":
 			tmpl, _, _ = unstructured.NestedMap(obj.Object, "spec", "template")
-			if tmpl != nil && tmpl["metadata"] == nil {
-				// An empty `metadata:` in a manifest: the API server stores
-				// an empty mapping, and the route label goes into it.
-				tmpl["metadata"] = map[string]any{}
-			}
 		default:
 			continue // not a Pod or a Deployment
 		}
